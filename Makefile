@@ -1,0 +1,45 @@
+# Thin wrapper over CMake. `make run` and `make test` install what is missing first.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 600
+
+.PHONY: all deps build run test sanitize asan tsan format format-check bench clean
+
+all: build
+
+deps:
+	@bash .ci/deps
+
+$(BUILD)/CMakeCache.txt: | deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+
+build: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@bash etc/demo.sh $(BUILD)
+
+test: build
+	@cd $(BUILD) && ctest $(CTEST_FLAGS)
+
+sanitize asan: deps
+	@$(MAKE) --no-print-directory test BUILD=build-asan \
+	  CMAKE_FLAGS="-DLITESYNC_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
+
+tsan: deps
+	@$(MAKE) --no-print-directory test BUILD=build-tsan \
+	  CMAKE_FLAGS="-DLITESYNC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug" \
+	  CTEST_FLAGS="--output-on-failure -j $(JOBS) -L threads"
+
+format:
+	@git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.h' '*.cc' | xargs clang-format --dry-run --Werror
+
+bench: build
+	@bash bench/run.sh $(BUILD)
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,38 @@
+// The parsed litesync.yml. cmd/config.cc is the only yaml-cpp user; everything
+// downstream sees these plain structs.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "heartbeat/heartbeat_options.h"
+#include "replica/log.h"
+#include "replica/replica_options.h"
+
+namespace litesync {
+
+struct DirOptions {          // `dir:` entries (issue 7): databases discovered in a folder
+  std::string dir;
+  std::string pattern = "*.db";
+  bool recursive = false;
+  std::vector<ReplicaOptions> replicas;  // templates; each db gets <replica>/<relative db path>
+};
+
+struct Config {
+  std::string path;  // the config file, for messages
+  std::vector<DbOptions> dbs;
+  std::vector<DirOptions> dirs;
+  HeartbeatOptions heartbeat;
+  std::string addr;  // control/metrics HTTP listener, e.g. 127.0.0.1:9090; empty: off
+  std::optional<LogLevel> log_level;
+};
+
+// Loads and validates `path`, expanding ${VAR} from the environment. Errors name
+// the file, line and key: `litesync.yml:9: dbs[1].replica.url: scheme must be ...`.
+absl::StatusOr<Config> LoadConfig(const std::string& path);
+// The same for YAML text (tests).
+absl::StatusOr<Config> ParseConfigText(const std::string& text, const std::string& path);
+
+}  // namespace litesync

@@ -1,0 +1,71 @@
+// The storage seam: a ReplicaClient stores one database's tx files and speaks in
+// TxFileInfo, never in URLs or paths. Backends: file_replica_client (a directory),
+// s3_replica_client (S3-compatible object storage). One thread at a time per client.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "replica/replica_options.h"
+#include "replica/tx_file_info.h"
+
+namespace litesync {
+
+// A sequential byte stream. Read returns 0 at the end.
+class ByteReader {
+ public:
+  virtual ~ByteReader() = default;
+  virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
+};
+
+// What Write uploads: a known size and a stream that can start over (for retries).
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual uint64_t Size() const = 0;
+  // A fresh reader from the first byte; the source must outlive it.
+  virtual absl::StatusOr<std::unique_ptr<ByteReader>> Open() const = 0;
+};
+
+// In-memory and file-backed sources (the file must not change while in use).
+std::unique_ptr<ByteSource> MemorySource(std::string bytes);
+absl::StatusOr<std::unique_ptr<ByteSource>> FileSource(const std::string& path);
+// Reads a whole stream into memory.
+absl::StatusOr<std::string> ReadAll(ByteReader& reader);
+
+class ReplicaClient {
+ public:
+  virtual ~ReplicaClient() = default;
+  virtual std::string_view Type() const = 0;  // "file" or "s3", for logs
+  // The replica's redacted address for logs and status: file:///b/app, s3://bkt/app.
+  virtual std::string Describe() const = 0;
+
+  // Lineages present, ascending; empty (not NotFound) for an empty replica.
+  virtual absl::StatusOr<std::vector<Lineage>> ListLineages() = 0;
+  // Files of one lineage and level sorted by min_txid (then max_txid); empty when none.
+  virtual absl::StatusOr<std::vector<TxFileInfo>> List(Lineage lineage, int level) = 0;
+  // Stores the file atomically: a reader sees all of it or nothing. Returns only
+  // after the storage acknowledged the write (durable).
+  virtual absl::Status Write(const TxFileInfo& info, const ByteSource& bytes) = 0;
+  // NotFound when absent.
+  virtual absl::StatusOr<std::unique_ptr<ByteReader>> Open(const TxFileInfo& info) = 0;
+  // Deleting an absent file is not an error.
+  virtual absl::Status Delete(std::span<const TxFileInfo> files) = 0;
+  // A cheap request proving the replica is reachable and usable now.
+  virtual absl::Status Ping() = 0;
+};
+
+// The factory: the only place that knows the concrete backends.
+absl::StatusOr<std::unique_ptr<ReplicaClient>> NewReplicaClient(const ReplicaOptions& options);
+
+// Parses a replica URL as given on the command line for restore without a config:
+// a directory path, file:///path, or s3://bucket/prefix?endpoint=...&region=...&force-path-style=true
+absl::StatusOr<ReplicaOptions> ReplicaOptionsFromUrl(std::string_view url);
+
+}  // namespace litesync

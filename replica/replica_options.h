@@ -1,0 +1,54 @@
+// Plain option structs the config parser fills and the replica module consumes.
+// No YAML here: cmd/config.cc is the only yaml-cpp user.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "replica/secret.h"
+
+namespace litesync {
+
+struct ReplicaOptions {
+  std::string type;  // "file" or "s3"
+  std::string name;  // optional, for logs and status; defaults to type
+
+  // file: the replica directory (absolute or relative to the working directory).
+  std::string path;
+
+  // s3: bucket and key prefix (no leading or trailing slash), server settings.
+  std::string bucket;
+  std::string prefix;
+  std::string endpoint;  // e.g. http://127.0.0.1:9000; empty: AWS for `region`
+  std::string region;    // empty: us-east-1
+  bool force_path_style = false;
+  bool skip_verify = false;
+  Secret access_key_id;
+  Secret secret_access_key;
+  Secret session_token;
+
+  absl::Duration sync_interval = absl::Seconds(1);
+  absl::Duration retention = absl::Hours(24);
+  absl::Duration snapshot_interval = absl::ZeroDuration();    // 0: only when needed
+  absl::Duration validation_interval = absl::ZeroDuration();  // 0: off
+
+  // For logs and status: "file:///backups/app" or "s3://bucket/prefix" (no secrets).
+  std::string Describe() const;
+};
+
+struct DbOptions {
+  std::string path;  // the database file
+  std::vector<ReplicaOptions> replicas;
+
+  // WAL bounds: PASSIVE checkpoint past min_checkpoint_pages frames, TRUNCATE past
+  // truncate_pages (which may briefly wait for the application's readers).
+  int64_t min_checkpoint_pages = 1000;
+  int64_t truncate_pages = 121359;  // ~ 500 MB of 4 KiB pages
+  absl::Duration checkpoint_interval = absl::Minutes(1);
+  absl::Duration busy_timeout = absl::Seconds(1);
+};
+
+}  // namespace litesync

@@ -1,0 +1,49 @@
+// The replication engine: a bounded pool of worker threads serving every
+// database's watcher in turn (a thousand databases do not mean a thousand
+// threads). Each tick of a watcher reads new WAL frames, writes tx files to each
+// replica, checkpoints, and updates the database's sync records.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "replica/clock.h"
+#include "replica/replica_options.h"
+#include "replica/sync_record.h"
+
+namespace litesync {
+
+struct ReplicatorOptions {
+  int workers = 2;                                  // replication threads, whatever the db count
+  absl::Duration final_sync_deadline = absl::Seconds(30);
+};
+
+class Replicator {
+ public:
+  // `registry` and `clock` must outlive the replicator.
+  Replicator(SyncRegistry* registry, Clock* clock, ReplicatorOptions options = {});
+  ~Replicator();  // Stop() if still running
+  Replicator(const Replicator&) = delete;
+  Replicator& operator=(const Replicator&) = delete;
+
+  // Adds a database (before or after Start). InvalidArgument for a duplicate path;
+  // a database that cannot be opened yet is retried, its record shows the error.
+  absl::Status Add(const DbOptions& db);
+  // Stops watching `path` after a final sync of it; the sync's result.
+  absl::Status Remove(const std::string& path);
+  std::vector<std::string> Paths() const;
+
+  void Start();
+  // Final sync of every database (bounded by final_sync_deadline), then joins the
+  // workers. Non-OK when any final sync failed. Idempotent.
+  absl::Status Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace litesync
