@@ -1,0 +1,292 @@
+#include "replica/db_reader.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fmt/format.h"
+#include "replica/log.h"
+#include "replica/status.h"
+
+namespace litesync {
+namespace {
+
+// The layout of sqlite3_snapshot: SQLite's WalIndexHdr (wal.c). Salts are the raw
+// big-endian bytes of the WAL header; the other fields are native integers.
+struct WalIndexHdrCopy {
+  uint32_t version;
+  uint32_t unused;
+  uint32_t change;
+  uint8_t is_init;
+  uint8_t big_end_cksum;
+  uint16_t page_size;
+  uint32_t mx_frame;
+  uint32_t n_page;
+  uint32_t frame_cksum[2];
+  uint8_t salt[8];
+  uint32_t cksum[2];
+};
+static_assert(sizeof(WalIndexHdrCopy) == kPinTokenSize);
+static_assert(sizeof(sqlite3_snapshot) == kPinTokenSize);
+
+uint32_t BigEndian32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+absl::Status Exec(sqlite3* db, const char* sql, std::string_view what) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) return SqliteStatus(db, rc, what);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> QueryInt(sqlite3* db, const char* sql, std::string_view what) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+  SqliteStmt stmt(raw);
+  if (rc != SQLITE_OK) return SqliteStatus(db, rc, what);
+  rc = sqlite3_step(raw);
+  if (rc != SQLITE_ROW) return SqliteStatus(db, rc, what);
+  return sqlite3_column_int64(raw, 0);
+}
+
+absl::StatusOr<std::string> QueryText(sqlite3* db, const char* sql, std::string_view what) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+  SqliteStmt stmt(raw);
+  if (rc != SQLITE_OK) return SqliteStatus(db, rc, what);
+  rc = sqlite3_step(raw);
+  if (rc != SQLITE_ROW) return SqliteStatus(db, rc, what);
+  const unsigned char* t = sqlite3_column_text(raw, 0);
+  return std::string(t ? reinterpret_cast<const char*>(t) : "");
+}
+
+absl::Status CheckSqliteHeader(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(fmt::format("database {} does not exist", path));
+    }
+    return ErrnoStatus(errno, fmt::format("open database {}", path));
+  }
+  char magic[16] = {};
+  ssize_t n = ::pread(fd, magic, sizeof magic, 0);
+  ::close(fd);
+  if (n == 0) return absl::OkStatus();  // empty file: SQLite will initialize it
+  if (n != 16 || std::memcmp(magic, "SQLite format 3\0", 16) != 0) {
+    return absl::FailedPreconditionError(
+        fmt::format("{} is not a SQLite database (bad header); check the path", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path,
+                                                         absl::Duration busy_timeout) {
+  LS_RETURN_IF_ERROR(CheckSqliteHeader(path));
+  std::unique_ptr<DbReader> r(new DbReader());
+  r->path_ = path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, fmt::format("stat {}", path));
+  r->inode_ = static_cast<uint64_t>(st.st_ino) ^ (static_cast<uint64_t>(st.st_dev) << 40);
+  for (SqliteDb& c : r->conns_) {
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    c.reset(raw);
+    if (rc != SQLITE_OK) return SqliteStatus(raw, rc, fmt::format("open database {}", path));
+    r->busy_timeout_ms_ = static_cast<int>(absl::ToInt64Milliseconds(busy_timeout));
+    sqlite3_busy_timeout(raw, r->busy_timeout_ms_);
+    sqlite3_extended_result_codes(raw, 1);
+    // Pages are read through sqlite_dbpage; keep the page cache small.
+    LS_RETURN_IF_ERROR(Exec(raw, "PRAGMA cache_size=-512", path));
+  }
+  sqlite3* admin = r->conns_[2].get();
+  LS_ASSIGN_OR_RETURN(std::string mode,
+                      QueryText(admin, "PRAGMA journal_mode", fmt::format("read {}", path)));
+  if (mode != "wal") {
+    LS_ASSIGN_OR_RETURN(mode, QueryText(admin, "PRAGMA journal_mode=WAL",
+                                        fmt::format("switch {} to WAL mode", path)));
+    if (mode != "wal") {
+      return absl::FailedPreconditionError(
+          fmt::format("{}: cannot switch to WAL mode (journal_mode is {})", path, mode));
+    }
+    LogInfo("database switched to WAL mode", {{"db", path}});
+  }
+  for (int i = 0; i < 2; ++i) {
+    // A first read opens the WAL in the pager; sqlite3_snapshot_open needs it.
+    LS_RETURN_IF_ERROR(Exec(r->conns_[i].get(), "SELECT 1 FROM sqlite_schema LIMIT 1", path));
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v3(r->conns_[i].get(), "SELECT data FROM sqlite_dbpage WHERE pgno=?1",
+                                -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+    r->page_stmt_[i].reset(raw);
+    if (rc != SQLITE_OK) return SqliteStatus(r->conns_[i].get(), rc, "prepare sqlite_dbpage");
+  }
+  return r;
+}
+
+DbReader::~DbReader() { ReleaseAll(); }
+
+int DbReader::FreeConn() const {
+  for (int i = 0; i < 2; ++i) {
+    if (i != base_ && i != next_) return i;
+  }
+  return -1;
+}
+
+absl::Status DbReader::BeginPin(int conn, const PinToken* token, WalPin* pin) {
+  sqlite3* db = conns_[conn].get();
+  LS_RETURN_IF_ERROR(Exec(db, "BEGIN", path_));
+  auto fail = [&](absl::Status s) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  };
+  if (token != nullptr) {
+    sqlite3_snapshot snap;
+    std::memcpy(&snap, token->data(), kPinTokenSize);
+    int rc = sqlite3_snapshot_open(db, "main", &snap);
+    if (rc != SQLITE_OK) {
+      return fail(absl::FailedPreconditionError(fmt::format(
+          "{}: replicated position is no longer in the WAL ({}, code {})", path_,
+          sqlite3_errmsg(db), rc)));
+    }
+  } else {
+    absl::Status s = Exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", path_);
+    if (!s.ok()) return fail(Annotate(s, "begin read transaction"));
+  }
+  *pin = WalPin{};
+  sqlite3_snapshot* snap = nullptr;
+  if (sqlite3_snapshot_get(db, "main", &snap) == SQLITE_OK) {
+    WalIndexHdrCopy h;
+    std::memcpy(&h, snap, sizeof h);
+    std::memcpy(pin->token.data(), snap, kPinTokenSize);
+    sqlite3_snapshot_free(snap);
+    pin->has_wal = true;
+    pin->salt1 = BigEndian32(h.salt);
+    pin->salt2 = BigEndian32(h.salt + 4);
+    pin->cursor = WalCursor{h.mx_frame, h.frame_cksum[0], h.frame_cksum[1]};
+  }
+  auto pages = QueryInt(db, "PRAGMA page_count", path_);
+  if (!pages.ok()) return fail(pages.status());
+  auto page_size = QueryInt(db, "PRAGMA page_size", path_);
+  if (!page_size.ok()) return fail(page_size.status());
+  pin->page_count = static_cast<uint32_t>(*pages);
+  pin->page_size = static_cast<uint32_t>(*page_size);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<WalPin> DbReader::PinNext() {
+  ReleaseNext();
+  int c = FreeConn();
+  WalPin pin;
+  LS_RETURN_IF_ERROR(BeginPin(c, nullptr, &pin));
+  next_ = c;
+  pins_[c] = pin;
+  return pin;
+}
+
+absl::StatusOr<WalPin> DbReader::PinNextAt(const PinToken& token) {
+  ReleaseNext();
+  int c = FreeConn();
+  WalPin pin;
+  LS_RETURN_IF_ERROR(BeginPin(c, &token, &pin));
+  next_ = c;
+  pins_[c] = pin;
+  return pin;
+}
+
+void DbReader::PromoteNext() {
+  if (next_ < 0) return;
+  if (base_ >= 0) sqlite3_exec(conns_[base_].get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  base_ = next_;
+  next_ = -1;
+}
+
+void DbReader::ReleaseNext() {
+  if (next_ < 0) return;
+  sqlite3_exec(conns_[next_].get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  next_ = -1;
+}
+
+void DbReader::ReleaseAll() {
+  ReleaseNext();
+  if (base_ >= 0) sqlite3_exec(conns_[base_].get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  base_ = -1;
+}
+
+absl::StatusOr<bool> DbReader::BasePage(uint32_t pgno, std::string* out) {
+  if (base_ < 0) return absl::InternalError("no base pin");
+  if (pgno > pins_[base_].page_count) return false;
+  sqlite3_stmt* s = page_stmt_[base_].get();
+  sqlite3_reset(s);
+  sqlite3_bind_int64(s, 1, pgno);
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(s);
+    return SqliteStatus(conns_[base_].get(), rc, fmt::format("read page {} of {}", pgno, path_));
+  }
+  out->assign(static_cast<const char*>(sqlite3_column_blob(s, 0)),
+              static_cast<size_t>(sqlite3_column_bytes(s, 0)));
+  sqlite3_reset(s);
+  return true;
+}
+
+absl::Status DbReader::Scan(int conn, const PageFn& fn) {
+  sqlite3* db = conns_[conn].get();
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, "SELECT pgno, data FROM sqlite_dbpage", -1, &raw, nullptr);
+  SqliteStmt stmt(raw);
+  if (rc != SQLITE_OK) return SqliteStatus(db, rc, "scan sqlite_dbpage");
+  uint32_t expect = 1;
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+    auto pgno = static_cast<uint32_t>(sqlite3_column_int64(raw, 0));
+    if (pgno != expect) {
+      return absl::InternalError(fmt::format("{}: page scan out of order at {}", path_, pgno));
+    }
+    ++expect;
+    std::string_view page(static_cast<const char*>(sqlite3_column_blob(raw, 1)),
+                          static_cast<size_t>(sqlite3_column_bytes(raw, 1)));
+    LS_RETURN_IF_ERROR(fn(pgno, page));
+  }
+  if (rc != SQLITE_DONE) return SqliteStatus(db, rc, fmt::format("read {}", path_));
+  if (expect - 1 != pins_[conn].page_count) {
+    return absl::InternalError(fmt::format("{}: scanned {} pages, expected {}", path_,
+                                           expect - 1, pins_[conn].page_count));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DbReader::ScanNext(const PageFn& fn) {
+  if (next_ < 0) return absl::InternalError("no next pin");
+  return Scan(next_, fn);
+}
+
+absl::Status DbReader::ScanBase(const PageFn& fn) {
+  if (base_ < 0) return absl::InternalError("no base pin");
+  return Scan(base_, fn);
+}
+
+absl::Status DbReader::Checkpoint(int mode, int* log, int* done, BusyFn on_busy) {
+  sqlite3* db = conns_[2].get();
+  struct Ctx {
+    BusyFn* fn;
+  } ctx{&on_busy};
+  if (on_busy) {
+    sqlite3_busy_handler(
+        db, [](void* arg, int n) { return (*static_cast<Ctx*>(arg)->fn)(n) ? 1 : 0; }, &ctx);
+  }
+  *log = *done = -1;
+  int rc = sqlite3_wal_checkpoint_v2(db, "main", mode, log, done);
+  if (on_busy) sqlite3_busy_timeout(db, busy_timeout_ms_);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return absl::UnavailableError("checkpoint busy");
+  if (rc != SQLITE_OK) return SqliteStatus(db, rc, fmt::format("checkpoint {}", path_));
+  return absl::OkStatus();
+}
+
+}  // namespace litesync

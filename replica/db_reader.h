@@ -1,0 +1,93 @@
+// The watcher's SQLite side. Two read-only connections take turns holding a read
+// transaction, so one is always pinned: the "base" pin is the position already
+// captured, the "next" pin the one being captured. While a pin is held SQLite can
+// neither restart the WAL under it nor checkpoint past it (a reader on frame 0
+// blocks backfilling altogether), so frames between the pins stay readable and
+// page versions at the base position stay readable through sqlite_dbpage.
+// Positions come from sqlite3_snapshot_get (the wal-index header): generation
+// salts, last frame and its running checksum. Not thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "replica/handles.h"
+#include "replica/wal_reader.h"
+
+namespace litesync {
+
+inline constexpr size_t kPinTokenSize = 48;  // sizeof(sqlite3_snapshot)
+using PinToken = std::array<uint8_t, kPinTokenSize>;
+
+struct WalPin {
+  bool has_wal = false;  // false: the WAL has never held a frame in this generation
+  uint32_t salt1 = 0;
+  uint32_t salt2 = 0;
+  WalCursor cursor;         // frames visible and the running checksum after them
+  uint32_t page_count = 0;  // database size in pages at this position
+  uint32_t page_size = 0;
+  PinToken token{};         // opaque; reopens this position while it is still in the WAL
+};
+
+class DbReader {
+ public:
+  // Opens `path` (must exist and be a SQLite database), switching it to WAL mode
+  // when it is not (logged). FailedPrecondition for a non-database.
+  static absl::StatusOr<std::unique_ptr<DbReader>> Open(const std::string& path,
+                                                        absl::Duration busy_timeout);
+  ~DbReader();
+
+  // Pins the current state on the free connection as the "next" pin.
+  absl::StatusOr<WalPin> PinNext();
+  // Pins the historical position `token` as the next pin; FailedPrecondition
+  // when SQLite no longer has it (WAL restarted or checkpointed past it).
+  absl::StatusOr<WalPin> PinNextAt(const PinToken& token);
+  // The next pin becomes the base; the old base is released.
+  void PromoteNext();
+  void ReleaseNext();
+  void ReleaseAll();
+  bool has_base() const { return base_ >= 0; }
+  const WalPin& base() const { return pins_[base_]; }
+
+  // Page `pgno` at the base position into *out. False when pgno is beyond it.
+  absl::StatusOr<bool> BasePage(uint32_t pgno, std::string* out);
+  // Every page 1..page_count of the next (or base) pin, in order.
+  using PageFn = std::function<absl::Status(uint32_t pgno, std::string_view page)>;
+  absl::Status ScanNext(const PageFn& fn);
+  absl::Status ScanBase(const PageFn& fn);
+
+  // A checkpoint on a connection holding no pin. *log/*done: WAL frames and frames
+  // checkpointed (as sqlite3_wal_checkpoint_v2); Unavailable when it was busy.
+  // `on_busy(n)` (optional) runs whenever SQLite would wait for a lock (for
+  // RESTART/TRUNCATE, while holding the writer lock, so the WAL cannot grow);
+  // it returns false to give up.
+  using BusyFn = std::function<bool(int attempt)>;
+  absl::Status Checkpoint(int mode, int* log, int* done, BusyFn on_busy = nullptr);
+
+  const std::string& path() const { return path_; }
+  std::string wal_path() const { return path_ + "-wal"; }
+  uint64_t inode() const { return inode_; }
+
+ private:
+  DbReader() = default;
+  absl::Status BeginPin(int conn, const PinToken* token, WalPin* pin);
+  absl::Status Scan(int conn, const PageFn& fn);
+  int FreeConn() const;
+
+  std::string path_;
+  uint64_t inode_ = 0;
+  SqliteDb conns_[3];
+  SqliteStmt page_stmt_[2];
+  WalPin pins_[2];
+  int base_ = -1;
+  int next_ = -1;
+  int busy_timeout_ms_ = 1000;
+};
+
+}  // namespace litesync

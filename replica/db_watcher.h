@@ -1,0 +1,84 @@
+// One database's replication: capture committed transactions from the WAL into
+// tx files, upload them to every replica, checkpoint, and keep the sync records.
+// Driven by a Replicator worker through Step(); one thread at a time.
+//
+// Continuity (DESIGN.md invariant 3): the watcher always holds a read pin (see
+// db_reader.h), so the WAL can neither restart nor be checkpointed past what it
+// has captured. Every tx file records the database checksum before and after; a
+// break (the WAL restarted twice, the file replaced, a position that no longer
+// verifies) starts a new lineage with a full snapshot.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "replica/clock.h"
+#include "replica/db_reader.h"
+#include "replica/replica_client.h"
+#include "replica/replica_options.h"
+#include "replica/sync_record.h"
+#include "replica/tx_file.h"
+
+namespace litesync {
+
+class DbWatcher {
+ public:
+  // `registry` and `clock` must outlive the watcher.
+  DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock);
+  ~DbWatcher();
+  DbWatcher(const DbWatcher&) = delete;
+  DbWatcher& operator=(const DbWatcher&) = delete;
+
+  const std::string& path() const { return options_.path; }
+  // Runs one sync; returns when the next one is due.
+  absl::Time Step();
+  // Captures what is committed now and uploads until every replica has it or
+  // `deadline` passes. OK only when every replica acknowledged everything.
+  absl::Status FinalSync(absl::Time deadline);
+
+  // For tests and status: the last captured transaction and lineage.
+  uint64_t txid() const { return txid_; }
+  Lineage lineage() const { return lineage_; }
+
+ private:
+  struct Pending;
+  struct Slot;
+
+  absl::Status EnsureOpen();
+  absl::Status Recover();
+  absl::Status Capture();
+  // Reads the WAL between the base and the next pin. FailedPrecondition-free:
+  // returns DataLoss on a continuity break (the caller starts a new lineage).
+  absl::Status CaptureIncrement(const WalPin& pin);
+  absl::Status StartLineage(const std::string& why);
+  absl::Status SnapshotBaseFor(Slot* slot);
+  void Enqueue(const std::shared_ptr<Pending>& p);
+  void Upload(absl::Time now, bool force);
+  absl::Status MaybeCheckpoint(absl::Time now);
+  void RecordError(const absl::Status& s);
+  void CloseReader();
+  std::string StagingPath(uint64_t txid) const;
+
+  DbOptions options_;
+  SyncRegistry* registry_;
+  Clock* clock_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::unique_ptr<DbReader> reader_;
+
+  bool positioned_ = false;  // lineage_/txid_/checksum_ describe the base pin
+  Lineage lineage_ = 0;
+  uint64_t txid_ = 0;
+  uint64_t checksum_ = 0;
+  uint32_t commit_ = 0;
+  uint32_t page_size_ = 0;
+  absl::Time last_checkpoint_ = absl::InfinitePast();
+  absl::Time retry_open_at_ = absl::InfinitePast();
+  int64_t wal_size_ = 0;
+};
+
+}  // namespace litesync

@@ -1,0 +1,225 @@
+#include "replica/file_replica_client.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fmt/format.h"
+#include "replica/handles.h"
+#include "replica/log.h"
+#include "replica/status.h"
+
+namespace litesync {
+namespace {
+
+constexpr absl::Duration kStaleTempAge = absl::Hours(1);
+
+absl::Status MkdirAll(const std::string& path) {
+  if (path.empty()) return absl::OkStatus();
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return absl::OkStatus();
+    return absl::FailedPreconditionError(fmt::format("{}: exists and is not a directory", path));
+  }
+  size_t slash = path.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) {
+    LS_RETURN_IF_ERROR(MkdirAll(path.substr(0, slash)));
+  }
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoStatus(errno, fmt::format("create directory {}", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FsyncDir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, fmt::format("open directory {}", dir));
+  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, fmt::format("fsync directory {}", dir));
+  return absl::OkStatus();
+}
+
+// Names in `dir`; an absent directory is empty.
+absl::StatusOr<std::vector<std::string>> ReadDir(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return names;
+    return ErrnoStatus(errno, fmt::format("list {}", dir));
+  }
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  ::closedir(d);
+  return names;
+}
+
+class FdReader : public ByteReader {
+ public:
+  FdReader(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    while (true) {
+      ssize_t r = ::read(fd_.get(), buf, n);
+      if (r >= 0) return static_cast<size_t>(r);
+      if (errno != EINTR) return ErrnoStatus(errno, fmt::format("read {}", path_));
+    }
+  }
+
+ private:
+  UniqueFd fd_;
+  std::string path_;
+};
+
+class FileReplicaClient : public ReplicaClient {
+ public:
+  explicit FileReplicaClient(std::string root) : root_(std::move(root)) {}
+
+  std::string_view Type() const override { return "file"; }
+  std::string Describe() const override { return "file://" + root_; }
+
+  absl::StatusOr<std::vector<Lineage>> ListLineages() override {
+    LS_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDir(root_));
+    std::vector<Lineage> out;
+    for (const std::string& n : names) {
+      if (auto l = ParseLineageName(n)) out.push_back(*l);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  absl::StatusOr<std::vector<TxFileInfo>> List(Lineage lineage, int level) override {
+    std::string dir = LevelDir(lineage, level);
+    LS_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDir(dir));
+    std::vector<TxFileInfo> out;
+    for (const std::string& n : names) {
+      std::optional<TxFileInfo> info = ParseTxFileName(n, lineage, level);
+      if (!info) {
+        RemoveIfStaleTemp(dir + "/" + n);
+        continue;
+      }
+      struct stat st;
+      if (::stat((dir + "/" + n).c_str(), &st) != 0) continue;  // deleted meanwhile
+      info->size = static_cast<uint64_t>(st.st_size);
+      out.push_back(*info);
+    }
+    std::sort(out.begin(), out.end(), [](const TxFileInfo& a, const TxFileInfo& b) {
+      return std::tie(a.min_txid, a.max_txid) < std::tie(b.min_txid, b.max_txid);
+    });
+    return out;
+  }
+
+  absl::Status Write(const TxFileInfo& info, const ByteSource& bytes) override {
+    std::string dir = LevelDir(info.lineage, info.level);
+    std::string final_path = dir + "/" + info.Name();
+    LS_RETURN_IF_ERROR(MkdirAll(dir));
+    std::string tmp = fmt::format("{}/.{}.tmp-{}-{:08x}", dir, info.Name(), ::getpid(),
+                                  static_cast<uint32_t>(std::random_device{}()));
+    absl::Status s = WriteTemp(tmp, bytes);
+    if (s.ok() && ::rename(tmp.c_str(), final_path.c_str()) != 0) {
+      s = ErrnoStatus(errno, fmt::format("rename {} to {}", tmp, final_path));
+    }
+    if (!s.ok()) {
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    return FsyncDir(dir);
+  }
+
+  absl::StatusOr<std::unique_ptr<ByteReader>> Open(const TxFileInfo& info) override {
+    std::string path = LevelDir(info.lineage, info.level) + "/" + info.Name();
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+      if (errno == ENOENT) return absl::NotFoundError(fmt::format("{}: no such file", path));
+      return ErrnoStatus(errno, fmt::format("open {}", path));
+    }
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    return std::unique_ptr<ByteReader>(new FdReader(std::move(fd), path));
+  }
+
+  absl::Status Delete(std::span<const TxFileInfo> files) override {
+    std::set<std::string> dirs;
+    for (const TxFileInfo& f : files) {
+      std::string dir = LevelDir(f.lineage, f.level);
+      std::string path = dir + "/" + f.Name();
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return ErrnoStatus(errno, fmt::format("delete {}", path));
+      }
+      dirs.insert(dir);
+    }
+    for (const std::string& d : dirs) LS_RETURN_IF_ERROR(FsyncDir(d));
+    return absl::OkStatus();
+  }
+
+  absl::Status Ping() override {
+    LS_RETURN_IF_ERROR(MkdirAll(root_));
+    if (::access(root_.c_str(), W_OK | X_OK) != 0) {
+      return ErrnoStatus(errno, fmt::format("replica directory {} is not writable", root_));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string LevelDir(Lineage lineage, int level) const {
+    return fmt::format("{}/{}/{}", root_, LineageName(lineage), level);
+  }
+
+  static absl::Status WriteTemp(const std::string& tmp, const ByteSource& bytes) {
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd.valid()) return ErrnoStatus(errno, fmt::format("create {}", tmp));
+    LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteReader> reader, bytes.Open());
+    std::vector<char> buf(1 << 20);
+    while (true) {
+      LS_ASSIGN_OR_RETURN(size_t n, reader->Read(buf.data(), buf.size()));
+      if (n == 0) break;
+      size_t off = 0;
+      while (off < n) {
+        ssize_t w = ::write(fd.get(), buf.data() + off, n - off);
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          return ErrnoStatus(errno, fmt::format("write {}", tmp));
+        }
+        off += static_cast<size_t>(w);
+      }
+    }
+    if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, fmt::format("fsync {}", tmp));
+    if (::close(fd.release()) != 0) return ErrnoStatus(errno, fmt::format("close {}", tmp));
+    return absl::OkStatus();
+  }
+
+  // Temp files left by a crash (FIELD_NOTES 12) are removed once clearly abandoned.
+  static void RemoveIfStaleTemp(const std::string& path) {
+    if (path.find(".tmp-") == std::string::npos) return;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return;
+    if (absl::Now() - absl::FromTimeT(st.st_mtime) < kStaleTempAge) return;
+    if (::unlink(path.c_str()) == 0) LogInfo("removed abandoned temp file", {{"path", path}});
+  }
+
+  std::string root_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ReplicaClient>> NewFileReplicaClient(const ReplicaOptions& options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("file replica: path is empty");
+  }
+  std::string root = options.path;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  if (root[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) return ErrnoStatus(errno, "getcwd");
+    root = std::string(cwd) + "/" + root;
+  }
+  return std::unique_ptr<ReplicaClient>(new FileReplicaClient(root));
+}
+
+}  // namespace litesync

@@ -1,0 +1,155 @@
+#include "replica/replicator.h"
+
+#include <algorithm>
+#include <map>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "fmt/format.h"
+#include "replica/db_watcher.h"
+#include "replica/log.h"
+
+namespace litesync {
+
+// Watchers wait in a schedule ordered by due time; a worker takes the earliest
+// due one, runs its Step outside the lock, and puts it back. A watcher is never
+// run by two workers at once because it is out of the schedule while it runs.
+struct Replicator::Impl {
+  Impl(SyncRegistry* r, Clock* c, ReplicatorOptions o) : registry(r), clock(c), options(o) {}
+  SyncRegistry* registry;
+  Clock* clock;
+  ReplicatorOptions options;
+
+  mutable absl::Mutex mu;
+  std::map<std::string, std::unique_ptr<DbWatcher>> watchers ABSL_GUARDED_BY(mu);
+  std::multimap<absl::Time, DbWatcher*> schedule ABSL_GUARDED_BY(mu);
+  std::map<DbWatcher*, bool> running ABSL_GUARDED_BY(mu);  // taken out of the schedule
+  bool started ABSL_GUARDED_BY(mu) = false;
+  bool stopping ABSL_GUARDED_BY(mu) = false;
+  std::vector<std::thread> threads;
+  StopSignal stop;
+
+  void Work();
+  void Unschedule(DbWatcher* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    for (auto it = schedule.begin(); it != schedule.end(); ++it) {
+      if (it->second == w) {
+        schedule.erase(it);
+        return;
+      }
+    }
+  }
+};
+
+void Replicator::Impl::Work() {
+  while (true) {
+    DbWatcher* w = nullptr;
+    {
+      absl::MutexLock lock(&mu);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+        return stopping || (!schedule.empty() && schedule.begin()->first <= clock->Now());
+      };
+      // Wake at the earliest due time (bounded so a new earlier entry is seen).
+      while (!ready()) {
+        absl::Time due = schedule.empty() ? clock->Now() + absl::Milliseconds(100)
+                                          : schedule.begin()->first;
+        absl::Duration wait = std::clamp(due - clock->Now(), absl::Milliseconds(1),
+                                         absl::Milliseconds(100));
+        mu.AwaitWithTimeout(absl::Condition(&ready), wait);
+      }
+      if (stopping) return;
+      w = schedule.begin()->second;
+      schedule.erase(schedule.begin());
+      running[w] = true;
+    }
+    absl::Time next = w->Step();
+    absl::MutexLock lock(&mu);
+    running.erase(w);
+    if (!stopping && watchers.count(w->path()) != 0) schedule.emplace(next, w);
+  }
+}
+
+Replicator::Replicator(SyncRegistry* registry, Clock* clock, ReplicatorOptions options)
+    : impl_(new Impl(registry, clock, options)) {}
+
+Replicator::~Replicator() { (void)Stop(); }
+
+absl::Status Replicator::Add(const DbOptions& db) {
+  absl::MutexLock lock(&impl_->mu);
+  if (impl_->stopping) return absl::FailedPreconditionError("replicator is stopping");
+  if (impl_->watchers.count(db.path) != 0) {
+    return absl::InvalidArgumentError(fmt::format("database {} is configured twice", db.path));
+  }
+  auto w = std::make_unique<DbWatcher>(db, impl_->registry, impl_->clock);
+  impl_->schedule.emplace(impl_->clock->Now(), w.get());
+  impl_->watchers.emplace(db.path, std::move(w));
+  return absl::OkStatus();
+}
+
+absl::Status Replicator::Remove(const std::string& path) {
+  std::unique_ptr<DbWatcher> w;
+  {
+    absl::MutexLock lock(&impl_->mu);
+    auto it = impl_->watchers.find(path);
+    if (it == impl_->watchers.end()) {
+      return absl::NotFoundError(fmt::format("database {} is not replicated", path));
+    }
+    DbWatcher* raw = it->second.get();
+    impl_->Unschedule(raw);
+    auto not_running = [this, raw]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->mu) {
+      return impl_->running.count(raw) == 0;
+    };
+    impl_->mu.Await(absl::Condition(&not_running));
+    w = std::move(it->second);
+    impl_->watchers.erase(it);
+  }
+  absl::Status s = w->FinalSync(absl::Now() + impl_->options.final_sync_deadline);
+  impl_->registry->Remove(path);
+  return s;
+}
+
+std::vector<std::string> Replicator::Paths() const {
+  absl::MutexLock lock(&impl_->mu);
+  std::vector<std::string> out;
+  for (const auto& [path, w] : impl_->watchers) out.push_back(path);
+  return out;
+}
+
+void Replicator::Start() {
+  absl::MutexLock lock(&impl_->mu);
+  if (impl_->started) return;
+  impl_->started = true;
+  int n = std::max(1, impl_->options.workers);
+  for (int i = 0; i < n; ++i) impl_->threads.emplace_back([this] { impl_->Work(); });
+}
+
+absl::Status Replicator::Stop() {
+  {
+    absl::MutexLock lock(&impl_->mu);
+    if (impl_->stopping) return absl::OkStatus();
+    impl_->stopping = true;
+  }
+  impl_->stop.Notify();
+  for (std::thread& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  // Final syncs, one database after another, under one overall deadline.
+  absl::Time deadline = absl::Now() + impl_->options.final_sync_deadline;
+  absl::Status result;
+  std::map<std::string, std::unique_ptr<DbWatcher>> watchers;
+  {
+    absl::MutexLock lock(&impl_->mu);
+    watchers.swap(impl_->watchers);
+    impl_->schedule.clear();
+  }
+  for (auto& [path, w] : watchers) {
+    absl::Status s = w->FinalSync(deadline);
+    if (s.ok()) {
+      LogInfo("final sync done", {{"db", path}, {"txid", TxidString(w->txid())}});
+    } else {
+      LogError("final sync failed", {{"db", path}, {"err", s}});
+      if (result.ok()) result = s;
+    }
+  }
+  return result;
+}
+
+}  // namespace litesync

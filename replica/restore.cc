@@ -1,0 +1,260 @@
+#include "replica/restore.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <map>
+
+#include "absl/cleanup/cleanup.h"
+#include "fmt/format.h"
+#include "replica/handles.h"
+#include "replica/log.h"
+#include "replica/page_checksum.h"
+#include "replica/replica_head.h"
+#include "replica/status.h"
+#include "replica/tx_file.h"
+
+namespace litesync {
+namespace {
+
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+// The fewest files from `snap` up to exactly `target`: at each step the file
+// starting right after the current position that reaches furthest.
+absl::StatusOr<RestorePlan> PlanInLineage(ReplicaClient& client, Lineage lineage,
+                                          const std::vector<TxFileInfo>& files, uint64_t target) {
+  const TxFileInfo* snap = nullptr;
+  for (const TxFileInfo& f : files) {
+    if (f.level == kSnapshotLevel && f.max_txid <= target &&
+        (snap == nullptr || f.max_txid > snap->max_txid)) {
+      snap = &f;
+    }
+  }
+  if (snap == nullptr) {
+    return absl::NotFoundError(fmt::format(
+        "{}: no snapshot at or before txid {} in lineage {}", client.Describe(),
+        TxidString(target), LineageName(lineage)));
+  }
+  RestorePlan plan;
+  plan.lineage = lineage;
+  plan.files.push_back(*snap);
+  uint64_t pos = snap->max_txid;
+  absl::Time ts = snap->timestamp;
+  std::multimap<uint64_t, const TxFileInfo*> by_min;
+  for (const TxFileInfo& f : files) {
+    if (f.level != kSnapshotLevel) by_min.emplace(f.min_txid, &f);
+  }
+  while (pos < target) {
+    const TxFileInfo* best = nullptr;
+    auto [lo, hi] = by_min.equal_range(pos + 1);
+    for (auto it = lo; it != hi; ++it) {
+      if (it->second->max_txid <= target &&
+          (best == nullptr || it->second->max_txid > best->max_txid)) {
+        best = it->second;
+      }
+    }
+    if (best == nullptr) {
+      // Name the restorable points around the target so the user can choose.
+      uint64_t below = pos, above = 0;
+      for (const TxFileInfo& f : files) {
+        if (f.max_txid > target && (above == 0 || f.max_txid < above)) above = f.max_txid;
+      }
+      std::string hint = fmt::format("nearest restorable txids: {}", TxidString(below));
+      if (above != 0) hint += fmt::format(" and {}", TxidString(above));
+      return absl::NotFoundError(fmt::format(
+          "{}: txid {} is not restorable in lineage {} (no tx file starts at {}); {}",
+          client.Describe(), TxidString(target), LineageName(lineage), TxidString(pos + 1), hint));
+    }
+    plan.files.push_back(*best);
+    pos = best->max_txid;
+    ts = best->timestamp;
+  }
+  plan.txid = pos;
+  plan.timestamp = ts;
+  for (const TxFileInfo& f : plan.files) plan.bytes += f.size;
+  return plan;
+}
+
+}  // namespace
+
+absl::StatusOr<RestorePlan> PlanRestore(ReplicaClient& client, const RestoreTarget& target) {
+  LS_ASSIGN_OR_RETURN(std::vector<Lineage> lineages, client.ListLineages());
+  std::vector<std::pair<Lineage, std::vector<TxFileInfo>>> all;
+  for (Lineage l : lineages) {
+    LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files, ListLineageFiles(client, l));
+    if (!files.empty()) all.emplace_back(l, std::move(files));
+  }
+  if (all.empty()) {
+    return absl::NotFoundError(fmt::format("{}: the replica holds no backup", client.Describe()));
+  }
+  if (target.txid) {
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      if (it->first <= *target.txid) {
+        return PlanInLineage(client, it->first, it->second, *target.txid);
+      }
+    }
+    return absl::NotFoundError(fmt::format("{}: txid {} is older than the oldest lineage {}",
+                                           client.Describe(), TxidString(*target.txid),
+                                           LineageName(all.front().first)));
+  }
+  if (target.timestamp) {
+    absl::Time oldest = absl::InfiniteFuture();
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      uint64_t best = 0;
+      for (const TxFileInfo& f : it->second) {
+        oldest = std::min(oldest, f.timestamp);
+        if (f.timestamp <= *target.timestamp) best = std::max(best, f.max_txid);
+      }
+      if (best == 0) continue;
+      auto plan = PlanInLineage(client, it->first, it->second, best);
+      if (plan.ok()) return plan;
+    }
+    return absl::NotFoundError(fmt::format(
+        "{}: nothing restorable at or before {}; the oldest restorable time is {}",
+        client.Describe(), Rfc3339(*target.timestamp), Rfc3339(oldest)));
+  }
+  const auto& [lineage, files] = all.back();
+  uint64_t latest = 0;
+  for (const TxFileInfo& f : files) latest = std::max(latest, f.max_txid);
+  return PlanInLineage(client, lineage, files, latest);
+}
+
+namespace {
+
+class Applier {
+ public:
+  Applier(int fd, std::string tmp) : fd_(fd), tmp_(std::move(tmp)) {}
+
+  absl::Status Apply(TxFileReader& reader, const TxFileInfo& info, std::string_view what,
+                     bool first) {
+    const TxHeader& h = reader.header();
+    if (h.lineage != info.lineage || h.min_txid != info.min_txid ||
+        h.max_txid != info.max_txid) {
+      return absl::DataLossError(fmt::format("{}: header does not match its name", what));
+    }
+    if (first) {
+      if (!h.snapshot) return absl::DataLossError(fmt::format("{}: not a snapshot", what));
+      page_size_ = h.page_size;
+    } else {
+      if (h.page_size != page_size_) {
+        return absl::DataLossError(fmt::format("{}: page size {} differs from {}", what,
+                                               h.page_size, page_size_));
+      }
+      if (h.pre_checksum != sum_) {
+        return absl::DataLossError(fmt::format(
+            "{}: does not continue the previous file (checksum {:016x}, expected {:016x})", what,
+            h.pre_checksum, sum_));
+      }
+    }
+    // Pages beyond the new size are gone; new pages start as zeros until written.
+    for (uint32_t p = h.commit + 1; p <= hashes_.size(); ++p) sum_ ^= hashes_[p - 1];
+    const std::string zeros(page_size_, '\0');
+    for (uint32_t p = static_cast<uint32_t>(hashes_.size()) + 1; p <= h.commit; ++p) {
+      hashes_.push_back(PageHash(p, zeros));
+      sum_ ^= hashes_.back();
+    }
+    hashes_.resize(h.commit);
+    uint32_t pgno;
+    std::string_view page;
+    while (true) {
+      LS_ASSIGN_OR_RETURN(bool more, reader.Next(&pgno, &page));
+      if (!more) break;
+      off_t off = static_cast<off_t>(pgno - 1) * page_size_;
+      size_t done = 0;
+      while (done < page.size()) {
+        ssize_t w = ::pwrite(fd_, page.data() + done, page.size() - done,
+                             off + static_cast<off_t>(done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return ErrnoStatus(errno, fmt::format("write {}", tmp_));
+        done += static_cast<size_t>(w);
+      }
+      uint64_t nh = PageHash(pgno, page);
+      sum_ ^= hashes_[pgno - 1] ^ nh;
+      hashes_[pgno - 1] = nh;
+    }
+    if (::ftruncate(fd_, static_cast<off_t>(h.commit) * page_size_) != 0) {
+      return ErrnoStatus(errno, fmt::format("truncate {}", tmp_));
+    }
+    if (sum_ != h.post_checksum) {
+      return absl::DataLossError(fmt::format(
+          "{}: restored database checksum {:016x} differs from the recorded {:016x}", what, sum_,
+          h.post_checksum));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  int fd_;
+  std::string tmp_;
+  uint32_t page_size_ = 0;
+  uint64_t sum_ = 0;
+  std::vector<uint64_t> hashes_;
+};
+
+absl::Status FsyncParent(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) {
+    return ErrnoStatus(errno, fmt::format("fsync directory {}", dir));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ExecuteRestore(ReplicaClient& client, const RestorePlan& plan,
+                            const RestoreOptions& options) {
+  const std::string& out = options.output_path;
+  struct stat st;
+  if (::stat(out.c_str(), &st) == 0) {
+    return absl::AlreadyExistsError(
+        fmt::format("{} already exists; restore never overwrites a database (choose another -o)",
+                    out));
+  }
+  std::string tmp = fmt::format("{}.tmp-{}", out, ::getpid());
+  UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return ErrnoStatus(errno, fmt::format("create {}", tmp));
+  absl::Cleanup remove_tmp = [&tmp] { ::unlink(tmp.c_str()); };
+
+  // TODO(#3): fetch increments ahead with -parallelism (S3 restores of many files).
+  (void)options.parallelism;
+  Applier applier(fd.get(), tmp);
+  for (size_t i = 0; i < plan.files.size(); ++i) {
+    const TxFileInfo& info = plan.files[i];
+    std::string what = DescribeFile(client, info);
+    auto src = client.Open(info);
+    if (!src.ok()) {
+      return Annotate(src.status(), absl::IsNotFound(src.status())
+                                        ? "restore: a file of the plan is missing (retention "
+                                          "removed it?); run restore again to re-plan"
+                                        : "restore");
+    }
+    LS_ASSIGN_OR_RETURN(auto reader, TxFileReader::Open(std::move(*src), what));
+    LS_RETURN_IF_ERROR(Annotate(applier.Apply(*reader, info, what, i == 0), "restore"));
+  }
+  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, fmt::format("fsync {}", tmp));
+  fd.reset();
+  // A stale WAL beside the output would be replayed into it by SQLite.
+  for (const char* suffix : {"-wal", "-shm"}) {
+    std::string stale = out + suffix;
+    if (::unlink(stale.c_str()) == 0) LogWarn("removed stale file beside restore output",
+                                              {{"path", stale}});
+  }
+  if (::rename(tmp.c_str(), out.c_str()) != 0) {
+    return ErrnoStatus(errno, fmt::format("rename {} to {}", tmp, out));
+  }
+  std::move(remove_tmp).Cancel();
+  LS_RETURN_IF_ERROR(FsyncParent(out));
+  LogInfo("restored", {{"output", out}, {"lineage", LineageName(plan.lineage)},
+                       {"txid", TxidString(plan.txid)}, {"files", plan.files.size()}});
+  return absl::OkStatus();
+}
+
+}  // namespace litesync

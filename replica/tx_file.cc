@@ -1,0 +1,374 @@
+#include "replica/tx_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fmt/format.h"
+#include "replica/status.h"
+
+namespace litesync {
+namespace {
+
+constexpr char kMagic[4] = {'L', 'S', 'T', 'X'};
+constexpr uint16_t kVersion = 1;
+constexpr int kZstdLevel = 1;
+constexpr size_t kReadChunk = 1 << 20;
+
+void Put16(char* p, uint16_t v) {
+  p[0] = static_cast<char>(v >> 8);
+  p[1] = static_cast<char>(v);
+}
+void Put32(char* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (24 - 8 * i));
+}
+void Put64(char* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (56 - 8 * i));
+}
+uint16_t Get16(const char* p) {
+  return static_cast<uint16_t>((static_cast<uint8_t>(p[0]) << 8) | static_cast<uint8_t>(p[1]));
+}
+uint32_t Get32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+uint64_t Get64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+absl::Status WriteAllFd(int fd, const char* p, size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, fmt::format("write {}", path));
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadFull(ByteReader& r, char* buf, size_t n, size_t* got) {
+  *got = 0;
+  while (*got < n) {
+    LS_ASSIGN_OR_RETURN(size_t k, r.Read(buf + *got, n - *got));
+    if (k == 0) break;
+    *got += k;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+TxFileInfo TxHeader::Info(int level) const {
+  TxFileInfo info;
+  info.lineage = lineage;
+  info.level = level;
+  info.min_txid = min_txid;
+  info.max_txid = max_txid;
+  info.timestamp = absl::FromUnixMillis(timestamp_ms);
+  return info;
+}
+
+std::string EncodeTxHeader(const TxHeader& h) {
+  std::string b(kTxHeaderSize, '\0');
+  char* p = b.data();
+  std::memcpy(p, kMagic, 4);
+  Put16(p + 4, kVersion);
+  Put16(p + 6, h.snapshot ? 1 : 0);
+  Put32(p + 8, h.page_size);
+  Put32(p + 12, h.commit);
+  Put64(p + 16, h.lineage);
+  Put64(p + 24, h.min_txid);
+  Put64(p + 32, h.max_txid);
+  Put64(p + 40, static_cast<uint64_t>(h.timestamp_ms));
+  Put64(p + 48, h.pre_checksum);
+  Put64(p + 56, h.post_checksum);
+  Put32(p + 64, h.page_count);
+  Put64(p + 72, h.body_size);
+  std::memcpy(p + 80, h.resume.data(), kResumeTokenSize);
+  Put64(p + 128, XXH3_64bits(p, 128));
+  return b;
+}
+
+absl::StatusOr<TxHeader> DecodeTxHeader(std::string_view b, std::string_view what) {
+  if (b.size() < kTxHeaderSize) {
+    return absl::DataLossError(fmt::format("{}: truncated header ({} bytes)", what, b.size()));
+  }
+  const char* p = b.data();
+  if (std::memcmp(p, kMagic, 4) != 0) {
+    return absl::DataLossError(fmt::format("{}: not a litesync tx file (bad magic)", what));
+  }
+  if (Get64(p + 128) != XXH3_64bits(p, 128)) {
+    return absl::DataLossError(fmt::format("{}: header checksum mismatch", what));
+  }
+  if (Get16(p + 4) != kVersion) {
+    return absl::DataLossError(
+        fmt::format("{}: unsupported tx file version {}", what, Get16(p + 4)));
+  }
+  TxHeader h;
+  h.snapshot = (Get16(p + 6) & 1) != 0;
+  h.page_size = Get32(p + 8);
+  h.commit = Get32(p + 12);
+  h.lineage = Get64(p + 16);
+  h.min_txid = Get64(p + 24);
+  h.max_txid = Get64(p + 32);
+  h.timestamp_ms = static_cast<int64_t>(Get64(p + 40));
+  h.pre_checksum = Get64(p + 48);
+  h.post_checksum = Get64(p + 56);
+  h.page_count = Get32(p + 64);
+  h.body_size = Get64(p + 72);
+  std::memcpy(h.resume.data(), p + 80, kResumeTokenSize);
+  bool page_size_ok = h.page_size >= 512 && h.page_size <= 65536 &&
+                      (h.page_size & (h.page_size - 1)) == 0;
+  if (!page_size_ok || h.min_txid == 0 || h.max_txid < h.min_txid || h.page_count > h.commit) {
+    return absl::DataLossError(fmt::format("{}: inconsistent header", what));
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<TxFileBuilder>> TxFileBuilder::Create(TxHeader header,
+                                                                   std::string staging_path) {
+  std::unique_ptr<TxFileBuilder> b(new TxFileBuilder());
+  b->header_ = header;
+  b->staging_path_ = std::move(staging_path);
+  b->cctx_ = ZSTD_createCCtx();
+  if (b->cctx_ == nullptr) return absl::ResourceExhaustedError("zstd: cannot create context");
+  ZSTD_CCtx_setParameter(static_cast<ZSTD_CCtx*>(b->cctx_), ZSTD_c_compressionLevel, kZstdLevel);
+  std::string placeholder(kTxHeaderSize, '\0');
+  if (b->staging_path_.empty()) {
+    b->memory_ = placeholder;
+  } else {
+    b->fd_ = ::open(b->staging_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (b->fd_ < 0) return ErrnoStatus(errno, fmt::format("create {}", b->staging_path_));
+    LS_RETURN_IF_ERROR(WriteAllFd(b->fd_, placeholder.data(), placeholder.size(), b->staging_path_));
+  }
+  b->out_buf_.resize(ZSTD_CStreamOutSize());
+  return b;
+}
+
+TxFileBuilder::~TxFileBuilder() {
+  ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_));
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::Status TxFileBuilder::Emit(const char* data, size_t n) {
+  body_size_ += n;
+  if (fd_ < 0) {
+    memory_.append(data, n);
+    return absl::OkStatus();
+  }
+  return WriteAllFd(fd_, data, n, staging_path_);
+}
+
+absl::Status TxFileBuilder::Compress(const char* data, size_t n, bool end) {
+  ZSTD_inBuffer in{data, n, 0};
+  auto* cctx = static_cast<ZSTD_CCtx*>(cctx_);
+  while (true) {
+    ZSTD_outBuffer out{out_buf_.data(), out_buf_.size(), 0};
+    size_t rc = ZSTD_compressStream2(cctx, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+    if (ZSTD_isError(rc)) {
+      return absl::InternalError(fmt::format("zstd compress: {}", ZSTD_getErrorName(rc)));
+    }
+    LS_RETURN_IF_ERROR(Emit(out_buf_.data(), out.pos));
+    if (end ? rc == 0 : in.pos == in.size) return absl::OkStatus();
+  }
+}
+
+absl::Status TxFileBuilder::AddPage(uint32_t pgno, std::string_view page) {
+  if (page.size() != header_.page_size) {
+    return absl::InvalidArgumentError(
+        fmt::format("page {}: {} bytes, want {}", pgno, page.size(), header_.page_size));
+  }
+  if (pgno == 0 || pgno <= last_pgno_ || pgno > header_.commit) {
+    return absl::InvalidArgumentError(fmt::format(
+        "page {} out of order or beyond commit {} (previous {})", pgno, header_.commit, last_pgno_));
+  }
+  char be[4];
+  Put32(be, pgno);
+  LS_RETURN_IF_ERROR(Compress(be, 4, false));
+  LS_RETURN_IF_ERROR(Compress(page.data(), page.size(), false));
+  last_pgno_ = pgno;
+  ++pages_;
+  return absl::OkStatus();
+}
+
+namespace {
+uint64_t HashBodyThenHeader(std::string_view body, std::string_view header) {
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  XXH3_64bits_update(st, body.data(), body.size());
+  XXH3_64bits_update(st, header.data(), header.size());
+  uint64_t h = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  return h;
+}
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ByteSource>> TxFileBuilder::Finish(uint64_t post_checksum) {
+  LS_RETURN_IF_ERROR(Compress(nullptr, 0, true));
+  header_.post_checksum = post_checksum;
+  header_.page_count = static_cast<uint32_t>(pages_);
+  header_.body_size = body_size_;
+  std::string hdr = EncodeTxHeader(header_);
+  char trailer[8];
+  if (fd_ < 0) {
+    std::memcpy(memory_.data(), hdr.data(), hdr.size());
+    uint64_t sum = HashBodyThenHeader(std::string_view(memory_).substr(kTxHeaderSize), hdr);
+    Put64(trailer, sum);
+    memory_.append(trailer, 8);
+    return MemorySource(std::move(memory_));
+  }
+  // Staged on disk: hash the body by reading it back (it is in the page cache).
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  std::string buf(kReadChunk, '\0');
+  uint64_t off = kTxHeaderSize;
+  while (off < kTxHeaderSize + body_size_) {
+    ssize_t n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      XXH3_freeState(st);
+      return ErrnoStatus(n < 0 ? errno : EIO, fmt::format("read back {}", staging_path_));
+    }
+    XXH3_64bits_update(st, buf.data(), static_cast<size_t>(n));
+    off += static_cast<uint64_t>(n);
+  }
+  XXH3_64bits_update(st, hdr.data(), hdr.size());
+  Put64(trailer, XXH3_64bits_digest(st));
+  XXH3_freeState(st);
+  LS_RETURN_IF_ERROR(WriteAllFd(fd_, trailer, 8, staging_path_));
+  if (::pwrite(fd_, hdr.data(), hdr.size(), 0) != static_cast<ssize_t>(hdr.size())) {
+    return ErrnoStatus(errno, fmt::format("write header {}", staging_path_));
+  }
+  ::close(fd_);
+  fd_ = -1;
+  return FileSource(staging_path_);
+}
+
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<TxFileReader>> TxFileReader::Open(std::unique_ptr<ByteReader> src,
+                                                               std::string what) {
+  std::unique_ptr<TxFileReader> r(new TxFileReader());
+  r->src_ = std::move(src);
+  r->what_ = std::move(what);
+  char hdr[kTxHeaderSize];
+  size_t got = 0;
+  LS_RETURN_IF_ERROR(Annotate(ReadFull(*r->src_, hdr, sizeof hdr, &got), r->what_));
+  LS_ASSIGN_OR_RETURN(r->header_, DecodeTxHeader(std::string_view(hdr, got), r->what_));
+  r->dctx_ = ZSTD_createDCtx();
+  auto* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  r->hash_ = st;
+  r->in_buf_.resize(kReadChunk);
+  r->body_left_ = r->header_.body_size;
+  r->record_.resize(4 + r->header_.page_size);
+  // Keep the header for the trailer hash (hashed after the body).
+  r->in_buf_.reserve(kReadChunk);
+  r->header_bytes_.assign(hdr, sizeof hdr);
+  return r;
+}
+
+TxFileReader::~TxFileReader() {
+  ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(dctx_));
+  XXH3_freeState(static_cast<XXH3_state_t*>(hash_));
+}
+
+absl::Status TxFileReader::Fill() {
+  if (body_left_ == 0) {
+    return absl::DataLossError(fmt::format("{}: body ends inside a page record", what_));
+  }
+  size_t want = static_cast<size_t>(std::min<uint64_t>(body_left_, in_buf_.size()));
+  size_t got = 0;
+  LS_RETURN_IF_ERROR(Annotate(ReadFull(*src_, in_buf_.data(), want, &got), what_));
+  if (got < want) {
+    return absl::DataLossError(fmt::format("{}: truncated body ({} bytes missing)", what_,
+                                           body_left_ - got));
+  }
+  XXH3_64bits_update(static_cast<XXH3_state_t*>(hash_), in_buf_.data(), got);
+  body_left_ -= got;
+  in_pos_ = 0;
+  in_end_ = got;
+  return absl::OkStatus();
+}
+
+absl::Status TxFileReader::VerifyTrailer() {
+  // Drain whatever compressed bytes remain (a well-formed body has none left).
+  auto* d = static_cast<ZSTD_DCtx*>(dctx_);
+  char scratch[64];
+  while (in_pos_ < in_end_ || body_left_ > 0) {
+    if (in_pos_ == in_end_) LS_RETURN_IF_ERROR(Fill());
+    ZSTD_inBuffer in{in_buf_.data(), in_end_, in_pos_};
+    ZSTD_outBuffer out{scratch, sizeof scratch, 0};
+    size_t rc = ZSTD_decompressStream(d, &out, &in);
+    in_pos_ = in.pos;
+    if (ZSTD_isError(rc) || out.pos != 0) {
+      return absl::DataLossError(fmt::format("{}: data after the last page", what_));
+    }
+  }
+  XXH3_64bits_update(static_cast<XXH3_state_t*>(hash_), header_bytes_.data(),
+                     header_bytes_.size());
+  uint64_t want = XXH3_64bits_digest(static_cast<XXH3_state_t*>(hash_));
+  char trailer[kTxTrailerSize];
+  size_t got = 0;
+  LS_RETURN_IF_ERROR(Annotate(ReadFull(*src_, trailer, sizeof trailer, &got), what_));
+  if (got != sizeof trailer) {
+    return absl::DataLossError(fmt::format("{}: truncated (no trailer)", what_));
+  }
+  if (Get64(trailer) != want) {
+    return absl::DataLossError(fmt::format("{}: file checksum mismatch", what_));
+  }
+  char extra;
+  LS_ASSIGN_OR_RETURN(size_t more, src_->Read(&extra, 1));
+  if (more != 0) return absl::DataLossError(fmt::format("{}: bytes after the trailer", what_));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> TxFileReader::Next(uint32_t* pgno, std::string_view* page) {
+  if (pages_read_ == header_.page_count) {
+    if (!src_eof_) {
+      LS_RETURN_IF_ERROR(VerifyTrailer());
+      src_eof_ = true;
+    }
+    return false;
+  }
+  auto* d = static_cast<ZSTD_DCtx*>(dctx_);
+  ZSTD_outBuffer out{record_.data(), record_.size(), 0};
+  while (out.pos < out.size) {
+    if (in_pos_ == in_end_) LS_RETURN_IF_ERROR(Fill());
+    ZSTD_inBuffer in{in_buf_.data(), in_end_, in_pos_};
+    size_t rc = ZSTD_decompressStream(d, &out, &in);
+    in_pos_ = in.pos;
+    if (ZSTD_isError(rc)) {
+      return absl::DataLossError(
+          fmt::format("{}: corrupt body: {}", what_, ZSTD_getErrorName(rc)));
+    }
+    if (rc == 0 && out.pos < out.size) {
+      return absl::DataLossError(fmt::format("{}: body ends after {} of {} pages", what_,
+                                             pages_read_, header_.page_count));
+    }
+  }
+  uint32_t p = Get32(record_.data());
+  if (p == 0 || p <= last_pgno_ || p > header_.commit) {
+    return absl::DataLossError(fmt::format("{}: page number {} out of order or beyond commit {}",
+                                           what_, p, header_.commit));
+  }
+  last_pgno_ = p;
+  ++pages_read_;
+  *pgno = p;
+  *page = std::string_view(record_).substr(4);
+  return true;
+}
+
+}  // namespace litesync

@@ -1,0 +1,139 @@
+// The tx file: one immutable file holding the pages changed by a range of
+// transactions (an increment) or every page of the database (a snapshot).
+//
+// Layout (integers big-endian):
+//   Header, 136 bytes
+//     0   4  magic "LSTX"
+//     4   2  format version (1)
+//     6   2  flags: bit 0 = snapshot (holds every page 1..commit)
+//     8   4  page size in bytes
+//    12   4  commit: database size in pages after max_txid
+//    16   8  lineage
+//    24   8  min_txid
+//    32   8  max_txid
+//    40   8  timestamp: unix milliseconds when max_txid was captured
+//    48   8  pre_checksum: database checksum before min_txid (0 for a snapshot)
+//    56   8  post_checksum: database checksum after max_txid
+//    64   4  page count (records in the body)
+//    68   4  reserved (0)
+//    72   8  body size: bytes of the compressed body
+//    80  48  WAL position after max_txid (resume token, see db_reader.h); zeros if none
+//   128   8  header checksum: XXH3-64 of bytes 0..127
+//   Body: one zstd frame decompressing to `page count` records of
+//         [4-byte pgno][page size bytes], pgno strictly ascending, all <= commit.
+//   Trailer, 8 bytes: XXH3-64 of the body followed by the header (end-to-end
+//         file checksum; body first so a writer can hash while it streams).
+//
+// The database checksum is defined in page_checksum.h. An increment holds every
+// page changed in its range; when the database grew, every page above the old
+// size is among them (checked by the writer, FIELD_NOTES 2).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "replica/replica_client.h"
+#include "replica/tx_file_info.h"
+
+namespace litesync {
+
+inline constexpr size_t kTxHeaderSize = 136;
+inline constexpr size_t kTxTrailerSize = 8;
+inline constexpr size_t kResumeTokenSize = 48;
+
+struct TxHeader {
+  bool snapshot = false;
+  uint32_t page_size = 0;
+  uint32_t commit = 0;
+  Lineage lineage = 0;
+  uint64_t min_txid = 0;
+  uint64_t max_txid = 0;
+  int64_t timestamp_ms = 0;
+  uint64_t pre_checksum = 0;
+  uint64_t post_checksum = 0;
+  uint32_t page_count = 0;
+  uint64_t body_size = 0;
+  std::array<uint8_t, kResumeTokenSize> resume{};
+
+  // Identity in a replica at `level` (size unset).
+  TxFileInfo Info(int level) const;
+};
+
+std::string EncodeTxHeader(const TxHeader& h);
+// DataLoss when the magic, version or checksum is wrong; `what` names the file.
+absl::StatusOr<TxHeader> DecodeTxHeader(std::string_view bytes, std::string_view what);
+
+// Builds a tx file in memory or, for snapshots, in a staging file on disk.
+class TxFileBuilder {
+ public:
+  // `staging_path` empty: in memory. Otherwise the file is created (replacing any).
+  static absl::StatusOr<std::unique_ptr<TxFileBuilder>> Create(TxHeader header,
+                                                              std::string staging_path = "");
+  ~TxFileBuilder();
+  TxFileBuilder(const TxFileBuilder&) = delete;
+  TxFileBuilder& operator=(const TxFileBuilder&) = delete;
+
+  // Pages must come in strictly ascending pgno order, each page_size bytes.
+  absl::Status AddPage(uint32_t pgno, std::string_view page);
+  // Completes the file with the final header fields; the source reads it.
+  absl::StatusOr<std::unique_ptr<ByteSource>> Finish(uint64_t post_checksum);
+  uint64_t pages() const { return pages_; }
+
+ private:
+  TxFileBuilder() = default;
+  absl::Status Emit(const char* data, size_t n);
+  absl::Status Compress(const char* data, size_t n, bool end);
+
+  TxHeader header_;
+  std::string staging_path_;
+  int fd_ = -1;
+  std::string memory_;  // the whole file when in memory
+  std::string out_buf_;
+  void* cctx_ = nullptr;
+  uint64_t body_size_ = 0;
+  uint64_t pages_ = 0;
+  uint32_t last_pgno_ = 0;
+};
+
+// Reads a tx file sequentially, verifying the header checksum, page order, and
+// the end-to-end checksum when the last page has been read.
+class TxFileReader {
+ public:
+  // `what` names the file in errors ("s3://bkt/app/.../x.ltx").
+  static absl::StatusOr<std::unique_ptr<TxFileReader>> Open(std::unique_ptr<ByteReader> src,
+                                                           std::string what);
+  ~TxFileReader();
+  TxFileReader(const TxFileReader&) = delete;
+  TxFileReader& operator=(const TxFileReader&) = delete;
+
+  const TxHeader& header() const { return header_; }
+  // Next page into *pgno/*page (valid until the next call); false after the last
+  // page once the trailer verified. DataLoss on any corruption.
+  absl::StatusOr<bool> Next(uint32_t* pgno, std::string_view* page);
+
+ private:
+  TxFileReader() = default;
+  absl::Status Fill();
+  absl::Status VerifyTrailer();
+
+  std::unique_ptr<ByteReader> src_;
+  std::string what_;
+  TxHeader header_;
+  void* dctx_ = nullptr;
+  void* hash_ = nullptr;
+  std::string in_buf_;
+  size_t in_pos_ = 0;
+  size_t in_end_ = 0;
+  uint64_t body_left_ = 0;
+  std::string record_;
+  uint32_t pages_read_ = 0;
+  uint32_t last_pgno_ = 0;
+  bool src_eof_ = false;
+  std::string header_bytes_;
+};
+
+}  // namespace litesync
