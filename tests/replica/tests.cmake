@@ -1,8 +1,15 @@
 # Tests of replica/: listed explicitly.
 litesync_test_binary(replica_tests REPLICA_ONLY
+  replica/compactor_test.cc
   replica/replication_test.cc
+  replica/retention_test.cc
   replica/secret_test.cc
   replica/tx_file_info_test.cc
   replica/tx_file_test.cc
   replica/wal_reader_test.cc
+)
+
+# Crash tests run the real litesync binary as a process (kill -9 loops).
+litesync_test_binary(crash_tests
+  replica/crash_test.cc
 )
