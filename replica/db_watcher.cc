@@ -7,13 +7,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <random>
 
 #include "fmt/format.h"
+#include "replica/compactor.h"
 #include "replica/handles.h"
 #include "replica/log.h"
 #include "replica/page_checksum.h"
 #include "replica/replica_head.h"
+#include "replica/retention.h"
 #include "replica/status.h"
 #include "replica/wal_reader.h"
 
@@ -41,6 +44,8 @@ struct DbWatcher::Slot {
   absl::Time retry_at = absl::InfinitePast();
   absl::Time last_reached = absl::InfinitePast();
   absl::Status last_status;
+  std::unique_ptr<CompactionScheduler> compaction;
+  absl::Time next_retention = absl::InfinitePast();
 };
 
 namespace {
@@ -49,6 +54,7 @@ constexpr uint64_t kMaxQueuedBytes = 256ull << 20;   // per replica, then a snap
 constexpr uint64_t kStageToDiskBytes = 16ull << 20;  // larger increments are staged on disk
 constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
 constexpr absl::Duration kPingEvery = absl::Seconds(10);
+constexpr absl::Duration kRetentionEvery = absl::Minutes(5);
 
 absl::Status PreadPage(int fd, uint64_t off, uint32_t size, std::string* out,
                        const std::string& path) {
@@ -83,6 +89,9 @@ DbWatcher::DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock)
   for (const ReplicaOptions& ro : options_.replicas) {
     auto slot = std::make_unique<Slot>();
     slot->options = ro;
+    CompactionOptions co;
+    co.scratch_dir = std::filesystem::path(options_.path).parent_path().string();
+    slot->compaction = std::make_unique<CompactionScheduler>(co);
     slot->name = ro.Describe();
     auto client = NewReplicaClient(ro);
     if (client.ok()) {
@@ -484,6 +493,7 @@ void DbWatcher::Upload(absl::Time now, bool force) {
       absl::Status s = SnapshotBaseFor(slot.get());
       if (!s.ok()) {
         slot->last_status = s;
+        LogError("snapshot failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
         continue;
       }
     }
@@ -544,6 +554,34 @@ void DbWatcher::Upload(absl::Time now, bool force) {
         r.sync_count++;
       }
     });
+    if (s.ok() && slot->queue.empty() && !slot->needs_snapshot && slot->options.maintenance) {
+      Maintain(slot.get(), now);
+    }
+  }
+}
+
+// Compaction and retention for a replica that is caught up. Their failures are
+// logged and retried on schedule; they never fail a sync (the files they write
+// come first and they delete last, so an interruption restores exactly).
+void DbWatcher::Maintain(Slot* slot, absl::Time now) {
+  CompactionResult compacted;
+  absl::Status s = slot->compaction->RunDue(*slot->client, lineage_, now, &compacted);
+  if (!s.ok()) {
+    LogWarn("compaction failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+  } else if (!compacted.written.empty()) {
+    LogDebug("compacted", {{"db", options_.path}, {"replica", slot->name},
+                           {"inputs", compacted.inputs.size()},
+                           {"written", compacted.written.size()}});
+  }
+  if (now < slot->next_retention) return;
+  slot->next_retention = now + kRetentionEvery;
+  RetentionResult retained;
+  s = EnforceRetention(*slot->client, now, slot->options.retention, &retained);
+  if (!s.ok()) {
+    LogWarn("retention failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+  } else if (!retained.deleted.empty()) {
+    LogInfo("retention removed files", {{"db", options_.path}, {"replica", slot->name},
+                                        {"files", retained.deleted.size()}});
   }
 }
 
@@ -585,6 +623,32 @@ absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
   return absl::OkStatus();
 }
 
+// A fresh snapshot every snapshot-interval (default: the retention period), so
+// retention can drop old history and a restore of the latest state stays short.
+bool DbWatcher::MaybeScheduleSnapshot(absl::Time now) {
+  if (!positioned_) return false;
+  if (last_snapshot_ == absl::InfinitePast()) last_snapshot_ = now;
+  absl::Duration every = absl::InfiniteDuration();
+  for (auto& slot : slots_) {
+    if (!slot->options.maintenance) continue;
+    absl::Duration d = slot->options.snapshot_interval > absl::ZeroDuration()
+                           ? slot->options.snapshot_interval
+                           : slot->options.retention;
+    every = std::min(every, d);
+  }
+  if (now - last_snapshot_ < every) return false;
+  bool any = false;
+  for (auto& slot : slots_) {
+    // Only a caught-up replica: its snapshot is built from the base pin.
+    if (slot->queue.empty() && slot->options.maintenance && slot->last_status.ok()) {
+      slot->needs_snapshot = true;
+      any = true;
+    }
+  }
+  if (any) last_snapshot_ = now;
+  return any;
+}
+
 absl::Time DbWatcher::Step() {
   absl::Time now = clock_->Now();
   absl::Duration interval = absl::Seconds(1);
@@ -604,6 +668,7 @@ absl::Time DbWatcher::Step() {
   }
   wal_size_ = FileSize(reader_->wal_path());
   Upload(now, /*force=*/false);
+  if (MaybeScheduleSnapshot(now)) Upload(now, /*force=*/true);
   s = MaybeCheckpoint(now);
   if (absl::IsDataLoss(s)) {
     LogWarn("continuity broken; starting a new lineage", {{"db", options_.path}, {"err", s}});

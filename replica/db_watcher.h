@@ -59,6 +59,8 @@ class DbWatcher {
   absl::Status SnapshotBaseFor(Slot* slot);
   void Enqueue(const std::shared_ptr<Pending>& p);
   void Upload(absl::Time now, bool force);
+  void Maintain(Slot* slot, absl::Time now);
+  bool MaybeScheduleSnapshot(absl::Time now);  // true when a snapshot was queued
   absl::Status MaybeCheckpoint(absl::Time now);
   void RecordError(const absl::Status& s);
   void CloseReader();
@@ -77,6 +79,7 @@ class DbWatcher {
   uint32_t commit_ = 0;
   uint32_t page_size_ = 0;
   absl::Time last_checkpoint_ = absl::InfinitePast();
+  absl::Time last_snapshot_ = absl::InfinitePast();
   absl::Time retry_open_at_ = absl::InfinitePast();
   int64_t wal_size_ = 0;
 };

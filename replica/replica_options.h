@@ -34,6 +34,9 @@ struct ReplicaOptions {
   absl::Duration retention = absl::Hours(24);
   absl::Duration snapshot_interval = absl::ZeroDuration();    // 0: only when needed
   absl::Duration validation_interval = absl::ZeroDuration();  // 0: off
+  // Compaction, retention and periodic snapshots run inside the watcher; tests
+  // that drive them by hand turn this off.
+  bool maintenance = true;
 
   // For logs and status: "file:///backups/app" or "s3://bucket/prefix" (no secrets).
   std::string Describe() const;

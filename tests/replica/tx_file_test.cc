@@ -43,7 +43,9 @@ std::string Build(uint32_t pages, uint64_t* post) {
 }
 
 absl::Status ReadThrough(const std::string& bytes, uint64_t* sum) {
-  LS_ASSIGN_OR_RETURN(auto reader, TxFileReader::Open(MemorySource(bytes)->Open().value(), "f"));
+  std::unique_ptr<ByteSource> source = MemorySource(bytes);  // outlives its readers
+  LS_ASSIGN_OR_RETURN(auto stream, source->Open());
+  LS_ASSIGN_OR_RETURN(auto reader, TxFileReader::Open(std::move(stream), "f"));
   uint32_t pgno;
   std::string_view page;
   *sum = 0;
@@ -59,7 +61,8 @@ absl::Status ReadThrough(const std::string& bytes, uint64_t* sum) {
 TEST(TxFileTest, RoundTripsPagesAndHeader) {
   uint64_t post = 0;
   std::string bytes = Build(20, &post);
-  auto reader = TxFileReader::Open(MemorySource(bytes)->Open().value(), "f");
+  std::unique_ptr<ByteSource> source = MemorySource(bytes);
+  auto reader = TxFileReader::Open(source->Open().value(), "f");
   LS_ASSERT_OK(reader);
   const TxHeader& h = (*reader)->header();
   EXPECT_EQ(h.min_txid, 3u);
