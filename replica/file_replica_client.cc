@@ -154,7 +154,10 @@ class FileReplicaClient : public ReplicaClient {
       }
       dirs.insert(dir);
     }
-    for (const std::string& d : dirs) LS_RETURN_IF_ERROR(FsyncDir(d));
+    for (const std::string& d : dirs) {
+      absl::Status s = FsyncDir(d);
+      if (!s.ok() && !absl::IsNotFound(s)) return s;  // no directory: nothing was there
+    }
     return absl::OkStatus();
   }
 

@@ -17,6 +17,8 @@ absl::Status ErrnoStatus(int err, std::string_view context) {
   absl::Status s = absl::ErrnoToStatus(err, "");
   std::string msg(s.message().data(), s.message().size());
   while (!msg.empty() && (msg.back() == ' ' || msg.back() == ':')) msg.pop_back();
+  size_t start = msg.find_first_not_of(": ");  // ErrnoToStatus("") yields ": <strerror>"
+  msg = start == std::string::npos ? std::string() : msg.substr(start);
   return absl::Status(s.code(), fmt::format("{}: {}", context, msg));
 }
 

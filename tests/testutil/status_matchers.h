@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "replica/status.h"
 
 namespace litesync::testing {
 inline const absl::Status& GetStatus(const absl::Status& s) { return s; }
