@@ -1,0 +1,267 @@
+#include "replica/s3_replica_client.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fmt/format.h"
+
+#include "replica/s3_upload.h"
+#include "replica/s3_xml.h"
+#include "replica/spill_buffer.h"
+#include "replica/status.h"
+
+namespace litesync {
+namespace {
+
+constexpr int kMaxKeysPerList = 1000;
+constexpr size_t kMaxKeysPerDelete = 1000;
+constexpr std::string_view kS3Xmlns = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+struct ListedObject {
+  std::string key;
+  uint64_t size = 0;
+};
+
+struct ListPage {
+  std::vector<ListedObject> objects;
+  bool truncated = false;
+  std::string next_token;
+};
+
+class S3ReplicaClient : public ReplicaClient {
+ public:
+  S3ReplicaClient(S3Target target, S3Tuning tuning) : api_(std::move(target), std::move(tuning)) {}
+
+  std::string_view Type() const override { return "s3"; }
+  std::string Describe() const override { return api_.S3Url(api_.target().prefix); }
+
+  absl::StatusOr<std::vector<Lineage>> ListLineages() override;
+  absl::StatusOr<std::vector<TxFileInfo>> List(Lineage lineage, int level) override;
+  absl::Status Write(const TxFileInfo& info, const ByteSource& bytes) override;
+  absl::StatusOr<std::unique_ptr<ByteReader>> Open(const TxFileInfo& info) override;
+  absl::Status Delete(std::span<const TxFileInfo> files) override;
+  absl::Status Ping() override;
+
+ private:
+  // One ListObjectsV2 page of keys under `prefix`, no delimiter.
+  absl::StatusOr<ListPage> ListOnePage(const std::string& prefix, const std::string& token,
+                                       const std::string& start_after, int max_keys);
+  absl::Status DeleteBatch(std::span<const std::string> keys);
+  absl::Status DeleteOneByOne(std::span<const std::string> keys);
+
+  S3Api api_;
+};
+
+absl::StatusOr<ListPage> S3ReplicaClient::ListOnePage(const std::string& prefix,
+                                                      const std::string& token,
+                                                      const std::string& start_after,
+                                                      int max_keys) {
+  S3Call call;
+  call.query = {{"list-type", "2"}, {"prefix", prefix}, {"max-keys", std::to_string(max_keys)}};
+  if (!token.empty()) call.query.emplace_back("continuation-token", token);
+  if (!start_after.empty()) call.query.emplace_back("start-after", start_after);
+  call.what = "LIST " + api_.S3Url(prefix);
+  LS_ASSIGN_OR_RETURN(HttpResponse r, api_.Send(call));
+  ListPage page;
+  for (std::string_view contents : XmlElements(r.body, "Contents")) {
+    ListedObject o;
+    o.key = XmlText(contents, "Key").value_or("");
+    o.size = std::strtoull(XmlText(contents, "Size").value_or("0").c_str(), nullptr, 10);
+    if (!o.key.empty()) page.objects.push_back(std::move(o));
+  }
+  page.truncated = XmlText(r.body, "IsTruncated").value_or("false") == "true";
+  page.next_token = XmlText(r.body, "NextContinuationToken").value_or("");
+  if (page.truncated && page.next_token.empty() && page.objects.empty()) {
+    return absl::UnavailableError(
+        fmt::format("{}: truncated listing without a continuation token", call.what));
+  }
+  return page;
+}
+
+absl::StatusOr<std::vector<TxFileInfo>> S3ReplicaClient::List(Lineage lineage, int level) {
+  std::string dir = api_.Key(fmt::format("{}/{}/", LineageName(lineage), level));
+  std::vector<TxFileInfo> out;
+  std::string token;
+  std::string start_after;
+  while (true) {
+    LS_ASSIGN_OR_RETURN(ListPage page, ListOnePage(dir, token, start_after, kMaxKeysPerList));
+    for (const ListedObject& o : page.objects) {
+      if (o.key.size() <= dir.size() || o.key.compare(0, dir.size(), dir) != 0) continue;
+      std::optional<TxFileInfo> info = ParseTxFileName(o.key.substr(dir.size()), lineage, level);
+      if (!info) continue;  // not ours: temp files, junk
+      info->size = o.size;
+      out.push_back(*info);
+    }
+    if (!page.truncated) break;
+    // Servers without continuation tokens (ListObjects v1 semantics) page by key.
+    token = page.next_token;
+    start_after = token.empty() ? page.objects.back().key : "";
+  }
+  std::sort(out.begin(), out.end(), [](const TxFileInfo& a, const TxFileInfo& b) {
+    return std::tie(a.min_txid, a.max_txid) < std::tie(b.min_txid, b.max_txid);
+  });
+  return out;
+}
+
+absl::StatusOr<std::vector<Lineage>> S3ReplicaClient::ListLineages() {
+  // Without a delimiter every key would be listed; instead, once a key shows a
+  // lineage, the listing jumps past it: "<root><lineage>0" sorts after every
+  // "<root><lineage>/..." key and before the next lineage.
+  std::string root = api_.Key("");
+  std::set<Lineage> found;
+  std::string start_after;
+  while (true) {
+    LS_ASSIGN_OR_RETURN(ListPage page, ListOnePage(root, "", start_after, kMaxKeysPerList));
+    bool jumped = false;
+    for (const ListedObject& o : page.objects) {
+      std::string_view rest = std::string_view(o.key).substr(std::min(root.size(), o.key.size()));
+      size_t slash = rest.find('/');
+      std::optional<Lineage> lineage = ParseLineageName(rest.substr(0, slash));
+      if (lineage && slash != std::string_view::npos) {
+        found.insert(*lineage);
+        start_after = root + std::string(rest.substr(0, slash)) + "0";
+        jumped = true;
+        break;
+      }
+    }
+    if (jumped) continue;
+    if (!page.truncated || page.objects.empty()) break;
+    start_after = page.objects.back().key;
+  }
+  return std::vector<Lineage>(found.begin(), found.end());
+}
+
+absl::Status S3ReplicaClient::Write(const TxFileInfo& info, const ByteSource& bytes) {
+  return S3Upload(api_, api_.Key(info.RelativePath()), bytes);
+}
+
+absl::StatusOr<std::unique_ptr<ByteReader>> S3ReplicaClient::Open(const TxFileInfo& info) {
+  std::string key = api_.Key(info.RelativePath());
+  SpillBuffer buffer(api_.tuning().memory_read_limit, api_.tuning().temp_dir);
+  std::string etag;
+  std::optional<uint64_t> total;  // from the first full answer's Content-Length
+  bool first_chunk = true;
+  bool resume = true;
+  S3Call call;
+  call.key = key;
+  call.transfer_bytes = info.size;
+  call.what = "GET " + api_.S3Url(key);
+  // A retry after a dropped connection asks for the rest only (If-Match: the same
+  // object), so a large download is not restarted from zero.
+  call.before_attempt = [&](HeaderList* headers) {
+    first_chunk = true;
+    if (resume && !etag.empty() && total && buffer.size() > 0 && buffer.size() < *total) {
+      headers->emplace_back("Range", fmt::format("bytes={}-", buffer.size()));
+      headers->emplace_back("If-Match", etag);
+    } else {
+      buffer.Clear();
+    }
+  };
+  call.sink = [&](const HttpHead& head, std::string_view data) -> absl::Status {
+    if (first_chunk) {
+      first_chunk = false;
+      if (head.status == 206) {
+        uint64_t from = 0;
+        std::string range = head.Header("content-range");  // "bytes 100-199/200"
+        if (std::sscanf(range.c_str(), "bytes %" SCNu64, &from) != 1 || from != buffer.size()) {
+          buffer.Clear();
+          return absl::UnavailableError(
+              fmt::format("{}: resumed at the wrong offset ({})", call.what, range));
+        }
+      } else {
+        buffer.Clear();
+        etag = head.Header("etag");
+        total.reset();
+        if (std::string cl = head.Header("content-length"); !cl.empty()) {
+          total = std::strtoull(cl.c_str(), nullptr, 10);
+        }
+      }
+    }
+    return buffer.Append(data);
+  };
+  absl::StatusOr<HttpResponse> r = api_.Send(call);
+  if (!r.ok() && r.status().code() == absl::StatusCode::kFailedPrecondition && !etag.empty()) {
+    resume = false;  // 412: the object changed between attempts; start over once
+    r = api_.Send(call);
+  }
+  LS_RETURN_IF_ERROR(r.status());
+  if (total && buffer.size() != *total) {
+    return absl::UnavailableError(
+        fmt::format("{}: got {} of {} bytes", call.what, buffer.size(), *total));
+  }
+  return buffer.TakeReader();
+}
+
+absl::Status S3ReplicaClient::Delete(std::span<const TxFileInfo> files) {
+  std::vector<std::string> keys;
+  for (const TxFileInfo& f : files) keys.push_back(api_.Key(f.RelativePath()));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  for (size_t i = 0; i < keys.size(); i += kMaxKeysPerDelete) {
+    std::span<const std::string> batch(keys.data() + i,
+                                       std::min(kMaxKeysPerDelete, keys.size() - i));
+    absl::Status s = DeleteBatch(batch);
+    // Some S3-compatible services lack DeleteObjects: one request per key.
+    if (s.code() == absl::StatusCode::kUnimplemented) s = DeleteOneByOne(batch);
+    LS_RETURN_IF_ERROR(s);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status S3ReplicaClient::DeleteBatch(std::span<const std::string> keys) {
+  std::string body = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete xmlns=\"{}\"><Quiet>true</Quiet>",
+      kS3Xmlns);
+  for (const std::string& k : keys) {
+    body += fmt::format("<Object><Key>{}</Key></Object>", XmlEscape(k));
+  }
+  body += "</Delete>";
+  S3Call call;
+  call.method = "POST";
+  call.query = {{"delete", ""}};
+  // S3 requires Content-MD5 (or a checksum header) on DeleteObjects.
+  call.headers = {{"Content-MD5", Md5Base64(body)}, {"Content-Type", "application/xml"}};
+  call.body = body;
+  call.what = fmt::format("DELETE {} ({} keys)", api_.S3Url(keys.front()), keys.size());
+  LS_ASSIGN_OR_RETURN(HttpResponse r, api_.Send(call));
+  for (std::string_view err : XmlElements(r.body, "Error")) {
+    std::string code = XmlText(err, "Code").value_or("");
+    if (code == "NoSuchKey") continue;  // already absent: fine
+    S3Call one = call;
+    one.what = "DELETE " + api_.S3Url(XmlText(err, "Key").value_or(""));
+    return api_.ErrorFor(one, code == "AccessDenied" ? 403 : 500, err);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status S3ReplicaClient::DeleteOneByOne(std::span<const std::string> keys) {
+  for (const std::string& k : keys) {
+    S3Call call;
+    call.method = "DELETE";
+    call.key = k;
+    call.what = "DELETE " + api_.S3Url(k);
+    absl::Status s = api_.Send(call).status();
+    if (!s.ok() && s.code() != absl::StatusCode::kNotFound) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status S3ReplicaClient::Ping() {
+  std::string root = api_.Key("");
+  return ListOnePage(root, "", "", 1).status();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ReplicaClient>> NewS3ReplicaClient(const ReplicaOptions& options,
+                                                                  const S3Tuning& tuning) {
+  LS_ASSIGN_OR_RETURN(S3Target target, ResolveS3Target(options));
+  return std::unique_ptr<ReplicaClient>(new S3ReplicaClient(std::move(target), tuning));
+}
+
+}  // namespace litesync

@@ -1,0 +1,168 @@
+// ReplicaOptionsFromUrl (restore without a config) and NewReplicaClient.
+#include <stdlib.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "replica/replica_client.h"
+#include "replica/status.h"
+#include "tests/testutil/status_matchers.h"
+
+namespace litesync {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Sets (or unsets, with nullptr) an environment variable for one test.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = ::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// Clears every variable the parser reads, so the machine's own do not leak in.
+struct CleanAwsEnv {
+  ScopedEnv a{"AWS_ACCESS_KEY_ID", nullptr};
+  ScopedEnv b{"AWS_SECRET_ACCESS_KEY", nullptr};
+  ScopedEnv c{"AWS_SESSION_TOKEN", nullptr};
+  ScopedEnv d{"AWS_REGION", nullptr};
+  ScopedEnv e{"AWS_DEFAULT_REGION", nullptr};
+  ScopedEnv f{"AWS_ENDPOINT_URL_S3", nullptr};
+  ScopedEnv g{"AWS_ENDPOINT_URL", nullptr};
+};
+
+std::string ErrorOf(std::string_view url) {
+  absl::StatusOr<ReplicaOptions> o = ReplicaOptionsFromUrl(url);
+  EXPECT_EQ(o.status().code(), absl::StatusCode::kInvalidArgument) << url;
+  return std::string(o.status().message());
+}
+
+TEST(ReplicaOptionsFromUrlTest, PathsAndFileUrlsAreFileReplicas) {
+  LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions plain, ReplicaOptionsFromUrl("/backups/app"));
+  EXPECT_EQ(plain.type, "file");
+  EXPECT_EQ(plain.path, "/backups/app");
+  LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions relative, ReplicaOptionsFromUrl("backups/app"));
+  EXPECT_EQ(relative.path, "backups/app");
+  LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions url, ReplicaOptionsFromUrl("file:///backups/my%20app"));
+  EXPECT_EQ(url.type, "file");
+  EXPECT_EQ(url.path, "/backups/my app");
+  LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions local, ReplicaOptionsFromUrl("file://localhost/b"));
+  EXPECT_EQ(local.path, "/b");
+  EXPECT_THAT(ErrorOf("file://server/share"),
+              AllOf(HasSubstr("\"file://server/share\""), HasSubstr("file:///absolute/path")));
+}
+
+TEST(ReplicaOptionsFromUrlTest, S3UrlCarriesBucketPrefixAndServerSettings) {
+  CleanAwsEnv env;
+  LS_ASSERT_OK_AND_ASSIGN(
+      ReplicaOptions o,
+      ReplicaOptionsFromUrl("s3://bkt/app/db/?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=eu-"
+                            "west-1&force-path-style=true&skip-verify=true"));
+  EXPECT_EQ(o.type, "s3");
+  EXPECT_EQ(o.bucket, "bkt");
+  EXPECT_EQ(o.prefix, "app/db");
+  EXPECT_EQ(o.endpoint, "http://127.0.0.1:9000");
+  EXPECT_EQ(o.region, "eu-west-1");
+  EXPECT_TRUE(o.force_path_style);
+  EXPECT_TRUE(o.skip_verify);
+  LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions bare, ReplicaOptionsFromUrl("s3://bkt"));
+  EXPECT_EQ(bare.bucket, "bkt");
+  EXPECT_EQ(bare.prefix, "");
+  EXPECT_FALSE(bare.force_path_style);
+  EXPECT_EQ(bare.endpoint, "");
+  LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions unencoded,
+                          ReplicaOptionsFromUrl("s3://bkt/p?endpoint=http://minio:9000"));
+  EXPECT_EQ(unencoded.endpoint, "http://minio:9000");
+}
+
+TEST(ReplicaOptionsFromUrlTest, S3SettingsFallBackToTheEnvironment) {
+  CleanAwsEnv env;
+  ScopedEnv key("AWS_ACCESS_KEY_ID", "AKIAENV");
+  ScopedEnv secret("AWS_SECRET_ACCESS_KEY", "env-secret");
+  ScopedEnv token("AWS_SESSION_TOKEN", "env-token");
+  ScopedEnv region("AWS_REGION", "ap-south-1");
+  ScopedEnv generic("AWS_ENDPOINT_URL", "http://generic:1");
+  LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions o, ReplicaOptionsFromUrl("s3://bkt/app"));
+  EXPECT_EQ(o.access_key_id.reveal(), "AKIAENV");
+  EXPECT_EQ(o.secret_access_key.reveal(), "env-secret");
+  EXPECT_EQ(o.session_token.reveal(), "env-token");
+  EXPECT_EQ(o.region, "ap-south-1");
+  EXPECT_EQ(o.endpoint, "http://generic:1");
+  {
+    ScopedEnv s3("AWS_ENDPOINT_URL_S3", "http://s3-specific:2");
+    LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions s3o, ReplicaOptionsFromUrl("s3://bkt/app"));
+    EXPECT_EQ(s3o.endpoint, "http://s3-specific:2");
+  }
+  LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions given,
+                          ReplicaOptionsFromUrl("s3://bkt/app?endpoint=http://given:3&region=r"));
+  EXPECT_EQ(given.endpoint, "http://given:3");  // the URL wins
+  EXPECT_EQ(given.region, "r");
+}
+
+TEST(ReplicaOptionsFromUrlTest, ErrorsNameTheUrlAndTheBadPart) {
+  CleanAwsEnv env;
+  EXPECT_THAT(ErrorOf("ftp://host/x"), AllOf(HasSubstr("\"ftp://host/x\""), HasSubstr("\"ftp\"")));
+  EXPECT_THAT(ErrorOf("s3:///app"), HasSubstr("bucket is missing"));
+  EXPECT_THAT(ErrorOf("s3://bkt/app?regoin=x"),
+              AllOf(HasSubstr("s3://bkt/app?regoin=x"), HasSubstr("unknown parameter \"regoin\"")));
+  EXPECT_THAT(ErrorOf("s3://bkt/app?force-path-style=maybe"),
+              AllOf(HasSubstr("force-path-style"), HasSubstr("\"maybe\"")));
+  EXPECT_THAT(ErrorOf("s3://bkt/app?endpoint=minio:9000"),
+              AllOf(HasSubstr("endpoint \"minio:9000\""), HasSubstr("http://")));
+  EXPECT_THAT(ErrorOf("s3://bkt/app?endpoint=http%3"), HasSubstr("endpoint"));
+  EXPECT_EQ(ReplicaOptionsFromUrl("").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ReplicaOptionsFromUrlTest, CredentialsInTheUrlAreRefusedWithoutEchoingThem) {
+  std::string err = ErrorOf("s3://AKIAXXXX:hunter2secret@bkt/app");
+  EXPECT_THAT(err, AllOf(HasSubstr("AWS_ACCESS_KEY_ID"), Not(HasSubstr("hunter2secret"))));
+}
+
+TEST(NewReplicaClientTest, BuildsEachBackendAndRefusesUnknownTypes) {
+  CleanAwsEnv env;
+  ReplicaOptions file;
+  file.type = "file";
+  file.path = "/tmp/litesync-factory-test-never-created";
+  LS_ASSERT_OK_AND_ASSIGN(std::unique_ptr<ReplicaClient> f, NewReplicaClient(file));
+  EXPECT_EQ(f->Type(), "file");
+
+  LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions s3,
+                          ReplicaOptionsFromUrl("s3://bkt/app?endpoint=http://127.0.0.1:1"));
+  absl::StatusOr<std::unique_ptr<ReplicaClient>> no_creds = NewReplicaClient(s3);
+  EXPECT_EQ(no_creds.status().code(), absl::StatusCode::kInvalidArgument);
+  s3.access_key_id = Secret("AKIA");
+  s3.secret_access_key = Secret("secret");
+  LS_ASSERT_OK_AND_ASSIGN(std::unique_ptr<ReplicaClient> c, NewReplicaClient(s3));
+  EXPECT_EQ(c->Type(), "s3");
+  EXPECT_EQ(c->Describe(), "s3://bkt/app");
+
+  ReplicaOptions ftp;
+  ftp.type = "ftp";
+  ftp.name = "offsite";
+  absl::StatusOr<std::unique_ptr<ReplicaClient>> bad = NewReplicaClient(ftp);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.status().message()),
+              AllOf(HasSubstr("\"offsite\""), HasSubstr("\"ftp\"")));
+}
+
+}  // namespace
+}  // namespace litesync
