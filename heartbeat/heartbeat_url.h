@@ -1,0 +1,44 @@
+// Heartbeat URL helpers: placeholder expansion for push monitors, redaction for
+// logs and status, and validation. Pure functions; thread-safe.
+//
+// Placeholders, in `url` and `fail-url` alike:
+//   {status}  "up" or "down"
+//   {msg}     "OK" or the reason health is bad, at most 200 characters, URL-encoded
+//   {ping}    the worst replication lag in ms, clamped to 0..86,400,000 (Uptime Kuma's range)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace litesync {
+
+inline constexpr size_t kMaxHeartbeatMsgChars = 200;
+inline constexpr int64_t kMaxHeartbeatPingMs = 86'400'000;
+
+// Replaces {status}, {msg} and {ping}; other text is kept as is.
+std::string ExpandHeartbeatUrl(std::string_view url, bool up, std::string_view msg,
+                               absl::Duration worst_lag);
+// True when `url` contains "{status}": a push monitor that understands status=down.
+bool HasStatusPlaceholder(std::string_view url);
+
+// Percent-encodes everything but RFC 3986 unreserved characters.
+std::string UrlEncode(std::string_view s);
+// The first `max_chars` UTF-8 characters of `s` (never splits a character).
+std::string TruncateUtf8(std::string_view s, size_t max_chars);
+// `lag` in ms, clamped to 0..kMaxHeartbeatPingMs (infinite lag gives the maximum).
+int64_t PingMillis(absl::Duration lag);
+
+// What logs, status and `litesync heartbeat` show for a heartbeat URL:
+// RedactUrl(url, /*mask_path=*/true), and every query value but status, msg, ping
+// and state masked too (a token may travel as ?id=...).
+std::string RedactHeartbeatUrl(std::string_view url);
+
+// An http(s) URL with a host, no whitespace, and no placeholder but the three above.
+// Messages never contain the URL itself.
+absl::Status ValidateHeartbeatUrl(std::string_view url);
+
+}  // namespace litesync
