@@ -1,5 +1,6 @@
 // The parsed litesync.yml. cmd/config.cc is the only yaml-cpp user; everything
-// downstream sees these plain structs.
+// downstream sees these plain structs. Paths in it are absolute and normalized
+// (relative paths in the file resolve against the working directory).
 #pragma once
 
 #include <optional>
@@ -7,32 +8,37 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+
 #include "heartbeat/heartbeat_options.h"
 #include "replica/log.h"
 #include "replica/replica_options.h"
 
 namespace litesync {
 
-struct DirOptions {          // `dir:` entries (issue 7): databases discovered in a folder
+struct DirOptions {  // `dir:` entries (issue 7): databases discovered in a folder
   std::string dir;
   std::string pattern = "*.db";
   bool recursive = false;
   std::vector<ReplicaOptions> replicas;  // templates; each db gets <replica>/<relative db path>
+  std::string source;                    // "litesync.yml:12: dirs[0]", for messages
 };
 
 struct Config {
   std::string path;  // the config file, for messages
   std::vector<DbOptions> dbs;
+  std::vector<std::string> db_sources;  // "litesync.yml:4: dbs[0].path" for dbs[i]
   std::vector<DirOptions> dirs;
   HeartbeatOptions heartbeat;
   std::string addr;  // control/metrics HTTP listener, e.g. 127.0.0.1:9090; empty: off
   std::optional<LogLevel> log_level;
 };
 
-// Loads and validates `path`, expanding ${VAR} from the environment. Errors name
-// the file, line and key: `litesync.yml:9: dbs[1].replica.url: scheme must be ...`.
+// Loads and validates `path`, expanding ${VAR} from the environment. Errors
+// (InvalidArgument) name the file, line and key:
+//   `litesync.yml:9: dbs[1].replica.url: scheme must be "file" or "s3" (got "ftp")`.
+// Heartbeat intervals under a minute are raised to a minute with a warning (logged).
 absl::StatusOr<Config> LoadConfig(const std::string& path);
-// The same for YAML text (tests).
+// The same for YAML text (tests); `path` is used in messages only.
 absl::StatusOr<Config> ParseConfigText(const std::string& text, const std::string& path);
 
 }  // namespace litesync

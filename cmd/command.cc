@@ -1,0 +1,106 @@
+#include "cmd/command.h"
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "fmt/format.h"
+
+#include "cmd/config_internal.h"
+#include "replica/log.h"
+
+namespace litesync {
+
+std::string ConfigPath(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  if (const char* env = std::getenv("LITESYNC_CONFIG"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return "/etc/litesync.yml";
+}
+
+absl::Status ApplyLogLevelFlag(const std::string& value) {
+  LogLevel level;
+  if (!ParseLogLevel(value, &level)) {
+    return absl::InvalidArgumentError(
+        fmt::format("-log-level must be debug, info, warn or error (got \"{}\")", value));
+  }
+  SetLogLevel(level);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> LoadCommandConfig(const std::string& config_flag,
+                                         const std::string& log_level_flag) {
+  // The flag first, so warnings while parsing already follow it.
+  if (!log_level_flag.empty()) {
+    if (absl::Status s = ApplyLogLevelFlag(log_level_flag); !s.ok()) return s;
+  }
+  absl::StatusOr<Config> config = LoadConfig(ConfigPath(config_flag));
+  if (!config.ok()) return config.status();
+  if (log_level_flag.empty() && config->log_level) SetLogLevel(*config->log_level);
+  return config;
+}
+
+std::string StatusMessage(const absl::Status& status) {
+  return std::string(status.message().data(), status.message().size());
+}
+
+void PrintError(std::string_view command, std::string_view message) {
+  std::string line = fmt::format("litesync {}: {}\n", command, message);
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
+}
+
+void PrintError(std::string_view command, const absl::Status& status) {
+  PrintError(command, StatusMessage(status));
+}
+
+std::string NormalizePath(std::string_view path) { return config_internal::AbsolutePath(path); }
+
+sigset_t BlockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+const char* SignalName(int sig) {
+  switch (sig) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "signal";
+  }
+}
+
+void RunInterruptible(const std::function<void()>& work,
+                      const std::function<void(int sig)>& on_signal) {
+  std::atomic<bool> done{false};
+  std::thread worker([&] {
+    work();
+    done.store(true);
+  });
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  const struct timespec poll = {0, 50 * 1000 * 1000};
+  while (!done.load()) {
+    int sig = sigtimedwait(&set, nullptr, &poll);
+    if (sig == SIGINT || sig == SIGTERM) on_signal(sig);  // does not return
+  }
+  worker.join();
+}
+
+}  // namespace litesync

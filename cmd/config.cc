@@ -1,0 +1,389 @@
+// litesync.yml: the top level, dbs, dirs and heartbeats. The only yaml-cpp user
+// (with config_reader.cc and config_replica.cc); yaml-cpp exceptions stop here.
+#include "cmd/config.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+#include <system_error>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "fmt/format.h"
+#include <yaml-cpp/yaml.h>
+
+#include "cmd/config_internal.h"
+#include "replica/handles.h"
+#include "replica/log.h"
+#include "replica/secret.h"
+
+namespace litesync {
+namespace {
+
+using config_internal::AbsolutePath;
+using config_internal::ConfigError;
+using config_internal::DurationRule;
+using config_internal::GlobalCredentials;
+using config_internal::LineOf;
+using config_internal::MapView;
+
+// DESIGN.md: at most one ping a minute; a shorter interval would only make noise.
+constexpr absl::Duration kMinHeartbeatInterval = absl::Minutes(1);
+
+std::string ShowLocation(const ReplicaOptions& r) {
+  if (r.type == "file") return "file://" + r.path;
+  return r.prefix.empty() ? fmt::format("s3://{}", r.bucket)
+                          : fmt::format("s3://{}/{}", r.bucket, r.prefix);
+}
+
+// Where each replica location was first claimed, to refuse sharing one.
+struct LocationOwner {
+  std::string db;
+  int line;
+};
+
+absl::Status ParseDb(const std::string& file, const YAML::Node& item, size_t i, int list_line,
+                     const GlobalCredentials& global, Config* config,
+                     std::map<std::string, int>* db_lines,
+                     std::map<std::string, LocationOwner>* locations) {
+  std::string key = fmt::format("dbs[{}]", i);
+  int line = LineOf(item, list_line);
+  if (!item.IsDefined() || item.IsNull()) {
+    return ConfigError(file, line, key, "is empty: each database needs a path and a replica");
+  }
+  absl::StatusOr<MapView> view =
+      MapView::Make(file, item, key, line,
+                    {"path", "replica", "replicas", "min-checkpoint-page-count", "truncate-page-n",
+                     "checkpoint-interval", "busy-timeout"});
+  if (!view.ok()) return view.status();
+  const MapView& m = *view;
+  DbOptions db;
+  std::string path;
+  if (absl::Status s = m.ReadString("path", &path); !s.ok()) return s;
+  if (path.empty())
+    return m.Error(m.Has("path") ? "path" : "", "needs a path: (the database file)");
+  db.path = AbsolutePath(path);
+  if (auto it = db_lines->find(db.path); it != db_lines->end()) {
+    return m.Error("path", fmt::format("{} is already listed at line {}", db.path, it->second));
+  }
+  (*db_lines)[db.path] = m.LineOf("path");
+
+  if (absl::Status s = m.ReadInt("min-checkpoint-page-count", 1, &db.min_checkpoint_pages);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = m.ReadInt("truncate-page-n", 1, &db.truncate_pages); !s.ok()) return s;
+  if (db.truncate_pages <= db.min_checkpoint_pages) {
+    return m.Error(m.Has("truncate-page-n") ? "truncate-page-n" : "min-checkpoint-page-count",
+                   fmt::format("truncate-page-n ({}) must be greater than "
+                               "min-checkpoint-page-count ({})",
+                               db.truncate_pages, db.min_checkpoint_pages));
+  }
+  if (absl::Status s =
+          m.ReadDuration("checkpoint-interval", DurationRule::kPositive, &db.checkpoint_interval);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = m.ReadDuration("busy-timeout", DurationRule::kPositive, &db.busy_timeout);
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<std::vector<ReplicaOptions>> replicas = ParseReplicas(m, global);
+  if (!replicas.ok()) return replicas.status();
+  db.replicas = *std::move(replicas);
+  for (const ReplicaOptions& r : db.replicas) {
+    std::string loc = config_internal::ReplicaLocation(r);
+    int rline = m.LineOf(m.Has("replica") ? "replica" : "replicas");
+    if (auto it = locations->find(loc); it != locations->end()) {
+      return m.Error(m.Has("replica") ? "replica" : "replicas",
+                     fmt::format("{} is already the replica of {} (line {}); each database "
+                                 "needs its own replica location",
+                                 ShowLocation(r), it->second.db, it->second.line));
+    }
+    (*locations)[loc] = LocationOwner{db.path, rline};
+  }
+  config->dbs.push_back(std::move(db));
+  config->db_sources.push_back(fmt::format("{}:{}: {}.path", file, m.LineOf("path"), key));
+  return absl::OkStatus();
+}
+
+absl::Status ParseDir(const std::string& file, const YAML::Node& item, size_t i, int list_line,
+                      const GlobalCredentials& global, Config* config) {
+  std::string key = fmt::format("dirs[{}]", i);
+  int line = LineOf(item, list_line);
+  absl::StatusOr<MapView> view =
+      MapView::Make(file, item, key, line, {"dir", "pattern", "recursive", "replica", "replicas"});
+  if (!view.ok()) return view.status();
+  const MapView& m = *view;
+  DirOptions d;
+  std::string dir;
+  if (absl::Status s = m.ReadString("dir", &dir); !s.ok()) return s;
+  if (dir.empty()) return m.Error(m.Has("dir") ? "dir" : "", "needs a dir: (the folder to watch)");
+  d.dir = AbsolutePath(dir);
+  if (absl::Status s = m.ReadString("pattern", &d.pattern); !s.ok()) return s;
+  if (d.pattern.empty() || d.pattern.find('/') != std::string::npos) {
+    return m.Error("pattern", "must match file names, like \"*.db\" (no slashes)");
+  }
+  if (absl::Status s = m.ReadBool("recursive", &d.recursive); !s.ok()) return s;
+  absl::StatusOr<std::vector<ReplicaOptions>> replicas = ParseReplicas(m, global);
+  if (!replicas.ok()) return replicas.status();
+  d.replicas = *std::move(replicas);
+  d.source = fmt::format("{}:{}: {}", file, m.Line(), key);
+  for (const DirOptions& other : config->dirs) {
+    if (other.dir == d.dir) {
+      return m.Error("dir", fmt::format("{} is already listed ({})", d.dir, other.source));
+    }
+  }
+  config->dirs.push_back(std::move(d));
+  return absl::OkStatus();
+}
+
+absl::Status CheckHeartbeatUrl(const MapView& m, std::string_view name, const std::string& url) {
+  std::string lower = absl::AsciiStrToLower(url);
+  size_t sep = lower.find("://");
+  std::string scheme = sep == std::string::npos ? "" : lower.substr(0, sep);
+  std::string host = sep == std::string::npos
+                         ? ""
+                         : url.substr(sep + 3, url.find_first_of("/?#", sep + 3) - sep - 3);
+  if ((scheme != "http" && scheme != "https") || host.empty()) {
+    return m.Error(name, fmt::format("must be an http:// or https:// URL (got \"{}\")",
+                                     RedactUrl(url, /*mask_path=*/true)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Duration ClampInterval(const MapView& m, std::string_view name, absl::Duration d) {
+  if (d >= kMinHeartbeatInterval) return d;
+  LogWarn("heartbeat interval raised to the minimum",
+          {{"where", fmt::format("{}:{}: {}", m.file(), m.LineOf(name), m.KeyPath(name))},
+           {"interval", d},
+           {"min", kMinHeartbeatInterval}});
+  return kMinHeartbeatInterval;
+}
+
+// True when `path` is a configured database or lies in a configured dir.
+bool KnownDatabase(const Config& c, const std::string& path) {
+  for (const DbOptions& db : c.dbs) {
+    if (db.path == path) return true;
+  }
+  for (const DirOptions& d : c.dirs) {
+    if (path.size() > d.dir.size() && path.compare(0, d.dir.size(), d.dir) == 0 &&
+        (path[d.dir.size()] == '/' || d.dir == "/")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::Status ParseHeartbeatItem(const std::string& file, const YAML::Node& item, size_t i,
+                                int list_line, Config* config) {
+  std::string key = fmt::format("heartbeats[{}]", i);
+  absl::StatusOr<MapView> view =
+      MapView::Make(file, item, key, LineOf(item, list_line),
+                    {"url", "interval", "method", "timeout", "fail-url", "databases"});
+  if (!view.ok()) return view.status();
+  const MapView& m = *view;
+  HeartbeatTarget t;
+  std::string url, fail_url;
+  if (absl::Status s = m.ReadString("url", &url); !s.ok()) return s;
+  if (url.empty()) return m.Error(m.Has("url") ? "url" : "", "needs a url:");
+  if (absl::Status s = CheckHeartbeatUrl(m, "url", url); !s.ok()) return s;
+  t.url = Secret(url);
+  if (absl::Status s = m.ReadString("fail-url", &fail_url); !s.ok()) return s;
+  if (!fail_url.empty()) {
+    if (absl::Status s = CheckHeartbeatUrl(m, "fail-url", fail_url); !s.ok()) return s;
+    t.fail_url = Secret(fail_url);
+  }
+  if (absl::Status s = m.ReadDuration("interval", DurationRule::kPositive, &t.interval); !s.ok()) {
+    return s;
+  }
+  t.interval = ClampInterval(m, "interval", t.interval);
+  if (absl::Status s = m.ReadDuration("timeout", DurationRule::kPositive, &t.timeout); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = m.ReadString("method", &t.method); !s.ok()) return s;
+  t.method = absl::AsciiStrToUpper(t.method);
+  if (t.method != "GET" && t.method != "POST") {
+    return m.Error("method", fmt::format("must be GET or POST (got \"{}\")", t.method));
+  }
+  std::vector<std::string> dbs;
+  if (absl::Status s = m.ReadStringList("databases", &dbs); !s.ok()) return s;
+  for (size_t j = 0; j < dbs.size(); ++j) {
+    std::string abs = AbsolutePath(dbs[j]);
+    if (!KnownDatabase(*config, abs)) {
+      return ConfigError(file, LineOf(m.Get("databases")[j], m.LineOf("databases")),
+                         fmt::format("{}[{}]", m.KeyPath("databases"), j),
+                         fmt::format("{} is not one of the databases in dbs: or dirs:", abs));
+    }
+    t.databases.push_back(abs);
+  }
+  config->heartbeat.targets.push_back(std::move(t));
+  return absl::OkStatus();
+}
+
+absl::Status ParseHeartbeats(const MapView& top, Config* config) {
+  if (top.Has("heartbeat-interval") && !top.Has("heartbeat-url")) {
+    return top.Error("heartbeat-interval", "is set but heartbeat-url is not");
+  }
+  std::string url;
+  if (top.Has("heartbeat-url") && !top.Get("heartbeat-url").IsNull()) {
+    if (absl::Status s = top.ReadString("heartbeat-url", &url); !s.ok()) return s;
+  }
+  // An empty heartbeat-url (e.g. `${HC_URL}` with HC_URL="") turns the heartbeat off.
+  if (!url.empty()) {
+    if (absl::Status s = CheckHeartbeatUrl(top, "heartbeat-url", url); !s.ok()) return s;
+    HeartbeatTarget t;
+    t.url = Secret(url);
+    if (absl::Status s =
+            top.ReadDuration("heartbeat-interval", DurationRule::kPositive, &t.interval);
+        !s.ok()) {
+      return s;
+    }
+    t.interval = ClampInterval(top, "heartbeat-interval", t.interval);
+    config->heartbeat.targets.push_back(std::move(t));
+  }
+  if (!top.Has("heartbeats")) return absl::OkStatus();
+  YAML::Node list = top.Get("heartbeats");
+  if (list.IsNull()) return absl::OkStatus();
+  if (!list.IsSequence()) {
+    return top.Error("heartbeats", "must be a list: start each heartbeat with `- url:`");
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (absl::Status s =
+            ParseHeartbeatItem(top.file(), list[i], i, top.LineOf("heartbeats"), config);
+        !s.ok())
+      return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAddr(const MapView& top, const std::string& addr) {
+  size_t colon = addr.rfind(':');
+  int port = 0;
+  bool ok = colon != std::string::npos && absl::SimpleAtoi(addr.substr(colon + 1), &port) &&
+            port >= 0 && port <= 65535;
+  std::string host = ok ? addr.substr(0, colon) : "";
+  if (ok && !host.empty() && host.front() == '[') ok = host.back() == ']';
+  if (ok && host.find(':') != std::string::npos && host.front() != '[') ok = false;
+  if (!ok) {
+    return top.Error("addr", fmt::format("must be HOST:PORT like 127.0.0.1:9090 or :9090 "
+                                         "(got \"{}\")",
+                                         addr));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file) {
+  if (!root.IsDefined() || root.IsNull()) {
+    return ConfigError(file, 1, "",
+                       "the config is empty: it needs at least a dbs: list (see "
+                       "etc/litesync.yml for an annotated example)");
+  }
+  absl::StatusOr<MapView> view =
+      MapView::Make(file, root, "", 1,
+                    {"log-level", "addr", "heartbeat-url", "heartbeat-interval", "heartbeats",
+                     "dbs", "dirs", "access-key-id", "secret-access-key"});
+  if (!view.ok()) return view.status();
+  const MapView& top = *view;
+  Config config;
+  config.path = file;
+
+  std::string level;
+  if (absl::Status s = top.ReadString("log-level", &level); !s.ok()) return s;
+  if (top.Has("log-level")) {
+    LogLevel l;
+    if (!ParseLogLevel(level, &l)) {
+      return top.Error("log-level",
+                       fmt::format("must be debug, info, warn or error (got \"{}\")", level));
+    }
+    config.log_level = l;
+  }
+  if (absl::Status s = top.ReadString("addr", &config.addr); !s.ok()) return s;
+  if (!config.addr.empty()) {
+    if (absl::Status s = CheckAddr(top, config.addr); !s.ok()) return s;
+  }
+  GlobalCredentials global;
+  if (absl::Status s = top.ReadString("access-key-id", &global.access_key_id); !s.ok()) return s;
+  if (absl::Status s = top.ReadString("secret-access-key", &global.secret_access_key); !s.ok()) {
+    return s;
+  }
+  if (global.access_key_id.empty() != global.secret_access_key.empty()) {
+    std::string_view set = global.access_key_id.empty() ? "secret-access-key" : "access-key-id";
+    std::string_view unset = global.access_key_id.empty() ? "access-key-id" : "secret-access-key";
+    return top.Error(set, fmt::format("is set but {} is not", unset));
+  }
+
+  std::map<std::string, int> db_lines;
+  std::map<std::string, LocationOwner> locations;
+  if (top.Has("dbs") && !top.Get("dbs").IsNull()) {
+    YAML::Node dbs = top.Get("dbs");
+    if (!dbs.IsSequence()) {
+      return top.Error("dbs", "must be a list: start each database with `- path:`");
+    }
+    for (size_t i = 0; i < dbs.size(); ++i) {
+      if (absl::Status s =
+              ParseDb(file, dbs[i], i, top.LineOf("dbs"), global, &config, &db_lines, &locations);
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
+  if (top.Has("dirs") && !top.Get("dirs").IsNull()) {
+    YAML::Node dirs = top.Get("dirs");
+    if (!dirs.IsSequence()) return top.Error("dirs", "must be a list: start each with `- dir:`");
+    for (size_t i = 0; i < dirs.size(); ++i) {
+      if (absl::Status s = ParseDir(file, dirs[i], i, top.LineOf("dirs"), global, &config); !s.ok())
+        return s;
+    }
+  }
+  if (config.dbs.empty() && config.dirs.empty()) {
+    return top.Error(top.Has("dbs") ? "dbs" : "",
+                     "no databases: add a dbs: list, each entry with a path and a replica");
+  }
+  if (absl::Status s = ParseHeartbeats(top, &config); !s.ok()) return s;
+  return config;
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfigText(const std::string& text, const std::string& path) {
+  absl::StatusOr<std::string> expanded = config_internal::ExpandEnv(text, path);
+  if (!expanded.ok()) return expanded.status();
+  YAML::Node root;
+  try {
+    root = YAML::Load(*expanded);
+  } catch (const YAML::Exception& e) {
+    int line = e.mark.is_null() ? 1 : e.mark.line + 1;
+    return ConfigError(path, line, "", fmt::format("invalid YAML: {}", e.msg));
+  }
+  try {
+    return ParseRoot(root, path);
+  } catch (const YAML::Exception& e) {  // a conversion the checks above did not foresee
+    int line = e.mark.is_null() ? 1 : e.mark.line + 1;
+    return ConfigError(path, line, "", fmt::format("invalid config: {}", e.msg));
+  }
+}
+
+absl::StatusOr<Config> LoadConfig(const std::string& path) {
+  auto cannot_read = [&path](int err) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: cannot read the config file: {}", path,
+                    std::error_code(err, std::generic_category()).message()));
+  };
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return cannot_read(errno);
+  std::string text;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return cannot_read(errno);
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return ParseConfigText(text, path);
+}
+
+}  // namespace litesync

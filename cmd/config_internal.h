@@ -1,0 +1,113 @@
+// Internals of the config parser shared by cmd/config*.cc (not for other callers):
+// a checked view of a YAML map whose errors cite `file:line: key.path: problem`,
+// ${VAR} expansion, path normalization and the replica parser. Not thread-safe
+// (reads the environment); used on the main thread before anything starts.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include <yaml-cpp/yaml.h>
+
+#include "replica/replica_options.h"
+
+namespace litesync::config_internal {
+
+// Line (1-based) of `node`, or `fallback` when it is undefined or null (a null
+// node's position is unreliable).
+int LineOf(const YAML::Node& node, int fallback);
+
+// `file:line: key: msg` (or `file:line: msg` when key is empty), InvalidArgument.
+absl::Status ConfigError(const std::string& file, int line, std::string_view key,
+                         std::string_view msg);
+
+// Replaces ${VAR} and $VAR (VAR = [A-Za-z_][A-Za-z0-9_]*) with the environment's
+// value; `$$` is a literal `$`; a `$` before anything else is kept. YAML comments
+// (a `#` at the start of a line or after a blank, outside quotes) are left alone.
+// An unset variable is an error naming it and its line.
+absl::StatusOr<std::string> ExpandEnv(std::string_view text, const std::string& file);
+
+// "~" and "~/x" from $HOME; relative paths against the working directory; then
+// lexically normalized with no trailing slash. Empty stays empty.
+std::string AbsolutePath(std::string_view path);
+
+enum class DurationRule { kPositive, kNonNegative };
+
+// The keys and values of one YAML map, checked against the keys it may hold.
+class MapView {
+ public:
+  // Errors when `node` is not a map (or null/empty when `allow_null`), when a key is
+  // repeated or unknown (with a did-you-mean or the list of known keys). `path` is
+  // the key path of the map itself ("dbs[0].replica"; empty at the top level);
+  // `parent_line` is used when the node has no position.
+  static absl::StatusOr<MapView> Make(const std::string& file, const YAML::Node& node,
+                                      std::string path, int parent_line,
+                                      std::initializer_list<std::string_view> known);
+
+  bool Has(std::string_view name) const { return entries_.count(std::string(name)) > 0; }
+  // The value node (an undefined node when absent).
+  YAML::Node Get(std::string_view name) const;
+  int Line() const { return line_; }
+  int LineOf(std::string_view name) const;  // the key's line, or the map's when absent
+  const std::string& file() const { return file_; }
+  const std::string& path() const { return path_; }
+  std::string KeyPath(std::string_view name) const;  // "dbs[0].replica" + "url"
+
+  // Readers: an absent key leaves `out` unchanged and returns OK.
+  absl::Status ReadString(std::string_view name, std::string* out) const;
+  absl::Status ReadBool(std::string_view name, bool* out) const;
+  absl::Status ReadInt(std::string_view name, int64_t min, int64_t* out) const;
+  absl::Status ReadDuration(std::string_view name, DurationRule rule, absl::Duration* out) const;
+  // A list of strings (a single scalar counts as a list of one).
+  absl::Status ReadStringList(std::string_view name, std::vector<std::string>* out) const;
+
+  // An error at `name` (its line, its key path), or at the map itself when empty.
+  absl::Status Error(std::string_view name, std::string_view msg) const;
+
+ private:
+  struct Entry {
+    YAML::Node key;
+    YAML::Node value;
+    int line = 0;
+  };
+  MapView(std::string file, std::string path, int line)
+      : file_(std::move(file)), path_(std::move(path)), line_(line) {}
+  absl::StatusOr<std::string> Scalar(std::string_view name) const;
+
+  std::string file_;
+  std::string path_;
+  int line_ = 0;
+  std::map<std::string, Entry> entries_;
+};
+
+// S3 credentials given at the top level of the config (Litestream's global keys).
+struct GlobalCredentials {
+  std::string access_key_id;
+  std::string secret_access_key;
+};
+
+// Parses one replica map (`replica:` or an item of `replicas:`). `key` is its key
+// path. Applies defaults and the AWS_* environment fallbacks.
+absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML::Node& node,
+                                            const std::string& key, int parent_line,
+                                            const GlobalCredentials& global);
+
+// Parses `replica:` / `replicas:` of a db or dir map (exactly one must be present).
+absl::StatusOr<std::vector<ReplicaOptions>> ParseReplicas(const MapView& owner,
+                                                          const GlobalCredentials& global);
+
+// An identity for "two databases must not share a replica location":
+// "file:/abs/path" or "s3:<endpoint>/<bucket>/<prefix>".
+std::string ReplicaLocation(const ReplicaOptions& r);
+
+// Distance for did-you-mean suggestions (exposed for tests).
+size_t EditDistance(std::string_view a, std::string_view b);
+
+}  // namespace litesync::config_internal

@@ -1,0 +1,43 @@
+// The small slice of HTTP/1.1 the control endpoint speaks: parsing a request
+// head, formatting a Connection: close response, and a bounded GET client over a
+// Unix socket (what `litesync status` uses to ask the daemon). Thread-compatible.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace litesync {
+
+struct HttpRequestHead {
+  std::string method;  // "GET"
+  std::string path;    // "/status", without the query string
+};
+
+// Parses "METHOD SP target SP HTTP/1.x CRLF headers CRLF CRLF" (the bytes up to
+// and including the blank line). InvalidArgument on anything else.
+absl::StatusOr<HttpRequestHead> ParseRequestHead(std::string_view head);
+
+// A complete response with Content-Length and Connection: close. With
+// `head_only` the body is left out (HEAD) but Content-Length still counts it.
+std::string FormatResponse(int code, std::string_view content_type, std::string_view body,
+                           bool head_only = false);
+std::string_view ReasonPhrase(int code);
+
+struct HttpResult {
+  int code = 0;
+  std::string body;
+};
+
+// GET `path` from an HTTP server on the Unix socket `socket_path`; every step
+// bounded by `timeout`. Errors keep errno's code: NotFound (no socket file),
+// Unavailable (connection refused: nobody listening), PermissionDenied.
+absl::StatusOr<HttpResult> HttpGetUnix(const std::string& socket_path, std::string_view path,
+                                       absl::Duration timeout = absl::Seconds(5));
+
+// Parses a raw response (status line, headers, body; Content-Length honored).
+absl::StatusOr<HttpResult> ParseResponse(std::string_view raw);
+
+}  // namespace litesync

@@ -1,0 +1,104 @@
+// The daemon's control endpoint: a small HTTP/1.1 server on one thread serving
+//   GET /status   the status report as JSON (docs/status.md)
+//   GET /healthz  200 "ok" while every database is healthy, else 503 with reasons
+//   GET /metrics  Prometheus text format 0.0.4
+// on a Unix socket next to the config (mode 0600, always on while `replicate`
+// runs) and, when configured, on a TCP address (loopback unless asked otherwise).
+// Requests are bounded (8 KiB head, 5 s to read and write, Connection: close, at
+// most 32 connections at once); handlers read copies of the sync records and the
+// heartbeat state, so a slow client never stalls replication.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include <sys/types.h>
+
+#include "cmd/config.h"
+#include "heartbeat/heartbeat_status.h"
+#include "replica/clock.h"
+#include "replica/handles.h"
+#include "replica/sync_record.h"
+
+namespace litesync {
+
+struct ControlServerOptions {
+  std::string socket_path;  // Unix socket; empty: none
+  // "host:port", "[v6]:port" or ":port" (empty host: 127.0.0.1); port 0 picks one.
+  // Empty: no TCP listener.
+  std::string tcp_addr;
+  absl::Duration heartbeat_interval = absl::Minutes(5);  // the health rule's interval
+  std::vector<std::string> secrets;                      // scrubbed from every response body
+  std::optional<absl::Time> process_start;               // default: the clock's time at Start
+  absl::Duration io_timeout = absl::Seconds(5);
+  size_t max_request_bytes = 8192;
+  int max_connections = 32;
+};
+
+// The control socket of a config: $LITESYNC_SOCKET when set, else
+// "<config dir>/.<config file name>.sock" (e.g. /etc/.litesync.yml.sock).
+std::string ControlSocketPath(const Config& config);
+// The health rule's interval: the smallest heartbeat target interval, else 5m.
+absl::Duration HealthInterval(const Config& config);
+// Every credential in the config (access keys, session tokens, heartbeat URLs
+// and their path segments), for ScrubSecrets.
+std::vector<std::string> ConfigSecrets(const Config& config);
+// Options for `replicate`: the socket, `addr`, interval and secrets of `config`.
+ControlServerOptions ControlServerOptionsFromConfig(const Config& config);
+
+class ControlServer {
+ public:
+  // Binds every listener, then serves on its own thread. `records`, `heartbeat`
+  // (may be null: no heartbeat configured) and `clock` must outlive the server.
+  // Errors: FailedPrecondition when another process answers on the socket or the
+  // path is not a socket; the bind error (with the address) otherwise. A stale
+  // socket file left by a killed daemon is replaced.
+  static absl::StatusOr<std::unique_ptr<ControlServer>> Start(
+      const ControlServerOptions& options, const SyncRecordSource* records,
+      const HeartbeatStatusSource* heartbeat, Clock* clock);
+
+  ~ControlServer();  // Stop()
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Closes the listeners and open connections, joins the thread and removes the
+  // socket file (if it is still ours). Idempotent.
+  void Stop();
+
+  // The bound TCP address ("127.0.0.1:41234"), empty without a TCP listener.
+  const std::string& tcp_address() const { return tcp_address_; }
+  const std::string& socket_path() const { return options_.socket_path; }
+
+ private:
+  struct Conn;
+  ControlServer(ControlServerOptions options, const SyncRecordSource* records,
+                const HeartbeatStatusSource* heartbeat, Clock* clock);
+  absl::Status Listen();
+  void Run();
+  void Accept(int listen_fd, std::vector<Conn>* conns);
+  bool ReadRequest(Conn* c);  // false: close the connection
+  std::string Respond(const std::string& method, const std::string& path);
+
+  ControlServerOptions options_;
+  const SyncRecordSource* records_;
+  const HeartbeatStatusSource* heartbeat_;
+  Clock* clock_;
+  absl::Time process_start_;
+  UniqueFd unix_fd_;
+  UniqueFd tcp_fd_;
+  std::string tcp_address_;
+  dev_t socket_dev_ = 0;  // identity of our socket file, so Stop never removes another's
+  ino_t socket_ino_ = 0;
+  UniqueFd wake_read_;
+  UniqueFd wake_write_;
+  std::thread thread_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace litesync

@@ -1,0 +1,313 @@
+#include "cmd/replicate.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "fmt/format.h"
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "cmd/command.h"
+#include "cmd/control_server.h"
+#include "cmd/flags.h"
+#include "cmd/version.h"
+#include "heartbeat/heartbeat.h"
+#include "replica/handles.h"
+#include "replica/log.h"
+#include "replica/replica_client.h"
+#include "replica/replicator.h"
+#include "replica/secret.h"
+#include "replica/status.h"
+#include "replica/sync_record.h"
+
+namespace litesync {
+namespace {
+
+constexpr char kUsage[] =
+    "Usage:\n"
+    "  litesync replicate [-config PATH] [-log-level LEVEL]\n"
+    "  litesync replicate [-log-level LEVEL] DBPATH REPLICA-URL [REPLICA-URL...]\n"
+    "\n"
+    "Runs in the foreground and replicates every database of the config (or the one\n"
+    "given on the command line) to its replicas until SIGINT or SIGTERM. Then it stops\n"
+    "the heartbeat, makes a final sync of every database and exits 0 when that sync\n"
+    "succeeded, 1 when it did not; a second signal exits at once without waiting.\n"
+    "SIGHUP is ignored (config reload is not supported yet).\n"
+    "\n"
+    "A REPLICA-URL is a directory, file:///backups/app, or\n"
+    "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1&force-path-style=true\n"
+    "(S3 credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).\n"
+    "\n"
+    "Before starting it checks that each database's directory exists, that an existing\n"
+    "database file is a SQLite database, and that each replica can be reached. A database\n"
+    "that does not exist yet is replicated once the application creates it. While running,\n"
+    "`litesync status` reads the daemon's state over a control socket next to the config;\n"
+    "`addr:` in the config adds an HTTP endpoint (/healthz, /status, /metrics).\n"
+    "\n"
+    "Exit status: 0 after a clean shutdown, 1 on a runtime failure (including a failed\n"
+    "final sync), 2 on a usage or config error.\n";
+
+int ExitCodeFor(const absl::Status& s) {
+  return absl::IsInvalidArgument(s) || absl::IsFailedPrecondition(s) ? kExitUsage : kExitFailure;
+}
+
+std::string Prefixed(const std::string& source, const std::string& msg) {
+  return source.empty() ? msg : fmt::format("{}: {}", source, msg);
+}
+
+// Each replica must be constructible and, unless the failure looks transient
+// (an S3 server briefly unreachable), answer a Ping.
+absl::Status CheckReplicas(const ResolvedDb& db) {
+  // "litesync.yml:4: dbs[0].path" -> "litesync.yml:4: dbs[0]": the message is about a replica.
+  std::string source = db.source;
+  if (source.size() > 5 && source.compare(source.size() - 5, 5, ".path") == 0) {
+    source.resize(source.size() - 5);
+  }
+  for (const ReplicaOptions& r : db.options.replicas) {
+    std::string where = RedactUrl(r.Describe());
+    absl::StatusOr<std::unique_ptr<ReplicaClient>> client = NewReplicaClient(r);
+    if (!client.ok()) {
+      return absl::Status(
+          client.status().code(),
+          Prefixed(source, fmt::format("replica {}: {}", where, StatusMessage(client.status()))));
+    }
+    absl::Status s = (*client)->Ping();
+    if (s.ok()) continue;
+    if (r.type == "s3" && (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s))) {
+      LogWarn("replica unreachable at start; replication will retry",
+              {{"db", db.options.path}, {"replica", where}, {"err", s}});
+      continue;
+    }
+    return absl::Status(s.code(),
+                        Prefixed(source, fmt::format("replica {}: {}", where, StatusMessage(s))));
+  }
+  return absl::OkStatus();
+}
+
+// Waits for SIGINT or SIGTERM; SIGHUP is logged and ignored.
+int WaitForStopSignal(const sigset_t& set) {
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      // TODO(issue 7): reload the config and rescan dirs: on SIGHUP.
+      LogWarn("sighup ignored: config reload is not supported yet");
+      continue;
+    }
+    return sig;
+  }
+}
+
+struct Setup {
+  Config config;
+  std::vector<ResolvedDb> dbs;
+  bool from_config = true;
+};
+
+// Flags and positional arguments to a Setup; an exit code when there is nothing to run.
+std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup) {
+  std::string config_flag, exec, log_level;
+  FlagSet flags(kUsage);
+  flags.String("config", &config_flag, "PATH", kConfigFlagHelp);
+  flags.String("exec", &exec, "\"CMD ARGS\"",
+               "run CMD as a child and stop when it exits (not supported yet)");
+  flags.String("log-level", &log_level, "LEVEL", kLogLevelFlagHelp);
+  if (std::optional<int> code = flags.ParseOrExit(args, "litesync replicate")) return code;
+  if (!exec.empty()) {
+    // TODO(issue 7): -exec (run the application as a child, stop when it exits).
+    PrintError("replicate",
+               "-exec is not supported yet: run the application separately (e.g. as another "
+               "container or service)");
+    return kExitUsage;
+  }
+  const std::vector<std::string>& pos = flags.args();
+  if (pos.empty()) {
+    absl::StatusOr<Config> config = LoadCommandConfig(config_flag, log_level);
+    if (!config.ok()) {
+      PrintError("replicate", config.status());
+      return kExitUsage;
+    }
+    setup->config = *std::move(config);
+    absl::StatusOr<std::vector<ResolvedDb>> dbs = ResolveDatabases(setup->config);
+    if (!dbs.ok()) {
+      PrintError("replicate", dbs.status());
+      return kExitUsage;
+    }
+    setup->dbs = *std::move(dbs);
+    if (setup->dbs.empty()) {
+      PrintError("replicate", fmt::format("{}: no databases: the dirs: folders hold no matching "
+                                          "file yet (files created later are not picked up yet)",
+                                          setup->config.path));
+      return kExitUsage;
+    }
+    return std::nullopt;
+  }
+  if (flags.IsSet("config")) {
+    PrintError("replicate", "give either -config or DBPATH REPLICA-URL, not both");
+    return kExitUsage;
+  }
+  if (pos.size() < 2) {
+    PrintError("replicate",
+               fmt::format("{} needs a replica URL after it (or use -config)", pos[0]));
+    return kExitUsage;
+  }
+  if (!log_level.empty()) {
+    if (absl::Status s = ApplyLogLevelFlag(log_level); !s.ok()) {
+      PrintError("replicate", s);
+      return kExitUsage;
+    }
+  }
+  setup->from_config = false;
+  ResolvedDb db;
+  db.options.path = NormalizePath(pos[0]);
+  db.source = "";
+  for (size_t i = 1; i < pos.size(); ++i) {
+    absl::StatusOr<ReplicaOptions> r = ReplicaOptionsFromUrl(pos[i]);
+    if (!r.ok()) {
+      PrintError("replicate", r.status());  // the message names the (redacted) URL
+      return kExitUsage;
+    }
+    db.options.replicas.push_back(*std::move(r));
+  }
+  setup->config.dbs.push_back(db.options);
+  setup->config.db_sources.push_back("command line");
+  setup->dbs.push_back(std::move(db));
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::Status CheckDatabaseFile(const ResolvedDb& db) {
+  const std::string& path = db.options.path;
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return absl::FailedPreconditionError(Prefixed(
+          db.source, fmt::format("directory {} does not exist (create it, or fix the path)", dir)));
+    }
+    return ErrnoStatus(errno, Prefixed(db.source, fmt::format("directory {}", dir)));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        Prefixed(db.source, fmt::format("{} is not a directory", dir)));
+  }
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return ErrnoStatus(errno, Prefixed(db.source, fmt::format("cannot read {}", path)));
+  }
+  if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        Prefixed(db.source, fmt::format("{} is a directory, not a database file", path)));
+  }
+  static constexpr char kMagic[] = "SQLite format 3";  // 16 bytes with the NUL
+  char header[16];
+  ssize_t n = ::pread(fd.get(), header, sizeof header, 0);
+  if (n < 0) return ErrnoStatus(errno, Prefixed(db.source, fmt::format("cannot read {}", path)));
+  if (n > 0 && (n < 16 || std::memcmp(header, kMagic, 16) != 0)) {
+    return absl::FailedPreconditionError(Prefixed(
+        db.source,
+        fmt::format("{} is not a SQLite database (it does not start with \"SQLite format 3\")",
+                    path)));
+  }
+  return absl::OkStatus();
+}
+
+int RunReplicateCommand(const std::vector<std::string>& args) {
+  const sigset_t signals = BlockSignals();  // before any thread exists
+  Setup setup;
+  if (std::optional<int> code = ParseSetup(args, &setup)) return *code;
+
+  if (std::string bug = CheckSqliteVersion(); !bug.empty()) {
+    LogError("refusing to start", {{"err", bug}});
+    return kExitFailure;
+  }
+  LogInfo("litesync starting", {{"version", LITESYNC_VERSION},
+                                {"sqlite", sqlite3_libversion()},
+                                {"config", setup.from_config ? setup.config.path : "(none)"},
+                                {"dbs", setup.dbs.size()}});
+  // Replica pings can take a client timeout each: a signal meanwhile ends the start.
+  absl::Status checked;
+  std::string checked_db;
+  RunInterruptible(
+      [&] {
+        for (const ResolvedDb& db : setup.dbs) {
+          checked = CheckDatabaseFile(db);
+          if (checked.ok()) checked = CheckReplicas(db);
+          checked_db = db.options.path;
+          if (!checked.ok()) return;
+        }
+      },
+      [](int sig) {
+        LogError("start-up interrupted", {{"signal", SignalName(sig)}});
+        ::_exit(kExitFailure);
+      });
+  if (!checked.ok()) {
+    LogError("refusing to start", {{"db", checked_db}, {"err", checked}});
+    return ExitCodeFor(checked);
+  }
+
+  SyncRegistry registry;
+  Replicator replicator(&registry, Clock::Real());
+  for (const ResolvedDb& db : setup.dbs) {
+    if (absl::Status s = replicator.Add(db.options); !s.ok()) {
+      LogError("refusing to start", {{"db", db.options.path}, {"err", s}});
+      return ExitCodeFor(s);
+    }
+  }
+  std::unique_ptr<Heartbeat> heartbeat;
+  if (!setup.config.heartbeat.targets.empty()) {
+    heartbeat = std::make_unique<Heartbeat>(setup.config.heartbeat, &registry, Clock::Real());
+  }
+  // The control socket is bound before replication starts: a second daemon on the
+  // same config finds the first one answering there and refuses to start.
+  std::unique_ptr<ControlServer> control;
+  if (setup.from_config) {
+    absl::StatusOr<std::unique_ptr<ControlServer>> started = ControlServer::Start(
+        ControlServerOptionsFromConfig(setup.config), &registry, heartbeat.get(), Clock::Real());
+    if (!started.ok()) {
+      LogError("refusing to start", {{"err", Annotate(started.status(), "control endpoint")}});
+      return kExitFailure;
+    }
+    control = *std::move(started);
+    LogInfo("control endpoint listening",
+            {{"socket", control->socket_path()}, {"addr", control->tcp_address()}});
+  }
+
+  replicator.Start();
+  for (const ResolvedDb& db : setup.dbs) {
+    std::string replicas;
+    for (const ReplicaOptions& r : db.options.replicas) {
+      replicas += (replicas.empty() ? "" : ",") + RedactUrl(r.Describe());
+    }
+    LogInfo("replicating", {{"db", db.options.path}, {"replicas", replicas}});
+  }
+  if (heartbeat) heartbeat->Start();
+
+  int sig = WaitForStopSignal(signals);
+  LogInfo("litesync stopping", {{"signal", SignalName(sig)}});
+  if (heartbeat) heartbeat->Stop();  // no ping once shutdown has begun
+  absl::Status final_sync;
+  RunInterruptible([&] { final_sync = replicator.Stop(); },
+                   [](int second) {
+                     LogError("second signal: exiting without waiting for the final sync",
+                              {{"signal", SignalName(second)}});
+                     ::_exit(kExitFailure);
+                   });
+  if (control) control->Stop();
+  if (!final_sync.ok()) {  // the replicator logged each failed database and why
+    LogError("litesync stopped", {{"final_sync", "failed"}});
+    return kExitFailure;
+  }
+  LogInfo("litesync stopped", {{"final_sync", "ok"}});
+  return kExitOk;
+}
+
+}  // namespace litesync

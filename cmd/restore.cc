@@ -1,0 +1,397 @@
+#include "cmd/restore.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "fmt/format.h"
+#include <sys/stat.h>
+
+#include "cmd/command.h"
+#include "cmd/databases.h"
+#include "cmd/flags.h"
+#include "replica/handles.h"
+#include "replica/log.h"
+#include "replica/replica_client.h"
+#include "replica/restore.h"
+#include "replica/secret.h"
+#include "replica/status.h"
+
+namespace litesync {
+namespace {
+
+constexpr char kUsage[] =
+    "Usage:\n"
+    "  litesync restore [-config PATH] [flags] DBPATH\n"
+    "  litesync restore -o OUT [flags] REPLICA-URL\n"
+    "\n"
+    "Rebuilds a database from its replica: the newest state, or the last transaction at\n"
+    "or before -timestamp, or exactly -txid. With a config, DBPATH names a database of it\n"
+    "(the newest of its replicas is used unless -replica picks one) and the output is\n"
+    "DBPATH itself unless -o says otherwise. REPLICA-URL (file:///backups/app or\n"
+    "s3://bucket/prefix?endpoint=...) restores without a config and needs -o.\n"
+    "\n"
+    "Restore never overwrites: it refuses when the output (or a leftover OUT-wal) exists.\n"
+    "Every file is verified before the result is moved into place; on any error or on\n"
+    "SIGINT/SIGTERM nothing is left at the output path.\n"
+    "\n"
+    "For a container's start-up (restore when there is something to restore):\n"
+    "  litesync restore -config /etc/litesync.yml -if-db-not-exists -if-replica-exists "
+    "/data/app.db\n"
+    "\n"
+    "Exit status: 0 restored (or nothing to do under -if-*), 1 on failure, 2 on a usage\n"
+    "or config error.\n";
+
+struct Args {
+  std::string config, output, timestamp, txid, replica, log_level;
+  bool if_db_not_exists = false, if_replica_exists = false, dry_run = false;
+  int64_t parallelism = 8;
+  std::string target_arg;  // DBPATH or REPLICA-URL
+  bool config_set = false;
+};
+
+struct Candidate {
+  ReplicaOptions options;
+  std::unique_ptr<ReplicaClient> client;
+  RestorePlan plan;
+};
+
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string FormatUtc(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+std::string FormatPlan(const Candidate& c, const std::string& output) {
+  const RestorePlan& p = c.plan;
+  size_t snapshots = 0;
+  for (const TxFileInfo& f : p.files) snapshots += f.level == kSnapshotLevel ? 1 : 0;
+  std::string out = "restore plan (dry run: nothing written)\n";
+  out += fmt::format("  replica:   {}\n", RedactUrl(c.client->Describe()));
+  out += fmt::format("  output:    {}\n", output);
+  out += fmt::format("  lineage:   {}\n", LineageName(p.lineage));
+  out += fmt::format("  txid:      {} ({})\n", TxidString(p.txid), p.txid);
+  out += fmt::format("  time:      {}\n", FormatUtc(p.timestamp));
+  out += fmt::format("  files:     {} ({} snapshot, {} incremental)\n", p.files.size(), snapshots,
+                     p.files.size() - snapshots);
+  out += fmt::format("  bytes:     {}\n", p.bytes);
+  for (const TxFileInfo& f : p.files) {
+    out += fmt::format("    {}  {} bytes\n", f.RelativePath(), f.size);
+  }
+  return out;
+}
+
+enum class Outcome { kPlanned, kNoBackup, kFailed };
+
+// Plans on every replica and keeps the one restoring the newest state. kNoBackup
+// when every replica is reachable and empty; kFailed with `error` otherwise.
+Outcome Choose(const std::vector<ReplicaOptions>& replicas, const RestoreTarget& target,
+               std::optional<Candidate>* best, absl::Status* error) {
+  std::vector<std::string> problems;
+  bool all_empty = true;
+  absl::StatusCode code = absl::StatusCode::kNotFound;
+  for (const ReplicaOptions& r : replicas) {
+    absl::StatusOr<std::unique_ptr<ReplicaClient>> client = NewReplicaClient(r);
+    if (!client.ok()) {
+      *error = Annotate(client.status(), "replica " + RedactUrl(r.Describe()));
+      return Outcome::kFailed;
+    }
+    std::string where = RedactUrl((*client)->Describe());
+    absl::StatusOr<RestorePlan> plan = PlanRestore(**client, target);
+    if (plan.ok()) {
+      if (!best->has_value() || plan->timestamp > (*best)->plan.timestamp) {
+        *best = Candidate{r, *std::move(client), *std::move(plan)};
+      }
+      continue;
+    }
+    problems.push_back(fmt::format("replica {}: {}", where, StatusMessage(plan.status())));
+    if (!absl::IsNotFound(plan.status())) {
+      code = plan.status().code();
+      all_empty = false;
+      continue;
+    }
+    absl::StatusOr<std::vector<Lineage>> lineages = (*client)->ListLineages();
+    all_empty = all_empty && lineages.ok() && lineages->empty();
+  }
+  if (best->has_value()) {
+    for (const std::string& p : problems) LogWarn("replica skipped", {{"err", p}});
+    return Outcome::kPlanned;
+  }
+  std::string msg;
+  for (const std::string& p : problems) msg += (msg.empty() ? "" : "; ") + p;
+  *error = absl::Status(code, msg);
+  return all_empty ? Outcome::kNoBackup : Outcome::kFailed;
+}
+
+// Moves the verified `staging` file to `output` unless something appeared there.
+absl::Status Publish(const std::string& staging, const std::string& output) {
+  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, output.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno != EINVAL && errno != ENOSYS) {
+      return ErrnoStatus(errno, fmt::format("move the restored file to {}", output));
+    }
+    // A filesystem without RENAME_NOREPLACE: link(2) fails when the target exists.
+    if (::link(staging.c_str(), output.c_str()) != 0) {
+      return ErrnoStatus(errno, fmt::format("move the restored file to {}", output));
+    }
+    ::unlink(staging.c_str());
+  }
+  std::string dir = std::filesystem::path(output).parent_path().string();
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) {
+    return ErrnoStatus(errno, fmt::format("fsync directory {}", dir));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<int> ParseArgs(const std::vector<std::string>& argv, Args* a, RestoreTarget* target) {
+  FlagSet flags(kUsage);
+  flags.String("config", &a->config, "PATH", kConfigFlagHelp);
+  flags.String("o", &a->output, "OUT", "where to write the database (default: DBPATH itself)");
+  flags.String("timestamp", &a->timestamp, "TIME",
+               "restore the last transaction at or before this RFC 3339 time "
+               "(2025-03-04T10:20:00Z)");
+  flags.String("txid", &a->txid, "TXID", "restore exactly this transaction (decimal or 16 hex)");
+  flags.Bool("if-db-not-exists", &a->if_db_not_exists,
+             "do nothing (exit 0) when the output already exists");
+  flags.Bool("if-replica-exists", &a->if_replica_exists,
+             "do nothing (exit 0) when the replica holds no backup");
+  flags.Bool("dry-run", &a->dry_run, "print the restore plan; write nothing");
+  flags.Int("parallelism", &a->parallelism, "N", "files downloaded at once");
+  flags.String("replica", &a->replica, "NAME", "restore from this replica of the config");
+  flags.String("log-level", &a->log_level, "LEVEL", kLogLevelFlagHelp);
+  if (std::optional<int> code = flags.ParseOrExit(argv, "litesync restore")) return code;
+  auto usage_error = [](const std::string& msg) {
+    PrintError("restore", msg + " (see litesync restore -h)");
+    return kExitUsage;
+  };
+  if (flags.args().size() != 1) {
+    return usage_error(flags.args().empty() ? "needs a DBPATH or a REPLICA-URL"
+                                            : "takes one DBPATH or REPLICA-URL");
+  }
+  a->target_arg = flags.args()[0];
+  a->config_set = flags.IsSet("config");
+  if (!a->timestamp.empty() && !a->txid.empty()) {
+    return usage_error("give either -timestamp or -txid, not both");
+  }
+  if (!a->timestamp.empty()) {
+    absl::StatusOr<absl::Time> t = ParseRestoreTime(a->timestamp);
+    if (!t.ok()) return usage_error(StatusMessage(t.status()));
+    target->timestamp = *t;
+  }
+  if (!a->txid.empty()) {
+    absl::StatusOr<uint64_t> t = ParseTxid(a->txid);
+    if (!t.ok()) return usage_error(StatusMessage(t.status()));
+    target->txid = *t;
+  }
+  if (a->parallelism < 1 || a->parallelism > 64) {
+    return usage_error(
+        fmt::format("-parallelism must be between 1 and 64 (got {})", a->parallelism));
+  }
+  return std::nullopt;
+}
+
+// The replicas to restore from and the output path; an exit code on error.
+std::optional<int> Resolve(const Args& a, std::vector<ReplicaOptions>* replicas,
+                           std::string* output) {
+  if (a.target_arg.find("://") != std::string::npos) {
+    if (a.config_set || !a.replica.empty()) {
+      PrintError("restore", "-config and -replica apply to a DBPATH, not to a REPLICA-URL");
+      return kExitUsage;
+    }
+    if (a.output.empty()) {
+      PrintError("restore", "-o OUT is required when restoring from a REPLICA-URL");
+      return kExitUsage;
+    }
+    if (!a.log_level.empty()) {
+      if (absl::Status s = ApplyLogLevelFlag(a.log_level); !s.ok()) {
+        PrintError("restore", s);
+        return kExitUsage;
+      }
+    }
+    absl::StatusOr<ReplicaOptions> r = ReplicaOptionsFromUrl(a.target_arg);
+    if (!r.ok()) {
+      PrintError("restore", r.status());  // the message names the (redacted) URL
+      return kExitUsage;
+    }
+    replicas->push_back(*std::move(r));
+    *output = NormalizePath(a.output);
+    return std::nullopt;
+  }
+  absl::StatusOr<Config> config = LoadCommandConfig(a.config, a.log_level);
+  if (!config.ok()) {
+    std::string msg = StatusMessage(config.status());
+    std::error_code ec;
+    if (!a.config_set && std::filesystem::is_directory(a.target_arg, ec)) {
+      msg += fmt::format(" (to restore from the replica directory {}, give it as file://{})",
+                         a.target_arg, NormalizePath(a.target_arg));
+    }
+    PrintError("restore", msg);
+    return kExitUsage;
+  }
+  absl::StatusOr<ResolvedDb> db = FindDatabase(*config, a.target_arg);
+  if (!db.ok()) {
+    PrintError("restore", db.status());
+    return kExitUsage;
+  }
+  std::string names;
+  for (const ReplicaOptions& r : db->options.replicas) {
+    std::string name = r.name.empty() ? r.type : r.name;
+    names += (names.empty() ? "" : ", ") + name;
+    if (a.replica.empty() || a.replica == name) replicas->push_back(r);
+  }
+  if (replicas->empty()) {
+    PrintError("restore", fmt::format("{} has no replica named \"{}\" (its replicas: {})",
+                                      db->options.path, a.replica, names));
+    return kExitUsage;
+  }
+  *output = NormalizePath(a.output.empty() ? db->options.path : a.output);
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> ParseTxid(std::string_view s) {
+  uint64_t v = 0;
+  bool ok = false;
+  bool all_hex = s.size() == 16;
+  for (char c : s) all_hex = all_hex && absl::ascii_isxdigit(static_cast<unsigned char>(c));
+  if (s.size() > 2 && (s.substr(0, 2) == "0x" || s.substr(0, 2) == "0X")) {
+    ok = s.size() <= 18 && absl::SimpleHexAtoi(AbslView(s.substr(2)), &v);
+  } else if (all_hex) {
+    ok = absl::SimpleHexAtoi(AbslView(s), &v);
+  } else {
+    ok = !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos &&
+         absl::SimpleAtoi(AbslView(s), &v);
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(fmt::format(
+        "-txid must be a decimal number or 16 hex digits as in tx file names (got \"{}\")", s));
+  }
+  if (v == 0) return absl::InvalidArgumentError("-txid must be at least 1");
+  return v;
+}
+
+absl::StatusOr<absl::Time> ParseRestoreTime(std::string_view s) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, std::string(s), &t, &err)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "-timestamp must be an RFC 3339 time like 2025-03-04T10:20:00Z (got \"{}\")", s));
+  }
+  return t;
+}
+
+int RunRestoreCommand(const std::vector<std::string>& argv) {
+  BlockSignals();  // ExecuteRestore runs threads; signals are handled below
+  Args a;
+  RestoreTarget target;
+  if (std::optional<int> code = ParseArgs(argv, &a, &target)) return *code;
+  std::vector<ReplicaOptions> replicas;
+  std::string output;
+  if (std::optional<int> code = Resolve(a, &replicas, &output)) return *code;
+
+  if (Exists(output)) {
+    if (a.if_db_not_exists) {
+      LogInfo("restore skipped: the database exists", {{"output", output}});
+      return kExitOk;
+    }
+    PrintError("restore", fmt::format("{} already exists; restore never overwrites a database: "
+                                      "remove it, or choose another -o",
+                                      output));
+    return kExitFailure;
+  }
+  if (Exists(output + "-wal")) {
+    PrintError("restore", fmt::format("{}-wal exists (left by an earlier database); it would be "
+                                      "applied over the restored file: remove it first",
+                                      output));
+    return kExitFailure;
+  }
+
+  std::optional<Candidate> best;
+  absl::Status error;
+  Outcome outcome = Outcome::kFailed;
+  RunInterruptible([&] { outcome = Choose(replicas, target, &best, &error); },
+                   [](int sig) {
+                     PrintError("restore", fmt::format("interrupted by {}; nothing was written",
+                                                       SignalName(sig)));
+                     ::_exit(kExitFailure);
+                   });
+  switch (outcome) {
+    case Outcome::kPlanned:
+      break;
+    case Outcome::kNoBackup:
+      if (a.if_replica_exists) {
+        LogInfo("restore skipped: the replica holds no backup", {{"output", output}});
+        return kExitOk;
+      }
+      PrintError("restore", error);
+      return kExitFailure;
+    case Outcome::kFailed:
+      PrintError("restore", error);
+      return kExitFailure;
+  }
+  if (a.dry_run) {
+    std::fputs(FormatPlan(*best, output).c_str(), stdout);
+    return kExitOk;
+  }
+
+  std::filesystem::path out_path(output);
+  std::error_code ec;
+  std::filesystem::create_directories(out_path.parent_path(), ec);
+  if (ec) {
+    PrintError("restore", fmt::format("create directory {}: {}", out_path.parent_path().string(),
+                                      ec.message()));
+    return kExitFailure;
+  }
+  // Restored next to the output under a private name, then moved into place with
+  // no-replace semantics: a file that appears at the output meanwhile is kept.
+  const std::string staging =
+      (out_path.parent_path() /
+       fmt::format(".{}.restore-{}", out_path.filename().string(), getpid()))
+          .string();
+  const std::string staging_tmp = fmt::format("{}.tmp-{}", staging, getpid());
+  RestoreOptions options;
+  options.output_path = staging;
+  options.parallelism = static_cast<int>(a.parallelism);
+  absl::Time start = absl::Now();
+  absl::Status s;
+  RunInterruptible([&] { s = ExecuteRestore(*best->client, best->plan, options); },
+                   [&](int sig) {
+                     ::unlink(staging_tmp.c_str());
+                     ::unlink(staging.c_str());
+                     PrintError("restore",
+                                fmt::format("interrupted by {}; nothing was written to {}",
+                                            SignalName(sig), output));
+                     ::_exit(kExitFailure);
+                   });
+  if (s.ok()) s = Publish(staging, output);
+  if (!s.ok()) {
+    ::unlink(staging.c_str());
+    PrintError("restore", Annotate(s, "restore " + output));
+    return kExitFailure;
+  }
+  LogInfo("restore finished", {{"output", output},
+                               {"replica", RedactUrl(best->client->Describe())},
+                               {"lineage", LineageName(best->plan.lineage)},
+                               {"txid", TxidString(best->plan.txid)},
+                               {"time", best->plan.timestamp},
+                               {"files", best->plan.files.size()},
+                               {"bytes", best->plan.bytes},
+                               {"elapsed", absl::Now() - start}});
+  return kExitOk;
+}
+
+}  // namespace litesync

@@ -1,0 +1,191 @@
+#include "cmd/status_report.h"
+
+#include <algorithm>
+
+#include "fmt/format.h"
+
+#include "replica/secret.h"
+
+namespace litesync {
+namespace {
+
+constexpr std::string_view kStateNames[] = {"no database", "error", "never synced", "stale", "ok"};
+
+// Fills the health verdict (heartbeat rule), the state and its reason.
+void Classify(const SyncRecord& r, absl::Time now, absl::Duration interval, DbStatus* d) {
+  std::string unhealthy;
+  if (r.database_missing) {
+    unhealthy = "database file does not exist";
+  } else if (r.validation_failed) {
+    unhealthy = "validation failed";
+  } else if (!r.SyncedOnce()) {
+    unhealthy = "never synced";
+  } else if (absl::Duration age = std::max(now - r.last_success, absl::ZeroDuration());
+             age > interval) {
+    unhealthy = fmt::format("last sync {} ago (interval {})", FormatAge(age), FormatAge(interval));
+  }
+  d->healthy = unhealthy.empty();
+
+  if (r.database_missing) {
+    d->state = DbState::kNoDatabase;
+    d->reason = unhealthy;
+  } else if (r.validation_failed || !r.last_error.ok()) {
+    d->state = DbState::kError;
+    d->reason = r.validation_failed ? "validation failed" : "last attempt failed";
+    if (!r.last_error.ok()) d->reason += ": " + MessageOf(r.last_error);
+    if (!r.validation_failed && !unhealthy.empty()) d->reason += "; " + unhealthy;
+  } else if (!r.SyncedOnce()) {
+    d->state = DbState::kNeverSynced;
+    d->reason = unhealthy;
+  } else if (!d->healthy) {
+    d->state = DbState::kStale;
+    d->reason = unhealthy;
+  } else {
+    d->state = DbState::kOk;
+  }
+}
+
+DbStatus FromRecord(const SyncRecord& r, absl::Time now, absl::Duration interval) {
+  DbStatus d;
+  d.path = r.db;
+  d.replica = RedactUrl(r.replica);
+  d.database_exists = !r.database_missing;
+  if (r.SyncedOnce()) d.last_sync = r.last_success;
+  d.lineage = r.lineage;
+  d.local_txid = r.local_txid;
+  d.replicated_txid = r.replicated_txid;
+  d.behind_txns = r.local_txid > r.replicated_txid ? r.local_txid - r.replicated_txid : 0;
+  d.behind_bytes = r.pending_bytes;
+  // Caught up: nothing is at risk. Behind: the replica has been missing commits at
+  // least since its last success (or, never synced, since the newest commit was seen).
+  if (*d.behind_txns == 0) {
+    d.lag_seconds = 0;
+  } else if (absl::Time since = r.SyncedOnce() ? r.last_success : r.last_commit_seen;
+             since != absl::InfinitePast()) {
+    d.lag_seconds = absl::ToDoubleSeconds(std::max(now - since, absl::ZeroDuration()));
+  }
+  d.wal_size = r.wal_size;
+  if (!r.last_error.ok()) {
+    d.last_error = MessageOf(r.last_error);
+    if (r.last_error_time != absl::InfinitePast()) d.last_error_time = r.last_error_time;
+  }
+  d.sync_count = r.sync_count;
+  d.sync_error_count = r.sync_error_count;
+  d.bytes_written = r.bytes_written;
+  d.snapshot_count = r.snapshot_count;
+  Classify(r, now, interval, &d);
+  return d;
+}
+
+HeartbeatRow FromTarget(const HeartbeatTargetStatus& t) {
+  HeartbeatRow h;
+  h.url = RedactUrl(t.url, /*mask_path=*/true);
+  if (t.last_ping != absl::InfinitePast()) {
+    h.last_ping = t.last_ping;
+    h.last_ok = t.last_ok;
+    h.last_result = t.last_result;
+  }
+  if (t.next_due != absl::InfinitePast()) h.next_due = t.next_due;
+  h.withholding = t.withholding;
+  h.reasons = t.reasons;
+  h.pings_sent = t.pings_sent;
+  h.pings_failed = t.pings_failed;
+  return h;
+}
+
+}  // namespace
+
+std::string_view DbStateName(DbState state) { return kStateNames[static_cast<int>(state)]; }
+
+std::optional<DbState> ParseDbState(std::string_view name) {
+  for (int i = 0; i < static_cast<int>(std::size(kStateNames)); ++i) {
+    if (kStateNames[i] == name) return static_cast<DbState>(i);
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> StatusReport::UnhealthyReasons() const {
+  std::vector<std::string> out;
+  if (databases.empty()) out.push_back("no databases");
+  for (const DbStatus& d : databases) {
+    if (!d.healthy) out.push_back(fmt::format("{} ({}): {}", d.path, d.replica, d.reason));
+  }
+  return out;
+}
+
+StatusReport BuildStatus(const std::vector<SyncRecord>& records,
+                         const std::vector<HeartbeatTargetStatus>& heartbeat, absl::Time now,
+                         absl::Duration interval) {
+  StatusReport report;
+  report.generated_at = now;
+  report.interval = interval;
+  for (const SyncRecord& r : records) report.databases.push_back(FromRecord(r, now, interval));
+  report.healthy =
+      !report.databases.empty() && std::all_of(report.databases.begin(), report.databases.end(),
+                                               [](const DbStatus& d) { return d.healthy; });
+  for (const HeartbeatTargetStatus& t : heartbeat) report.heartbeat.push_back(FromTarget(t));
+  return report;
+}
+
+std::string MessageOf(const absl::Status& s) {
+  return std::string(s.message().data(), s.message().size());
+}
+
+std::string ScrubSecrets(std::string text, const std::vector<std::string>& secrets) {
+  std::vector<std::string> sorted = secrets;
+  // Longest first, so a secret that contains another is masked whole.
+  std::sort(sorted.begin(), sorted.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const std::string& s : sorted) {
+    if (s.size() < 4) continue;
+    for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 4)) {
+      text.replace(pos, s.size(), "****");
+    }
+  }
+  return text;
+}
+
+std::string FormatAge(absl::Duration d) {
+  if (d < absl::ZeroDuration()) d = absl::ZeroDuration();
+  int64_t total = absl::ToInt64Seconds(d);
+  const int64_t units[] = {86400, 3600, 60, 1};
+  const char* names[] = {"d", "h", "m", "s"};
+  std::string out;
+  int emitted = 0;
+  for (int i = 0; i < 4 && emitted < 2; ++i) {
+    int64_t n = total / units[i];
+    total %= units[i];
+    if (n == 0 && emitted == 0) continue;
+    if (emitted == 1 && n == 0) break;  // "1h", not "1h0m"
+    out += fmt::format("{}{}", n, names[i]);
+    ++emitted;
+  }
+  return out.empty() ? "0s" : out;
+}
+
+std::string FormatBytes(uint64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(bytes) / 1024;
+  int i = 0;
+  while (v >= 1024 && i < 4) {
+    v /= 1024;
+    ++i;
+  }
+  return fmt::format("{:.1f} {}", v, units[i]);
+}
+
+std::string FormatTimestamp(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+std::optional<absl::Time> ParseTimestamp(std::string_view s) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", absl::string_view(s.data(), s.size()), &t, &err)) {
+    return std::nullopt;
+  }
+  return t;
+}
+
+}  // namespace litesync

@@ -1,0 +1,323 @@
+// The litesync binary on bad input: a clear message naming the file, line or key,
+// exit 2 (usage/config) or 1 (runtime), and nothing created or overwritten.
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "fmt/format.h"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "tests/cmd/cli_util.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace litesync {
+namespace {
+
+using testing::Cli;
+using testing::CliResult;
+using testing::FileExists;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::OneDbConfig;
+using testing::ReadFileOrDie;
+using testing::TempDir;
+using testing::WriteFileOrDie;
+
+class CliErrorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* v : {"LITESYNC_CONFIG", "LITESYNC_SOCKET"}) unsetenv(v);
+  }
+  // A config file in the temp dir; its path.
+  std::string WriteConfig(const std::string& text) {
+    std::string path = dir_.Join("litesync.yml");
+    WriteFileOrDie(path, text);
+    return path;
+  }
+  size_t EntriesIn(const std::string& path) {
+    size_t n = 0;
+    for (auto it = std::filesystem::directory_iterator(path);
+         it != std::filesystem::directory_iterator(); ++it) {
+      ++n;
+    }
+    return n;
+  }
+
+  TempDir dir_;
+  Cli cli_{dir_};
+};
+
+TEST_F(CliErrorsTest, NoArgumentsPrintsUsageAndExits2) {
+  CliResult r = cli_.Run({});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("Usage:\n  litesync <command>"));
+}
+
+TEST_F(CliErrorsTest, HelpPrintsUsageAndExits0) {
+  CliResult r = cli_.Run({"-h"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("replicate"));
+  EXPECT_THAT(r.output, HasSubstr("restore"));
+  for (const char* cmd : {"replicate", "restore", "databases", "heartbeat", "version", "status"}) {
+    CliResult c = cli_.Run({cmd, "-h"});
+    EXPECT_EQ(c.code, 0) << cmd << "\n" << c.output;
+    EXPECT_THAT(c.output, HasSubstr(cmd)) << cmd;
+  }
+  CliResult h = cli_.Run({"help", "restore"});
+  EXPECT_EQ(h.code, 0);
+  EXPECT_THAT(h.output, HasSubstr("-if-replica-exists"));
+}
+
+TEST_F(CliErrorsTest, UnknownCommandExits2) {
+  CliResult r = cli_.Run({"replicat"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("litesync: unknown command \"replicat\""));
+}
+
+TEST_F(CliErrorsTest, UnknownFlagPrintsUsageAndExits2) {
+  CliResult r = cli_.Run({"restore", "-output", "x.db", "/data/app.db"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("litesync restore: flag provided but not defined: -output"));
+  EXPECT_THAT(r.output, HasSubstr("Usage:"));
+}
+
+TEST_F(CliErrorsTest, VersionPrintsLitesyncAndSqlite) {
+  CliResult r = cli_.Run({"version"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.output, HasSubstr("litesync "));
+  EXPECT_THAT(r.output, HasSubstr("(SQLite 3."));
+}
+
+TEST_F(CliErrorsTest, MissingConfigFileNamesIt) {
+  std::string path = dir_.Join("missing.yml");
+  for (const char* cmd : {"replicate", "databases"}) {
+    CliResult r = cli_.Run({cmd, "-config", path});
+    EXPECT_EQ(r.code, 2) << cmd;
+    EXPECT_THAT(r.output,
+                HasSubstr(path + ": cannot read the config file: No such file or directory"));
+  }
+}
+
+TEST_F(CliErrorsTest, ConfigFromTheEnvironment) {
+  setenv("LITESYNC_CONFIG", dir_.Join("from-env.yml").c_str(), 1);
+  CliResult r = cli_.Run({"databases"});
+  unsetenv("LITESYNC_CONFIG");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr(dir_.Join("from-env.yml") + ": cannot read the config file"));
+}
+
+TEST_F(CliErrorsTest, MalformedYamlNamesTheLine) {
+  std::string config = WriteConfig("dbs:\n  - path: /a.db\n    replica: {path: /b\n");
+  CliResult r = cli_.Run({"replicate", "-config", config});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr(config + ":"));
+  EXPECT_THAT(r.output, HasSubstr("invalid YAML"));
+}
+
+TEST_F(CliErrorsTest, UnknownKeyNamesLineAndKeyAndCreatesNothing) {
+  std::string replica = dir_.Join("replica");
+  std::string config =
+      WriteConfig(OneDbConfig(dir_.Join("app.db"), replica, "      retension: 24h\n"));
+  CliResult r = cli_.Run({"replicate", "-config", config});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr(config + ":5: dbs[0].replica: unknown key \"retension\" (did "
+                                           "you mean \"retention\"?)"));
+  EXPECT_FALSE(FileExists(replica));
+  EXPECT_FALSE(FileExists(dir_.Join("app.db")));
+}
+
+TEST_F(CliErrorsTest, MissingDatabaseDirectoryIsRefused) {
+  std::string replica = dir_.Join("replica");
+  std::string db = dir_.Join("no-such-dir/app.db");
+  std::string config = WriteConfig(OneDbConfig(db, replica));
+  CliResult r = cli_.Run({"replicate", "-config", config});
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(fmt::format("{}:2: dbs[0].path: directory {} does not exist",
+                                              config, dir_.Join("no-such-dir"))));
+  EXPECT_FALSE(FileExists(replica));
+  EXPECT_FALSE(FileExists(dir_.Join("no-such-dir")));
+}
+
+TEST_F(CliErrorsTest, NonSqliteFileIsRefusedAndLeftAlone) {
+  std::string db = dir_.Join("notes.db");
+  WriteFileOrDie(db, "these are my notes, not a database\n");
+  std::string replica = dir_.Join("replica");
+  std::string config = WriteConfig(OneDbConfig(db, replica));
+  CliResult r = cli_.Run({"replicate", "-config", config});
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output,
+              HasSubstr(fmt::format("{}:2: dbs[0].path: {} is not a SQLite database", config, db)));
+  EXPECT_EQ(ReadFileOrDie(db), "these are my notes, not a database\n");
+  EXPECT_FALSE(FileExists(db + "-wal"));
+  EXPECT_FALSE(FileExists(db + "-shm"));
+  EXPECT_FALSE(FileExists(replica));
+}
+
+TEST_F(CliErrorsTest, ReplicaUnderARegularFileIsRefused) {
+  WriteFileOrDie(dir_.Join("plain-file"), "x");
+  std::string replica = dir_.Join("plain-file/replica");
+  std::string config = WriteConfig(OneDbConfig(dir_.Join("app.db"), replica));
+  CliResult r = cli_.Run({"replicate", "-config", config});
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("refusing to start"));
+  EXPECT_THAT(r.output, HasSubstr(dir_.Join("plain-file")));
+  EXPECT_EQ(ReadFileOrDie(dir_.Join("plain-file")), "x");
+}
+
+TEST_F(CliErrorsTest, UnwritableReplicaDirectoryIsRefused) {
+  std::vector<std::string> prefix;
+  if (geteuid() == 0) {  // root writes anywhere: run litesync as nobody
+    if (!FileExists("/usr/bin/setpriv")) GTEST_SKIP() << "running as root without setpriv";
+    prefix = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+  }
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0755), 0);
+  std::string parent = dir_.Join("readonly");
+  ASSERT_EQ(mkdir(parent.c_str(), 0555), 0);
+  std::string replica = parent + "/replica";
+  std::string config = WriteConfig(OneDbConfig(dir_.Join("app.db"), replica));
+  CliResult r = cli_.RunWith(prefix, {"replicate", "-config", config});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("refusing to start"));
+  EXPECT_THAT(r.output, HasSubstr(replica));
+  EXPECT_THAT(r.output, HasSubstr("ermission denied"));
+  EXPECT_EQ(EntriesIn(parent), 0u);
+}
+
+TEST_F(CliErrorsTest, ExecIsNotPretendedToWork) {
+  std::string config = WriteConfig(OneDbConfig(dir_.Join("app.db"), dir_.Join("replica")));
+  CliResult r = cli_.Run({"replicate", "-config", config, "-exec", "sleep 1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("-exec is not supported yet"));
+}
+
+TEST_F(CliErrorsTest, ReplicateNeedsAReplicaUrlAfterTheDatabase) {
+  CliResult r = cli_.Run({"replicate", dir_.Join("app.db")});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("needs a replica URL"));
+}
+
+TEST_F(CliErrorsTest, RestoreRefusesToOverwriteAnExistingFile) {
+  std::string db = dir_.Join("app.db");
+  std::string out = dir_.Join("out.db");
+  WriteFileOrDie(out, "precious");
+  std::string config = WriteConfig(OneDbConfig(db, dir_.Join("replica")));
+  CliResult r = cli_.Run({"restore", "-config", config, "-o", out, db});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(out + " already exists; restore never overwrites"));
+  EXPECT_EQ(ReadFileOrDie(out), "precious");
+  // Without -o the output is the database itself: the same refusal.
+  WriteFileOrDie(db, "the live database");
+  r = cli_.Run({"restore", "-config", config, db});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.output, HasSubstr(db + " already exists"));
+  EXPECT_EQ(ReadFileOrDie(db), "the live database");
+}
+
+TEST_F(CliErrorsTest, RestoreIfDbNotExistsDoesNothingWhenTheOutputExists) {
+  std::string db = dir_.Join("app.db");
+  WriteFileOrDie(db, "the live database");
+  std::string config = WriteConfig(OneDbConfig(db, dir_.Join("replica")));
+  CliResult r = cli_.Run({"restore", "-config", config, "-if-db-not-exists", db});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("restore skipped"));
+  EXPECT_EQ(ReadFileOrDie(db), "the live database");
+  EXPECT_FALSE(FileExists(dir_.Join("replica")));
+}
+
+TEST_F(CliErrorsTest, RestoreRefusesALeftoverWal) {
+  std::string out = dir_.Join("out.db");
+  WriteFileOrDie(out + "-wal", "stale");
+  std::string config = WriteConfig(OneDbConfig(dir_.Join("app.db"), dir_.Join("replica")));
+  CliResult r = cli_.Run({"restore", "-config", config, "-o", out, dir_.Join("app.db")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.output, HasSubstr(out + "-wal exists"));
+  EXPECT_FALSE(FileExists(out));
+}
+
+TEST_F(CliErrorsTest, RestoreOfAnUnknownDatabaseListsTheConfiguredOnes) {
+  std::string config = WriteConfig(OneDbConfig(dir_.Join("app.db"), dir_.Join("replica")));
+  CliResult r = cli_.Run({"restore", "-config", config, "-o", dir_.Join("o.db"), "/elsewhere.db"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("/elsewhere.db is not a database of " + config));
+  EXPECT_THAT(r.output, HasSubstr(dir_.Join("app.db")));
+}
+
+TEST_F(CliErrorsTest, RestoreUsageErrors) {
+  std::string config = WriteConfig(OneDbConfig(dir_.Join("app.db"), dir_.Join("replica")));
+  std::string db = dir_.Join("app.db");
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  } cases[] = {
+      {{"restore", "-config", config}, "needs a DBPATH or a REPLICA-URL"},
+      {{"restore", "-config", config, db, db}, "takes one DBPATH or REPLICA-URL"},
+      {{"restore", "-config", config, "-txid", "1", "-timestamp", "2025-01-01T00:00:00Z", db},
+       "give either -timestamp or -txid"},
+      {{"restore", "-config", config, "-txid", "xyz", db}, "-txid must be a decimal number"},
+      {{"restore", "-config", config, "-timestamp", "yesterday", db},
+       "-timestamp must be an RFC 3339 time"},
+      {{"restore", "-config", config, "-parallelism", "0", db}, "-parallelism must be between"},
+      {{"restore", "file:///backups/app"}, "-o OUT is required when restoring from a REPLICA-URL"},
+      {{"restore", "-config", config, "-replica", "nope", db}, "has no replica named \"nope\""},
+  };
+  for (const Case& c : cases) {
+    CliResult r = cli_.Run(c.args);
+    EXPECT_EQ(r.code, 2) << c.message << "\n" << r.output;
+    EXPECT_THAT(r.output, HasSubstr(c.message));
+  }
+}
+
+TEST_F(CliErrorsTest, RestoreOfADirectoryWithoutAConfigSuggestsAFileUrl) {
+  setenv("LITESYNC_CONFIG", dir_.Join("none.yml").c_str(), 1);
+  CliResult r = cli_.Run({"restore", "-o", dir_.Join("o.db"), dir_.path()});
+  unsetenv("LITESYNC_CONFIG");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.output, HasSubstr("give it as file://" + dir_.path()));
+}
+
+TEST_F(CliErrorsTest, DatabasesListsReplicasWithoutSecrets) {
+  std::string config = WriteConfig(fmt::format(R"(dbs:
+  - path: {0}/a.db
+    replicas:
+      - path: {0}/replica-a
+      - name: offsite
+        url: s3://bkt/prod/a
+        access-key-id: AKIDSECRETVALUE
+        secret-access-key: VERYSECRETKEY
+        retention: 72h
+)",
+                                               dir_.path()));
+  CliResult r = cli_.Run({"databases", "-config", config});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("PATH"));
+  EXPECT_THAT(r.output, HasSubstr(dir_.Join("a.db")));
+  EXPECT_THAT(r.output, HasSubstr("file://" + dir_.Join("replica-a")));
+  EXPECT_THAT(r.output, HasSubstr("s3://bkt/prod/a"));
+  EXPECT_THAT(r.output, HasSubstr("offsite"));
+  EXPECT_THAT(r.output, HasSubstr("72h"));
+  EXPECT_THAT(r.output, Not(HasSubstr("AKIDSECRETVALUE")));
+  EXPECT_THAT(r.output, Not(HasSubstr("VERYSECRETKEY")));
+}
+
+TEST_F(CliErrorsTest, DatabasesListsFilesFoundInDirs) {
+  std::string data = dir_.Join("data");
+  ASSERT_EQ(mkdir(data.c_str(), 0755), 0);
+  for (const char* f : {"a.db", "b.db", "b.db-wal", "notes.txt"})
+    WriteFileOrDie(data + "/" + f, "");
+  std::string config = WriteConfig(
+      fmt::format("dirs:\n  - dir: {}\n    pattern: '*.db'\n    replica: {{path: {}}}\n", data,
+                  dir_.Join("replicas")));
+  CliResult r = cli_.Run({"databases", "-config", config});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("file://" + dir_.Join("replicas/a.db")));
+  EXPECT_THAT(r.output, HasSubstr("file://" + dir_.Join("replicas/b.db")));
+  EXPECT_THAT(r.output, Not(HasSubstr("b.db-wal")));
+  EXPECT_THAT(r.output, Not(HasSubstr("notes.txt")));
+}
+
+}  // namespace
+}  // namespace litesync

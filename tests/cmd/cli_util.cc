@@ -1,0 +1,60 @@
+#include "tests/cmd/cli_util.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/time/clock.h"
+#include "fmt/format.h"
+
+namespace litesync::testing {
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Cli::NextLog() { return dir_.Join(fmt::format("litesync-run-{}.log", ++runs_)); }
+
+CliResult Cli::RunWith(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
+                       absl::Duration timeout) {
+  std::vector<std::string> argv = prefix;
+  argv.push_back(LitesyncBin());
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string log = NextLog();
+  CliResult r;
+  {
+    Process p(argv, log);
+    r.code = p.Wait(timeout);
+  }  // ~Process kills (by its PID) a child that outlived the timeout
+  r.output = ReadFileOrEmpty(log);
+  return r;
+}
+
+CliResult Cli::Run(const std::vector<std::string>& args, absl::Duration timeout) {
+  return RunWith({}, args, timeout);
+}
+
+std::unique_ptr<Process> Cli::Start(const std::vector<std::string>& args, std::string* log_path) {
+  std::vector<std::string> argv = {LitesyncBin()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  *log_path = NextLog();
+  return std::make_unique<Process>(argv, *log_path);
+}
+
+bool WaitForText(const std::string& path, std::string_view text, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    if (ReadFileOrEmpty(path).find(text) != std::string::npos) return true;
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+std::string OneDbConfig(const std::string& db, const std::string& replica,
+                        const std::string& extra) {
+  return fmt::format("dbs:\n  - path: {}\n    replica:\n      path: {}\n{}", db, replica, extra);
+}
+
+}  // namespace litesync::testing

@@ -1,0 +1,49 @@
+// Runs the litesync binary of this build as a child process for end-to-end tests:
+// every run is bounded in time and killed by the PID it started.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+
+#include "tests/testutil/process.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace litesync::testing {
+
+struct CliResult {
+  int code = -1;       // exit code, 128+signal, or -1 on timeout (the child is killed)
+  std::string output;  // stdout and stderr interleaved
+};
+
+class Cli {
+ public:
+  // Logs go to files in `dir`, which must outlive this object.
+  explicit Cli(const TempDir& dir) : dir_(dir) {}
+
+  // Runs `litesync args...` to completion (bounded by `timeout`).
+  CliResult Run(const std::vector<std::string>& args, absl::Duration timeout = absl::Seconds(60));
+  // Runs `prefix... litesync args...` (e.g. setpriv to drop root).
+  CliResult RunWith(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
+                    absl::Duration timeout = absl::Seconds(60));
+  // Starts `litesync args...` in the background; output goes to *log_path.
+  std::unique_ptr<Process> Start(const std::vector<std::string>& args, std::string* log_path);
+
+ private:
+  std::string NextLog();
+  const TempDir& dir_;
+  int runs_ = 0;
+};
+
+// Polls the file until it contains `text`; false after `timeout`.
+bool WaitForText(const std::string& path, std::string_view text, absl::Duration timeout);
+std::string ReadFileOrEmpty(const std::string& path);
+
+// A config: one database `db` with a file replica at `replica`, then `extra` lines.
+std::string OneDbConfig(const std::string& db, const std::string& replica,
+                        const std::string& extra = "");
+
+}  // namespace litesync::testing

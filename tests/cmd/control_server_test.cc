@@ -1,0 +1,417 @@
+#include "cmd/control_server.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include <curl/curl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "cmd/control_http.h"
+#include "cmd/status_report.h"
+#include "replica/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
+#include "tests/testutil/fake_clock.h"
+#include "tests/testutil/status_matchers.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace litesync {
+namespace {
+
+using ::litesync::testing::FakeClock;
+using ::litesync::testing::TempDir;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+struct Reply {
+  long code = 0;
+  std::string body;
+  std::string content_type;
+};
+
+size_t Append(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// An independent client (libcurl), so the server is not only checked by its own code.
+Reply CurlGet(const std::string& url, const std::string& unix_socket = "", bool head = false) {
+  Reply r;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+  if (head) curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  if (!unix_socket.empty()) curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, unix_socket.c_str());
+  CURLcode rc = curl_easy_perform(curl);
+  EXPECT_EQ(rc, CURLE_OK) << url << ": " << curl_easy_strerror(rc);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.code);
+  char* ct = nullptr;
+  curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
+  if (ct) r.content_type = ct;
+  curl_easy_cleanup(curl);
+  return r;
+}
+
+// Sends raw bytes over TCP and reads the whole answer (the server closes).
+std::string RawExchange(int port, const std::string& request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+int PortOf(const std::string& address) { return std::stoi(address.substr(address.rfind(':') + 1)); }
+
+class ControlServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    registry_.Register("/data/a.db", "file:///backups/a");
+    registry_.Update("/data/a.db", "file:///backups/a", [&](SyncRecord& r) {
+      r.last_success = clock_.Now();
+      r.local_txid = r.replicated_txid = 5;
+      r.sync_count = 1;
+    });
+  }
+
+  std::unique_ptr<ControlServer> StartServer(ControlServerOptions o) {
+    o.io_timeout = absl::Milliseconds(300);
+    auto server = ControlServer::Start(o, &registry_, nullptr, &clock_);
+    EXPECT_TRUE(server.ok()) << server.status();
+    return server.ok() ? *std::move(server) : nullptr;
+  }
+
+  std::string Url(const ControlServer& s, const std::string& path) {
+    return "http://" + s.tcp_address() + path;
+  }
+
+  TempDir dir_;
+  FakeClock clock_;
+  SyncRegistry registry_;
+};
+
+TEST_F(ControlServerTest, ServesStatusHealthzAndMetricsOnLoopbackTcp) {
+  ControlServerOptions o;
+  o.tcp_addr = "127.0.0.1:0";
+  auto server = StartServer(o);
+  ASSERT_NE(server, nullptr);
+  EXPECT_THAT(server->tcp_address(), StartsWith("127.0.0.1:"));
+  EXPECT_NE(PortOf(server->tcp_address()), 0);
+
+  Reply status = CurlGet(Url(*server, "/status"));
+  EXPECT_EQ(status.code, 200);
+  EXPECT_EQ(status.content_type, "application/json");
+  LS_ASSERT_OK_AND_ASSIGN(StatusReport report, ParseStatusJson(status.body));
+  ASSERT_EQ(report.databases.size(), 1u);
+  EXPECT_EQ(report.databases[0].path, "/data/a.db");
+  EXPECT_EQ(report.databases[0].state, DbState::kOk);
+  EXPECT_EQ(report.source, "daemon");
+  EXPECT_EQ(report.generated_at, clock_.Now());
+
+  Reply health = CurlGet(Url(*server, "/healthz"));
+  EXPECT_EQ(health.code, 200);
+  EXPECT_EQ(health.body, "ok\n");
+
+  Reply metrics = CurlGet(Url(*server, "/metrics?x=1"));
+  EXPECT_EQ(metrics.code, 200);
+  EXPECT_EQ(metrics.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_THAT(
+      metrics.body,
+      HasSubstr("litesync_sync_total{db=\"/data/a.db\",replica=\"file:///backups/a\"} 1\n"));
+
+  EXPECT_EQ(CurlGet(Url(*server, "/")).code, 404);
+  EXPECT_EQ(CurlGet(Url(*server, "/statusx")).code, 404);
+  EXPECT_EQ(CurlGet(Url(*server, "/status/")).code, 404);
+}
+
+TEST_F(ControlServerTest, HealthzFollowsSyncRecordsAndTime) {
+  ControlServerOptions o;
+  o.tcp_addr = "127.0.0.1:0";
+  o.heartbeat_interval = absl::Minutes(5);
+  auto server = StartServer(o);
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(CurlGet(Url(*server, "/healthz")).code, 200);
+
+  clock_.Advance(absl::Minutes(5));
+  EXPECT_EQ(CurlGet(Url(*server, "/healthz")).code, 200);  // exactly the interval: still fine
+  clock_.Advance(absl::Seconds(1));
+  Reply stale = CurlGet(Url(*server, "/healthz"));
+  EXPECT_EQ(stale.code, 503);
+  EXPECT_EQ(stale.body,
+            "unhealthy\n/data/a.db (file:///backups/a): last sync 5m1s ago (interval 5m)\n");
+
+  registry_.Update("/data/a.db", "file:///backups/a",
+                   [&](SyncRecord& r) { r.last_success = clock_.Now(); });
+  EXPECT_EQ(CurlGet(Url(*server, "/healthz")).code, 200);
+
+  registry_.Register("/data/b.db", "file:///backups/b");  // a new database, not synced yet
+  Reply never = CurlGet(Url(*server, "/healthz"));
+  EXPECT_EQ(never.code, 503);
+  EXPECT_THAT(never.body, HasSubstr("/data/b.db (file:///backups/b): never synced"));
+  EXPECT_THAT(never.body, Not(HasSubstr("/data/a.db")));
+
+  registry_.Update("/data/b.db", "file:///backups/b",
+                   [&](SyncRecord& r) { r.last_success = clock_.Now(); });
+  EXPECT_EQ(CurlGet(Url(*server, "/healthz")).code, 200);
+
+  registry_.Update("/data/a.db", "file:///backups/a",
+                   [&](SyncRecord& r) { r.database_missing = true; });
+  Reply missing = CurlGet(Url(*server, "/healthz"));
+  EXPECT_EQ(missing.code, 503);
+  EXPECT_THAT(missing.body,
+              HasSubstr("/data/a.db (file:///backups/a): database file does not exist"));
+
+  registry_.Remove("/data/a.db");
+  registry_.Remove("/data/b.db");
+  Reply none = CurlGet(Url(*server, "/healthz"));
+  EXPECT_EQ(none.code, 503);
+  EXPECT_EQ(none.body, "unhealthy\nno databases\n");
+}
+
+TEST_F(ControlServerTest, UnixSocketIsPrivateAndServesTheSameEndpoints) {
+  ControlServerOptions o;
+  o.socket_path = dir_.Join(".litesync.yml.sock");
+  auto server = StartServer(o);
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->tcp_address(), "");
+  struct stat st;
+  ASSERT_EQ(::lstat(o.socket_path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  Reply health = CurlGet("http://localhost/healthz", o.socket_path);
+  EXPECT_EQ(health.code, 200);
+  Reply metrics = CurlGet("http://localhost/metrics", o.socket_path);
+  EXPECT_EQ(metrics.code, 200);
+  EXPECT_THAT(metrics.body, HasSubstr("# TYPE litesync_sync_total counter"));
+
+  LS_ASSERT_OK_AND_ASSIGN(HttpResult own, HttpGetUnix(o.socket_path, "/status"));
+  EXPECT_EQ(own.code, 200);
+  LS_EXPECT_OK(ParseStatusJson(own.body));
+
+  server->Stop();
+  EXPECT_FALSE(testing::FileExists(o.socket_path)) << "Stop removes the socket file";
+  server->Stop();  // idempotent
+  absl::StatusOr<HttpResult> gone = HttpGetUnix(o.socket_path, "/status");
+  EXPECT_TRUE(absl::IsNotFound(gone.status())) << gone.status();
+}
+
+TEST_F(ControlServerTest, RefusesASocketAnotherServerAnswersOnAndReplacesAStaleOne) {
+  ControlServerOptions o;
+  o.socket_path = dir_.Join("ctl.sock");
+  auto first = StartServer(o);
+  ASSERT_NE(first, nullptr);
+  auto second = ControlServer::Start(o, &registry_, nullptr, &clock_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(MessageOf(second.status()), HasSubstr("another litesync answers on it"));
+  EXPECT_EQ(CurlGet("http://localhost/healthz", o.socket_path).code, 200) << "first still serves";
+  first.reset();
+
+  // A socket file left by a killed daemon: bound, never unlinked, nobody listening.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, o.socket_path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ::close(fd);
+  ASSERT_TRUE(testing::FileExists(o.socket_path));
+  EXPECT_TRUE(absl::IsUnavailable(HttpGetUnix(o.socket_path, "/status").status()));
+  auto third = StartServer(o);
+  ASSERT_NE(third, nullptr);
+  EXPECT_EQ(CurlGet("http://localhost/healthz", o.socket_path).code, 200);
+
+  // A regular file in the way is not touched.
+  ControlServerOptions f;
+  f.socket_path = dir_.Join("not-a-socket");
+  testing::WriteFileOrDie(f.socket_path, "data");
+  auto refused = ControlServer::Start(f, &registry_, nullptr, &clock_);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(testing::ReadFileOrDie(f.socket_path), "data");
+}
+
+TEST_F(ControlServerTest, RejectsBadMethodsRequestsAndOversizedHeads) {
+  ControlServerOptions o;
+  o.tcp_addr = "127.0.0.1:0";
+  auto server = StartServer(o);
+  ASSERT_NE(server, nullptr);
+  int port = PortOf(server->tcp_address());
+  std::string post =
+      RawExchange(port, "POST /status HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_THAT(post, StartsWith("HTTP/1.1 405 Method Not Allowed\r\n"));
+  EXPECT_THAT(post, HasSubstr("Allow: GET, HEAD\r\n"));
+  EXPECT_THAT(RawExchange(port, "GET status HTTP/1.1\r\n\r\n"), StartsWith("HTTP/1.1 400 "));
+  EXPECT_THAT(RawExchange(port, "GET /status SPDY/3\r\n\r\n"), StartsWith("HTTP/1.1 400 "));
+  std::string huge = "GET /status HTTP/1.1\r\nX-Pad: " + std::string(10000, 'a') + "\r\n\r\n";
+  EXPECT_THAT(RawExchange(port, huge), StartsWith("HTTP/1.1 431 "));
+
+  std::string head = RawExchange(port, "HEAD /healthz HTTP/1.0\r\n\r\n");
+  EXPECT_THAT(head, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(head, HasSubstr("Content-Length: 3\r\n"));
+  EXPECT_THAT(head, HasSubstr("Connection: close\r\n"));
+  EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n") << "HEAD has no body";
+  // A request split across packets still works.
+  EXPECT_THAT(RawExchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+              HasSubstr("\r\n\r\nok\n"));
+}
+
+TEST_F(ControlServerTest, SlowClientsTimeOutWithoutBlockingOthers) {
+  ControlServerOptions o;
+  o.tcp_addr = "127.0.0.1:0";
+  auto server = StartServer(o);  // io_timeout 300 ms
+  ASSERT_NE(server, nullptr);
+  int port = PortOf(server->tcp_address());
+  // Two idle connections that never send a request.
+  std::vector<int> idle;
+  for (int i = 0; i < 2; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    ::send(fd, "GET /sta", 8, MSG_NOSIGNAL);  // half a request
+    idle.push_back(fd);
+  }
+  EXPECT_EQ(CurlGet(Url(*server, "/healthz")).code, 200) << "served while others idle";
+  for (int fd : idle) {
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char c;
+    absl::Time start = absl::Now();
+    EXPECT_EQ(::recv(fd, &c, 1, 0), 0) << "closed by the server after its timeout";
+    EXPECT_LT(absl::Now() - start, absl::Seconds(4));
+    ::close(fd);
+  }
+}
+
+TEST_F(ControlServerTest, ConnectionLimitFreesSlotsAndQueuesTheRest) {
+  ControlServerOptions o;
+  o.tcp_addr = "127.0.0.1:0";
+  o.max_connections = 2;
+  auto server = StartServer(o);  // io_timeout 300 ms
+  ASSERT_NE(server, nullptr);
+  for (int i = 0; i < 6; ++i) {  // finished connections give their slot back
+    EXPECT_EQ(CurlGet(Url(*server, "/healthz")).code, 200) << "request " << i;
+  }
+  // Both slots taken by idle clients: the next one waits in the backlog and is
+  // served once the server drops them at their timeout.
+  int port = PortOf(server->tcp_address());
+  std::vector<int> idle;
+  for (int i = 0; i < 2; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    idle.push_back(fd);
+  }
+  absl::Time start = absl::Now();
+  EXPECT_EQ(CurlGet(Url(*server, "/healthz")).code, 200);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  for (int fd : idle) ::close(fd);
+}
+
+TEST_F(ControlServerTest, ListensOnLoopbackUnlessAskedAndRejectsBadAddresses) {
+  ControlServerOptions o;
+  o.tcp_addr = ":0";
+  auto server = StartServer(o);
+  ASSERT_NE(server, nullptr);
+  EXPECT_THAT(server->tcp_address(), StartsWith("127.0.0.1:"));
+  server.reset();
+
+  for (const char* bad : {"9090", "127.0.0.1:", "127.0.0.1:99999", "127.0.0.1:http", "[::1"}) {
+    ControlServerOptions b;
+    b.tcp_addr = bad;
+    auto s = ControlServer::Start(b, &registry_, nullptr, &clock_);
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << bad << ": " << s.status();
+  }
+}
+
+TEST_F(ControlServerTest, ResponsesNeverCarrySecrets) {
+  registry_.Update("/data/a.db", "file:///backups/a", [&](SyncRecord& r) {
+    r.last_error = absl::PermissionDeniedError("PUT with key wJalrXUtnFEMI/K7MDENG: 403");
+  });
+  struct Hb : HeartbeatStatusSource {
+    std::vector<HeartbeatTargetStatus> TargetStatuses() const override {
+      HeartbeatTargetStatus t;
+      t.url = "https://hc-ping.com/5b1f0e66-7d7c-4d6e";  // a careless source: not redacted
+      t.last_result = "GET https://hc-ping.com/5b1f0e66-7d7c-4d6e: timeout";
+      t.last_ping = absl::FromUnixSeconds(1'700'000'000);
+      return {t};
+    }
+  } hb;
+  ControlServerOptions o;
+  o.tcp_addr = "127.0.0.1:0";
+  o.secrets = {"wJalrXUtnFEMI/K7MDENG", "https://hc-ping.com/5b1f0e66-7d7c-4d6e",
+               "5b1f0e66-7d7c-4d6e"};
+  o.io_timeout = absl::Milliseconds(300);
+  auto started = ControlServer::Start(o, &registry_, &hb, &clock_);
+  ASSERT_TRUE(started.ok()) << started.status();
+  auto& server = *started;
+  for (const char* path : {"/status", "/metrics", "/healthz"}) {
+    Reply r = CurlGet(Url(*server, path));
+    EXPECT_THAT(r.body, Not(HasSubstr("wJalrXUtnFEMI"))) << path;
+    EXPECT_THAT(r.body, Not(HasSubstr("5b1f0e66"))) << path;
+  }
+  Reply status = CurlGet(Url(*server, "/status"));
+  EXPECT_THAT(status.body, HasSubstr("PUT with key ****: 403"));
+  EXPECT_THAT(status.body, HasSubstr("https://hc-ping.com/****"));
+}
+
+TEST(ControlOptionsTest, SocketPathSitsNextToTheConfig) {
+  ::unsetenv("LITESYNC_SOCKET");
+  Config c;
+  c.path = "/etc/litesync/litesync.yml";
+  EXPECT_EQ(ControlSocketPath(c), "/etc/litesync/.litesync.yml.sock");
+  ::setenv("LITESYNC_SOCKET", "/run/litesync.sock", 1);
+  EXPECT_EQ(ControlSocketPath(c), "/run/litesync.sock");
+  ::unsetenv("LITESYNC_SOCKET");
+}
+
+TEST(ControlOptionsTest, IntervalIsTheSmallestTargetIntervalAndSecretsAreCollected) {
+  Config c;
+  EXPECT_EQ(HealthInterval(c), absl::Minutes(5));
+  HeartbeatTarget a, b;
+  a.url = Secret("https://kuma.example.com/api/push/Zx9TokenQ?status=up");
+  a.interval = absl::Minutes(10);
+  b.url = Secret("https://hc-ping.com/1234abcd-ef");
+  b.interval = absl::Minutes(2);
+  c.heartbeat.targets = {a, b};
+  EXPECT_EQ(HealthInterval(c), absl::Minutes(2));
+  DbOptions db;
+  ReplicaOptions r;
+  r.access_key_id = Secret("AKIAEXAMPLEKEY");
+  r.secret_access_key = Secret("s3cr3t/secret+key");
+  db.replicas = {r};
+  c.dbs = {db};
+  std::vector<std::string> s = ConfigSecrets(c);
+  EXPECT_THAT(
+      s, ::testing::IsSupersetOf({std::string("AKIAEXAMPLEKEY"), std::string("s3cr3t/secret+key"),
+                                  std::string("Zx9TokenQ"), std::string("1234abcd-ef"),
+                                  std::string("https://hc-ping.com/1234abcd-ef")}));
+  // Routing words of the URL are not secrets (they would mask too much).
+  EXPECT_THAT(s, Not(::testing::Contains(std::string("push"))));
+  EXPECT_THAT(s, Not(::testing::Contains(std::string("api"))));
+}
+
+}  // namespace
+}  // namespace litesync

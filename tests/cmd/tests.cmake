@@ -1,0 +1,10 @@
+# cmd_tests: config parsing and flags (in process), and the litesync binary end to
+# end as a child process (LITESYNC_BIN; tests/test_writer plays the application).
+litesync_test_binary(cmd_tests
+  cmd/cli_daemon_test.cc
+  cmd/cli_errors_test.cc
+  cmd/cli_replicate_test.cc
+  cmd/cli_util.cc
+  cmd/config_test.cc
+  cmd/flags_test.cc
+)
