@@ -1,8 +1,7 @@
 #include "cmd/version.h"
 
-#include <sqlite3.h>
-
 #include "absl/strings/str_cat.h"
+#include <sqlite3.h>
 
 namespace litesync {
 

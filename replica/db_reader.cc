@@ -1,14 +1,15 @@
 #include "replica/db_reader.h"
 
 #include <fcntl.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "fmt/format.h"
+#include <sqlite3.h>
+#include <sys/stat.h>
+
 #include "replica/log.h"
 #include "replica/status.h"
 
@@ -97,8 +98,8 @@ absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path
   r->inode_ = static_cast<uint64_t>(st.st_ino) ^ (static_cast<uint64_t>(st.st_dev) << 40);
   for (SqliteDb& c : r->conns_) {
     sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
     c.reset(raw);
     if (rc != SQLITE_OK) return SqliteStatus(raw, rc, fmt::format("open database {}", path));
     r->busy_timeout_ms_ = static_cast<int>(absl::ToInt64Milliseconds(busy_timeout));
@@ -152,9 +153,9 @@ absl::Status DbReader::BeginPin(int conn, const PinToken* token, WalPin* pin) {
     std::memcpy(&snap, token->data(), kPinTokenSize);
     int rc = sqlite3_snapshot_open(db, "main", &snap);
     if (rc != SQLITE_OK) {
-      return fail(absl::FailedPreconditionError(fmt::format(
-          "{}: replicated position is no longer in the WAL ({}, code {})", path_,
-          sqlite3_errmsg(db), rc)));
+      return fail(absl::FailedPreconditionError(
+          fmt::format("{}: replicated position is no longer in the WAL ({}, code {})", path_,
+                      sqlite3_errmsg(db), rc)));
     }
   } else {
     absl::Status s = Exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", path_);
@@ -256,8 +257,8 @@ absl::Status DbReader::Scan(int conn, const PageFn& fn) {
   }
   if (rc != SQLITE_DONE) return SqliteStatus(db, rc, fmt::format("read {}", path_));
   if (expect - 1 != pins_[conn].page_count) {
-    return absl::InternalError(fmt::format("{}: scanned {} pages, expected {}", path_,
-                                           expect - 1, pins_[conn].page_count));
+    return absl::InternalError(fmt::format("{}: scanned {} pages, expected {}", path_, expect - 1,
+                                           pins_[conn].page_count));
   }
   return absl::OkStatus();
 }

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+
 #include "replica/handles.h"
 #include "replica/wal_reader.h"
 
@@ -32,7 +33,7 @@ struct WalPin {
   WalCursor cursor;         // frames visible and the running checksum after them
   uint32_t page_count = 0;  // database size in pages at this position
   uint32_t page_size = 0;
-  PinToken token{};         // opaque; reopens this position while it is still in the WAL
+  PinToken token{};  // opaque; reopens this position while it is still in the WAL
 };
 
 class DbReader {
@@ -54,6 +55,7 @@ class DbReader {
   void ReleaseAll();
   bool has_base() const { return base_ >= 0; }
   const WalPin& base() const { return pins_[base_]; }
+  const WalPin& next() const { return pins_[next_]; }
 
   // Page `pgno` at the base position into *out. False when pgno is beyond it.
   absl::StatusOr<bool> BasePage(uint32_t pgno, std::string* out);

@@ -1,81 +1,24 @@
 #include "replica/db_watcher.h"
 
-#include <fcntl.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
-#include <random>
 
 #include "fmt/format.h"
-#include "replica/compactor.h"
-#include "replica/handles.h"
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "replica/db_watcher_internal.h"
 #include "replica/log.h"
 #include "replica/page_checksum.h"
 #include "replica/replica_head.h"
-#include "replica/retention.h"
 #include "replica/status.h"
-#include "replica/wal_reader.h"
 
 namespace litesync {
 
-// A tx file waiting for replicas; shared by every replica's queue.
-struct DbWatcher::Pending {
-  TxFileInfo info;
-  std::unique_ptr<ByteSource> bytes;
-  std::string staging_path;  // removed when the last queue lets go
-  bool snapshot = false;
-  ~Pending() {
-    if (!staging_path.empty()) ::unlink(staging_path.c_str());
-  }
-};
-
-struct DbWatcher::Slot {
-  ReplicaOptions options;
-  std::unique_ptr<ReplicaClient> client;
-  std::string name;
-  std::deque<std::shared_ptr<Pending>> queue;
-  uint64_t queued_bytes = 0;
-  bool needs_snapshot = false;
-  int failures = 0;
-  absl::Time retry_at = absl::InfinitePast();
-  absl::Time last_reached = absl::InfinitePast();
-  absl::Status last_status;
-  std::unique_ptr<CompactionScheduler> compaction;
-  absl::Time next_retention = absl::InfinitePast();
-};
+using namespace watcher_internal;  // NOLINT: this module's own constants
 
 namespace {
-
-constexpr uint64_t kMaxQueuedBytes = 256ull << 20;   // per replica, then a snapshot later
-constexpr uint64_t kStageToDiskBytes = 16ull << 20;  // larger increments are staged on disk
-constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
-constexpr absl::Duration kPingEvery = absl::Seconds(10);
-constexpr absl::Duration kRetentionEvery = absl::Minutes(5);
-
-absl::Status PreadPage(int fd, uint64_t off, uint32_t size, std::string* out,
-                       const std::string& path) {
-  out->resize(size);
-  size_t got = 0;
-  while (got < size) {
-    ssize_t n = ::pread(fd, out->data() + got, size - got, static_cast<off_t>(off + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return ErrnoStatus(n < 0 ? errno : EIO, fmt::format("read {}", path));
-    got += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
-absl::Duration Backoff(int failures, absl::Duration base) {
-  absl::Duration d = base * (1 << std::min(failures, 6));
-  d = std::min(d, kMaxBackoff);
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  double jitter = 0.5 + std::uniform_real_distribution<double>(0, 0.5)(rng);
-  return d * jitter;
-}
 
 int64_t FileSize(const std::string& path) {
   struct stat st;
@@ -88,6 +31,7 @@ DbWatcher::DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock)
     : options_(std::move(options)), registry_(registry), clock_(clock) {
   for (const ReplicaOptions& ro : options_.replicas) {
     auto slot = std::make_unique<Slot>();
+    slot->index = slots_.size();
     slot->options = ro;
     CompactionOptions co;
     co.scratch_dir = std::filesystem::path(options_.path).parent_path().string();
@@ -188,8 +132,10 @@ absl::Status DbWatcher::Recover() {
       return false;
     }
     if (pin->page_count != h.commit || pin->page_size != h.page_size) {
-      LogDebug("resume position differs", {{"db", options_.path}, {"pages", pin->page_count},
-                                          {"want_pages", h.commit}, {"at_token", at_token}});
+      LogDebug("resume position differs", {{"db", options_.path},
+                                           {"pages", pin->page_count},
+                                           {"want_pages", h.commit},
+                                           {"at_token", at_token}});
       return false;
     }
     uint64_t sum = 0;
@@ -222,367 +168,11 @@ absl::Status DbWatcher::Recover() {
       if (same) r.replicated_txid = txid_;
     });
   }
-  LogInfo("resumed replication", {{"db", options_.path}, {"lineage", LineageName(lineage_)},
-                                  {"txid", TxidString(txid_)}});
-  LogDebug("resume position", {{"salt1", reader_->base().salt1},
-                               {"frames", reader_->base().cursor.frames}});
+  LogInfo("resumed replication",
+          {{"db", options_.path}, {"lineage", LineageName(lineage_)}, {"txid", TxidString(txid_)}});
+  LogDebug("resume position",
+           {{"salt1", reader_->base().salt1}, {"frames", reader_->base().cursor.frames}});
   return absl::OkStatus();
-}
-
-absl::Status DbWatcher::StartLineage(const std::string& why) {
-  LS_ASSIGN_OR_RETURN(WalPin pin, reader_->PinNext());
-  Lineage lineage = txid_ + 1;
-  TxHeader h;
-  h.snapshot = true;
-  h.page_size = pin.page_size;
-  h.commit = pin.page_count;
-  h.lineage = lineage;
-  h.min_txid = lineage;
-  h.max_txid = lineage;
-  h.timestamp_ms = absl::ToUnixMillis(clock_->Now());
-  h.resume = pin.token;
-  auto p = std::make_shared<Pending>();
-  p->snapshot = true;
-  p->staging_path = StagingPath(lineage);
-  LS_ASSIGN_OR_RETURN(auto builder, TxFileBuilder::Create(h, p->staging_path));
-  uint64_t sum = 0;
-  absl::Status s = reader_->ScanNext([&](uint32_t pgno, std::string_view page) {
-    sum ^= PageHash(pgno, page);
-    return builder->AddPage(pgno, page);
-  });
-  if (!s.ok()) {
-    reader_->ReleaseNext();
-    return Annotate(s, "snapshot");
-  }
-  LS_ASSIGN_OR_RETURN(p->bytes, builder->Finish(sum));
-  p->info = h.Info(kSnapshotLevel);
-  p->info.size = p->bytes->Size();
-  reader_->PromoteNext();
-  positioned_ = true;
-  lineage_ = lineage;
-  txid_ = lineage;
-  checksum_ = sum;
-  commit_ = pin.page_count;
-  page_size_ = pin.page_size;
-  for (auto& slot : slots_) {
-    slot->queue.clear();
-    slot->queued_bytes = 0;
-    slot->needs_snapshot = false;
-  }
-  Enqueue(p);
-  LogInfo("new lineage", {{"db", options_.path}, {"lineage", LineageName(lineage_)},
-                          {"reason", why}, {"pages", pin.page_count}});
-  return absl::OkStatus();
-}
-
-// A snapshot of the base position for one replica that lost its chain (it was
-// unreachable for too long, or behind at start-up). Same lineage, level 9.
-absl::Status DbWatcher::SnapshotBaseFor(Slot* slot) {
-  const WalPin& base = reader_->base();
-  TxHeader h;
-  h.snapshot = true;
-  h.page_size = base.page_size;
-  h.commit = base.page_count;
-  h.lineage = lineage_;
-  h.min_txid = lineage_;
-  h.max_txid = txid_;
-  h.timestamp_ms = absl::ToUnixMillis(clock_->Now());
-  h.resume = base.token;
-  auto p = std::make_shared<Pending>();
-  p->snapshot = true;
-  p->staging_path = StagingPath(txid_) + "-" + std::to_string(reinterpret_cast<uintptr_t>(slot));
-  LS_ASSIGN_OR_RETURN(auto builder, TxFileBuilder::Create(h, p->staging_path));
-  uint64_t sum = 0;
-  LS_RETURN_IF_ERROR(reader_->ScanBase([&](uint32_t pgno, std::string_view page) {
-    sum ^= PageHash(pgno, page);
-    return builder->AddPage(pgno, page);
-  }));
-  if (sum != checksum_) {
-    return absl::DataLossError(fmt::format(
-        "{}: snapshot checksum {:016x} differs from the tracked {:016x}", options_.path, sum,
-        checksum_));
-  }
-  LS_ASSIGN_OR_RETURN(p->bytes, builder->Finish(sum));
-  p->info = h.Info(kSnapshotLevel);
-  p->info.size = p->bytes->Size();
-  slot->queue.clear();
-  slot->queue.push_back(p);
-  slot->queued_bytes = p->info.size;
-  slot->needs_snapshot = false;
-  return absl::OkStatus();
-}
-
-void DbWatcher::Enqueue(const std::shared_ptr<Pending>& p) {
-  for (auto& slot : slots_) {
-    if (slot->needs_snapshot) continue;
-    if (slot->queued_bytes + p->info.size > kMaxQueuedBytes && !p->snapshot) {
-      LogWarn("replica too far behind; it will get a snapshot",
-              {{"db", options_.path}, {"replica", slot->name}, {"queued_bytes", slot->queued_bytes}});
-      slot->queue.clear();
-      slot->queued_bytes = 0;
-      slot->needs_snapshot = true;
-      continue;
-    }
-    slot->queue.push_back(p);
-    slot->queued_bytes += p->info.size;
-  }
-}
-
-absl::Status DbWatcher::Capture() {
-  LS_ASSIGN_OR_RETURN(WalPin pin, reader_->PinNext());
-  absl::Status s = CaptureIncrement(pin);
-  if (absl::IsDataLoss(s)) {
-    reader_->ReleaseNext();
-    LogWarn("continuity broken; starting a new lineage", {{"db", options_.path}, {"err", s}});
-    return StartLineage(std::string(s.message()));
-  }
-  if (!s.ok()) reader_->ReleaseNext();
-  return s;
-}
-
-absl::Status DbWatcher::CaptureIncrement(const WalPin& pin) {
-  const WalPin& base = reader_->base();
-  if (pin.page_size != page_size_) {
-    return absl::DataLossError(fmt::format("page size changed from {} to {}", page_size_,
-                                           pin.page_size));
-  }
-  bool same_gen = base.has_wal && pin.has_wal && base.salt1 == pin.salt1 &&
-                  base.salt2 == pin.salt2;
-  if (!pin.has_wal || pin.cursor.frames == 0 ||
-      (same_gen && pin.cursor.frames == base.cursor.frames)) {
-    // Nothing committed since the base (a restart under our pin is clean).
-    if (pin.page_count != commit_ || (same_gen && (pin.cursor.cksum1 != base.cursor.cksum1 ||
-                                                   pin.cursor.cksum2 != base.cursor.cksum2))) {
-      return absl::DataLossError("database changed without new WAL frames");
-    }
-    reader_->PromoteNext();
-    return absl::OkStatus();
-  }
-  if (same_gen && pin.cursor.frames < base.cursor.frames) {
-    return absl::DataLossError("WAL shorter than the replicated position");
-  }
-  // A new generation behind our pin is clean: with the pin on a WAL frame SQLite
-  // cannot restart the WAL at all; with the pin on the database file (frame 0) it
-  // cannot backfill, so a restart happens only when the old generation ended
-  // exactly at the pinned position. (Salts alone prove nothing: a process whose
-  // first write follows another process's TRUNCATE picks fresh random salts.)
-  std::string wal_path = reader_->wal_path();
-  UniqueFd fd(::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return absl::DataLossError(fmt::format("open {}: {}", wal_path, errno));
-  LS_ASSIGN_OR_RETURN(WalHeader hdr, ReadWalHeader(fd.get(), wal_path));
-  if (hdr.salt1 != pin.salt1 || hdr.salt2 != pin.salt2 || hdr.page_size != page_size_) {
-    return absl::DataLossError("WAL header does not match the pinned generation");
-  }
-  WalCursor from = StartCursor(hdr);
-  if (same_gen && base.cursor.frames > 0) {
-    from = base.cursor;
-    LS_ASSIGN_OR_RETURN(bool ok, VerifyCursor(fd.get(), wal_path, hdr, from));
-    if (!ok) return absl::DataLossError("replicated WAL position no longer verifies");
-  }
-
-  // Replay the transactions, keeping the rolling checksum exact.
-  std::map<uint32_t, uint64_t> dirty;  // pgno -> WAL frame of its newest version (0: zeros)
-  uint64_t sum = checksum_;
-  uint32_t cur_commit = commit_;
-  uint64_t ntx = 0;
-  std::string old_page, new_page;
-  const std::string zeros(page_size_, '\0');
-  auto old_hash = [&](uint32_t pgno) -> absl::StatusOr<uint64_t> {
-    if (pgno > cur_commit) return uint64_t{0};
-    auto it = dirty.find(pgno);
-    if (it != dirty.end()) {
-      if (it->second == 0) return PageHash(pgno, zeros);
-      LS_RETURN_IF_ERROR(PreadPage(fd.get(), WalPageOffset(it->second, page_size_), page_size_,
-                                   &old_page, wal_path));
-      return PageHash(pgno, old_page);
-    }
-    LS_ASSIGN_OR_RETURN(bool present, reader_->BasePage(pgno, &old_page));
-    if (!present) return PageHash(pgno, zeros);
-    return PageHash(pgno, old_page);
-  };
-  auto on_commit = [&](const std::vector<WalFrame>& frames, uint32_t commit,
-                       const WalCursor&) -> absl::Status {
-    std::map<uint32_t, uint64_t> latest;
-    for (const WalFrame& f : frames) latest[f.pgno] = f.index;
-    for (const auto& [pgno, frame] : latest) {
-      if (pgno > commit) continue;
-      LS_ASSIGN_OR_RETURN(uint64_t oh, old_hash(pgno));
-      LS_RETURN_IF_ERROR(PreadPage(fd.get(), WalPageOffset(frame, page_size_), page_size_,
-                                   &new_page, wal_path));
-      sum ^= oh ^ PageHash(pgno, new_page);
-    }
-    for (uint32_t p = commit + 1; p <= cur_commit; ++p) {  // the database shrank
-      LS_ASSIGN_OR_RETURN(uint64_t oh, old_hash(p));
-      sum ^= oh;
-      dirty.erase(p);
-    }
-    for (const auto& [pgno, frame] : latest) {
-      if (pgno <= commit) dirty[pgno] = frame;
-    }
-    for (uint32_t p = cur_commit + 1; p <= commit; ++p) {  // grew: every new page is present
-      if (latest.count(p) == 0) {
-        sum ^= PageHash(p, zeros);
-        dirty[p] = 0;
-      }
-    }
-    cur_commit = commit;
-    ++ntx;
-    return absl::OkStatus();
-  };
-  LS_ASSIGN_OR_RETURN(WalCursor end,
-                      ScanWal(fd.get(), wal_path, hdr, from, pin.cursor.frames, on_commit));
-  if (end.frames != pin.cursor.frames || end.cksum1 != pin.cursor.cksum1 ||
-      end.cksum2 != pin.cursor.cksum2) {
-    return absl::DataLossError(fmt::format("WAL frames {}..{} do not verify against the pin",
-                                           from.frames + 1, pin.cursor.frames));
-  }
-  if (cur_commit != pin.page_count) {
-    return absl::DataLossError(fmt::format("commit size {} differs from the pinned page count {}",
-                                           cur_commit, pin.page_count));
-  }
-  if (ntx == 0) {
-    reader_->PromoteNext();
-    return absl::OkStatus();
-  }
-
-  TxHeader h;
-  h.page_size = page_size_;
-  h.commit = cur_commit;
-  h.lineage = lineage_;
-  h.min_txid = txid_ + 1;
-  h.max_txid = txid_ + ntx;
-  h.timestamp_ms = absl::ToUnixMillis(clock_->Now());
-  h.pre_checksum = checksum_;
-  h.resume = pin.token;
-  auto p = std::make_shared<Pending>();
-  bool stage = dirty.size() * page_size_ > kStageToDiskBytes;
-  if (stage) p->staging_path = StagingPath(h.max_txid);
-  LS_ASSIGN_OR_RETURN(auto builder, TxFileBuilder::Create(h, p->staging_path));
-  for (const auto& [pgno, frame] : dirty) {
-    if (frame == 0) {
-      LS_RETURN_IF_ERROR(builder->AddPage(pgno, zeros));
-      continue;
-    }
-    LS_RETURN_IF_ERROR(
-        PreadPage(fd.get(), WalPageOffset(frame, page_size_), page_size_, &new_page, wal_path));
-    LS_RETURN_IF_ERROR(builder->AddPage(pgno, new_page));
-  }
-  LS_ASSIGN_OR_RETURN(p->bytes, builder->Finish(sum));
-  p->info = h.Info(0);
-  p->info.size = p->bytes->Size();
-  reader_->PromoteNext();
-  txid_ = h.max_txid;
-  checksum_ = sum;
-  commit_ = cur_commit;
-  Enqueue(p);
-  absl::Time now = clock_->Now();
-  for (auto& slot : slots_) {
-    registry_->Update(options_.path, slot->name, [&](SyncRecord& r) {
-      r.local_txid = txid_;
-      r.lineage = lineage_;
-      r.last_commit_seen = now;
-    });
-  }
-  return absl::OkStatus();
-}
-
-void DbWatcher::Upload(absl::Time now, bool force) {
-  for (auto& slot : slots_) {
-    if (!force && now < slot->retry_at) continue;
-    if (slot->needs_snapshot && positioned_) {
-      absl::Status s = SnapshotBaseFor(slot.get());
-      if (!s.ok()) {
-        slot->last_status = s;
-        LogError("snapshot failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
-        continue;
-      }
-    }
-    bool wrote = false;
-    uint64_t bytes = 0, snapshots = 0, acked = 0;
-    absl::Status s = absl::OkStatus();
-    while (!slot->queue.empty()) {
-      const std::shared_ptr<Pending>& p = slot->queue.front();
-      s = slot->client->Write(p->info, *p->bytes);
-      if (!s.ok()) {
-        s = Annotate(s, fmt::format("replicate {}: upload tx file {}", options_.path,
-                                    p->info.Name()));
-        break;
-      }
-      wrote = true;
-      bytes += p->info.size;
-      snapshots += p->snapshot ? 1 : 0;
-      acked = p->info.max_txid;
-      slot->queued_bytes -= p->info.size;
-      slot->queue.pop_front();
-    }
-    if (s.ok() && !wrote && now - slot->last_reached >= std::max(kPingEvery,
-                                                                 slot->options.sync_interval)) {
-      s = Annotate(slot->client->Ping(), fmt::format("replicate {}: reach replica {}",
-                                                     options_.path, slot->name));
-      wrote = s.ok();
-    }
-    if (wrote || s.ok()) {
-      if (wrote) slot->last_reached = now;
-    }
-    slot->last_status = s;
-    if (!s.ok()) {
-      slot->failures++;
-      slot->retry_at = now + Backoff(slot->failures, slot->options.sync_interval);
-      LogError("sync failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
-    } else {
-      slot->failures = 0;
-      slot->retry_at = absl::InfinitePast();
-    }
-    registry_->Update(options_.path, slot->name, [&](SyncRecord& r) {
-      r.database_missing = false;
-      r.wal_size = wal_size_;
-      r.pending_bytes = slot->queued_bytes;
-      r.bytes_written += bytes;
-      r.snapshot_count += snapshots;
-      if (acked) r.replicated_txid = acked;
-      r.lineage = lineage_;
-      r.local_txid = txid_;
-      if (!s.ok()) {
-        r.last_error = s;
-        r.last_error_time = now;
-        r.sync_error_count++;
-        return;
-      }
-      r.last_error = absl::OkStatus();
-      if (wrote && slot->queue.empty() && !slot->needs_snapshot) {
-        r.last_success = now;
-        r.sync_count++;
-      }
-    });
-    if (s.ok() && slot->queue.empty() && !slot->needs_snapshot && slot->options.maintenance) {
-      Maintain(slot.get(), now);
-    }
-  }
-}
-
-// Compaction and retention for a replica that is caught up. Their failures are
-// logged and retried on schedule; they never fail a sync (the files they write
-// come first and they delete last, so an interruption restores exactly).
-void DbWatcher::Maintain(Slot* slot, absl::Time now) {
-  CompactionResult compacted;
-  absl::Status s = slot->compaction->RunDue(*slot->client, lineage_, now, &compacted);
-  if (!s.ok()) {
-    LogWarn("compaction failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
-  } else if (!compacted.written.empty()) {
-    LogDebug("compacted", {{"db", options_.path}, {"replica", slot->name},
-                           {"inputs", compacted.inputs.size()},
-                           {"written", compacted.written.size()}});
-  }
-  if (now < slot->next_retention) return;
-  slot->next_retention = now + kRetentionEvery;
-  RetentionResult retained;
-  s = EnforceRetention(*slot->client, now, slot->options.retention, &retained);
-  if (!s.ok()) {
-    LogWarn("retention failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
-  } else if (!retained.deleted.empty()) {
-    LogInfo("retention removed files", {{"db", options_.path}, {"replica", slot->name},
-                                        {"files", retained.deleted.size()}});
-  }
 }
 
 absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
@@ -617,7 +207,9 @@ absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
   int log = 0, done = 0;
   absl::Status s = reader_->Checkpoint(SQLITE_CHECKPOINT_TRUNCATE, &log, &done, on_busy);
   LS_RETURN_IF_ERROR(captured);
-  LogDebug("checkpoint", {{"db", options_.path}, {"wal_frames", log}, {"backfilled", done},
+  LogDebug("checkpoint", {{"db", options_.path},
+                          {"wal_frames", log},
+                          {"backfilled", done},
                           {"result", s.ok() ? "ok" : "busy"}});
   if (!s.ok() && !absl::IsUnavailable(s)) return s;
   return absl::OkStatus();

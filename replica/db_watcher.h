@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+
 #include "replica/clock.h"
 #include "replica/db_reader.h"
 #include "replica/replica_client.h"
@@ -57,6 +58,9 @@ class DbWatcher {
   absl::Status CaptureIncrement(const WalPin& pin);
   absl::Status StartLineage(const std::string& why);
   absl::Status SnapshotBaseFor(Slot* slot);
+  absl::StatusOr<std::shared_ptr<Pending>> BuildSnapshot(bool from_next, Lineage lineage,
+                                                         uint64_t max_txid,
+                                                         const std::string& staging, uint64_t* sum);
   void Enqueue(const std::shared_ptr<Pending>& p);
   void Upload(absl::Time now, bool force);
   void Maintain(Slot* slot, absl::Time now);

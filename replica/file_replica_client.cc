@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,8 @@
 #include <vector>
 
 #include "fmt/format.h"
+#include <sys/stat.h>
+
 #include "replica/handles.h"
 #include "replica/log.h"
 #include "replica/status.h"

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+
 #include "replica/replica_client.h"
 
 namespace litesync {

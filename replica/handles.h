@@ -1,11 +1,12 @@
 // RAII owners for C resources: SQLite handles, curl handles, file descriptors.
 #pragma once
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <memory>
 #include <utility>
+
+#include <sqlite3.h>
 
 namespace litesync {
 

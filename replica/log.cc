@@ -72,11 +72,16 @@ void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 LogLevel GetLogLevel() { return static_cast<LogLevel>(g_level.load()); }
 
 bool ParseLogLevel(std::string_view s, LogLevel* out) {
-  if (s == "debug" || s == "DEBUG") *out = LogLevel::kDebug;
-  else if (s == "info" || s == "INFO") *out = LogLevel::kInfo;
-  else if (s == "warn" || s == "WARN" || s == "warning") *out = LogLevel::kWarn;
-  else if (s == "error" || s == "ERROR") *out = LogLevel::kError;
-  else return false;
+  if (s == "debug" || s == "DEBUG")
+    *out = LogLevel::kDebug;
+  else if (s == "info" || s == "INFO")
+    *out = LogLevel::kInfo;
+  else if (s == "warn" || s == "WARN" || s == "warning")
+    *out = LogLevel::kWarn;
+  else if (s == "error" || s == "ERROR")
+    *out = LogLevel::kError;
+  else
+    return false;
   return true;
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+
 #include "replica/replica_options.h"
 #include "replica/tx_file_info.h"
 
@@ -65,7 +66,8 @@ class ReplicaClient {
 absl::StatusOr<std::unique_ptr<ReplicaClient>> NewReplicaClient(const ReplicaOptions& options);
 
 // Parses a replica URL as given on the command line for restore without a config:
-// a directory path, file:///path, or s3://bucket/prefix?endpoint=...&region=...&force-path-style=true
+// a directory path, file:///path, or
+// s3://bucket/prefix?endpoint=...&region=...&force-path-style=true
 absl::StatusOr<ReplicaOptions> ReplicaOptionsFromUrl(std::string_view url);
 
 }  // namespace litesync

@@ -1,6 +1,7 @@
 #include "replica/replica_head.h"
 
 #include "fmt/format.h"
+
 #include "replica/status.h"
 
 namespace litesync {

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+
 #include "replica/replica_client.h"
 #include "replica/tx_file.h"
 

@@ -6,6 +6,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "fmt/format.h"
+
 #include "replica/db_watcher.h"
 #include "replica/log.h"
 
@@ -50,10 +51,10 @@ void Replicator::Impl::Work() {
       };
       // Wake at the earliest due time (bounded so a new earlier entry is seen).
       while (!ready()) {
-        absl::Time due = schedule.empty() ? clock->Now() + absl::Milliseconds(100)
-                                          : schedule.begin()->first;
-        absl::Duration wait = std::clamp(due - clock->Now(), absl::Milliseconds(1),
-                                         absl::Milliseconds(100));
+        absl::Time due =
+            schedule.empty() ? clock->Now() + absl::Milliseconds(100) : schedule.begin()->first;
+        absl::Duration wait =
+            std::clamp(due - clock->Now(), absl::Milliseconds(1), absl::Milliseconds(100));
         mu.AwaitWithTimeout(absl::Condition(&ready), wait);
       }
       if (stopping) return;

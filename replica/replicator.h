@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+
 #include "replica/clock.h"
 #include "replica/replica_options.h"
 #include "replica/sync_record.h"
@@ -17,7 +18,7 @@
 namespace litesync {
 
 struct ReplicatorOptions {
-  int workers = 2;                                  // replication threads, whatever the db count
+  int workers = 2;  // replication threads, whatever the db count
   absl::Duration final_sync_deadline = absl::Seconds(30);
 };
 

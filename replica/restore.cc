@@ -1,7 +1,6 @@
 #include "replica/restore.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,10 +10,13 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "fmt/format.h"
+#include <sys/stat.h>
+
 #include "replica/handles.h"
 #include "replica/log.h"
 #include "replica/page_checksum.h"
 #include "replica/replica_head.h"
+#include "replica/restore_prefetch.h"
 #include "replica/status.h"
 #include "replica/tx_file.h"
 
@@ -37,9 +39,9 @@ absl::StatusOr<RestorePlan> PlanInLineage(ReplicaClient& client, Lineage lineage
     }
   }
   if (snap == nullptr) {
-    return absl::NotFoundError(fmt::format(
-        "{}: no snapshot at or before txid {} in lineage {}", client.Describe(),
-        TxidString(target), LineageName(lineage)));
+    return absl::NotFoundError(fmt::format("{}: no snapshot at or before txid {} in lineage {}",
+                                           client.Describe(), TxidString(target),
+                                           LineageName(lineage)));
   }
   RestorePlan plan;
   plan.lineage = lineage;
@@ -115,9 +117,9 @@ absl::StatusOr<RestorePlan> PlanRestore(ReplicaClient& client, const RestoreTarg
       auto plan = PlanInLineage(client, it->first, it->second, best);
       if (plan.ok()) return plan;
     }
-    return absl::NotFoundError(fmt::format(
-        "{}: nothing restorable at or before {}; the oldest restorable time is {}",
-        client.Describe(), Rfc3339(*target.timestamp), Rfc3339(oldest)));
+    return absl::NotFoundError(
+        fmt::format("{}: nothing restorable at or before {}; the oldest restorable time is {}",
+                    client.Describe(), Rfc3339(*target.timestamp), Rfc3339(oldest)));
   }
   const auto& [lineage, files] = all.back();
   uint64_t latest = 0;
@@ -134,8 +136,7 @@ class Applier {
   absl::Status Apply(TxFileReader& reader, const TxFileInfo& info, std::string_view what,
                      bool first) {
     const TxHeader& h = reader.header();
-    if (h.lineage != info.lineage || h.min_txid != info.min_txid ||
-        h.max_txid != info.max_txid) {
+    if (h.lineage != info.lineage || h.min_txid != info.min_txid || h.max_txid != info.max_txid) {
       return absl::DataLossError(fmt::format("{}: header does not match its name", what));
     }
     if (first) {
@@ -143,8 +144,8 @@ class Applier {
       page_size_ = h.page_size;
     } else {
       if (h.page_size != page_size_) {
-        return absl::DataLossError(fmt::format("{}: page size {} differs from {}", what,
-                                               h.page_size, page_size_));
+        return absl::DataLossError(
+            fmt::format("{}: page size {} differs from {}", what, h.page_size, page_size_));
       }
       if (h.pre_checksum != sum_) {
         return absl::DataLossError(fmt::format(
@@ -168,8 +169,8 @@ class Applier {
       off_t off = static_cast<off_t>(pgno - 1) * page_size_;
       size_t done = 0;
       while (done < page.size()) {
-        ssize_t w = ::pwrite(fd_, page.data() + done, page.size() - done,
-                             off + static_cast<off_t>(done));
+        ssize_t w =
+            ::pwrite(fd_, page.data() + done, page.size() - done, off + static_cast<off_t>(done));
         if (w < 0 && errno == EINTR) continue;
         if (w < 0) return ErrnoStatus(errno, fmt::format("write {}", tmp_));
         done += static_cast<size_t>(w);
@@ -182,9 +183,9 @@ class Applier {
       return ErrnoStatus(errno, fmt::format("truncate {}", tmp_));
     }
     if (sum_ != h.post_checksum) {
-      return absl::DataLossError(fmt::format(
-          "{}: restored database checksum {:016x} differs from the recorded {:016x}", what, sum_,
-          h.post_checksum));
+      return absl::DataLossError(
+          fmt::format("{}: restored database checksum {:016x} differs from the recorded {:016x}",
+                      what, sum_, h.post_checksum));
     }
     return absl::OkStatus();
   }
@@ -196,6 +197,27 @@ class Applier {
   uint64_t sum_ = 0;
   std::vector<uint64_t> hashes_;
 };
+
+// Reads a prefetched file from memory.
+class StringReader : public ByteReader {
+ public:
+  explicit StringReader(std::string bytes) : bytes_(std::move(bytes)) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    n = std::min(n, bytes_.size() - pos_);
+    std::copy_n(bytes_.data() + pos_, n, buf);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::string bytes_;
+  size_t pos_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<ByteReader>> TakeFetched(RestorePrefetcher& prefetcher, size_t i) {
+  LS_ASSIGN_OR_RETURN(std::string bytes, prefetcher.Take(i));
+  return std::make_unique<StringReader>(std::move(bytes));
+}
 
 absl::Status FsyncParent(const std::string& path) {
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
@@ -214,22 +236,33 @@ absl::Status ExecuteRestore(ReplicaClient& client, const RestorePlan& plan,
   const std::string& out = options.output_path;
   struct stat st;
   if (::stat(out.c_str(), &st) == 0) {
-    return absl::AlreadyExistsError(
-        fmt::format("{} already exists; restore never overwrites a database (choose another -o)",
-                    out));
+    return absl::AlreadyExistsError(fmt::format(
+        "{} already exists; restore never overwrites a database (choose another -o)", out));
   }
   std::string tmp = fmt::format("{}.tmp-{}", out, ::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd.valid()) return ErrnoStatus(errno, fmt::format("create {}", tmp));
   absl::Cleanup remove_tmp = [&tmp] { ::unlink(tmp.c_str()); };
 
-  // TODO(#3): fetch increments ahead with -parallelism (S3 restores of many files).
-  (void)options.parallelism;
+  std::unique_ptr<RestorePrefetcher> prefetcher;
+  if (options.parallelism > 1 && options.client_factory && plan.files.size() > 1) {
+    std::vector<std::unique_ptr<ReplicaClient>> clients;
+    const size_t workers = std::min<size_t>(options.parallelism, plan.files.size());
+    for (size_t i = 0; i < workers; ++i) {
+      absl::StatusOr<std::unique_ptr<ReplicaClient>> c = options.client_factory();
+      if (!c.ok()) return Annotate(c.status(), "restore: open a client to fetch files");
+      clients.push_back(std::move(*c));
+    }
+    prefetcher = std::make_unique<RestorePrefetcher>(plan.files, std::move(clients),
+                                                     static_cast<size_t>(options.parallelism));
+  }
   Applier applier(fd.get(), tmp);
   for (size_t i = 0; i < plan.files.size(); ++i) {
     const TxFileInfo& info = plan.files[i];
     std::string what = DescribeFile(client, info);
-    auto src = client.Open(info);
+    absl::StatusOr<std::unique_ptr<ByteReader>> src =
+        prefetcher != nullptr && prefetcher->Prefetched(i) ? TakeFetched(*prefetcher, i)
+                                                           : client.Open(info);
     if (!src.ok()) {
       return Annotate(src.status(), absl::IsNotFound(src.status())
                                         ? "restore: a file of the plan is missing (retention "
@@ -244,16 +277,18 @@ absl::Status ExecuteRestore(ReplicaClient& client, const RestorePlan& plan,
   // A stale WAL beside the output would be replayed into it by SQLite.
   for (const char* suffix : {"-wal", "-shm"}) {
     std::string stale = out + suffix;
-    if (::unlink(stale.c_str()) == 0) LogWarn("removed stale file beside restore output",
-                                              {{"path", stale}});
+    if (::unlink(stale.c_str()) == 0)
+      LogWarn("removed stale file beside restore output", {{"path", stale}});
   }
   if (::rename(tmp.c_str(), out.c_str()) != 0) {
     return ErrnoStatus(errno, fmt::format("rename {} to {}", tmp, out));
   }
   std::move(remove_tmp).Cancel();
   LS_RETURN_IF_ERROR(FsyncParent(out));
-  LogInfo("restored", {{"output", out}, {"lineage", LineageName(plan.lineage)},
-                       {"txid", TxidString(plan.txid)}, {"files", plan.files.size()}});
+  LogInfo("restored", {{"output", out},
+                       {"lineage", LineageName(plan.lineage)},
+                       {"txid", TxidString(plan.txid)},
+                       {"files", plan.files.size()}});
   return absl::OkStatus();
 }
 

@@ -14,7 +14,7 @@ namespace {
 bool IsSecretParam(std::string_view name) {
   std::string n = absl::AsciiStrToLower(std::string(name));
   static const char* kWords[] = {"signature", "credential", "token", "key", "secret",
-                                 "password", "pass", "auth", "sig"};
+                                 "password",  "pass",       "auth",  "sig"};
   for (const char* w : kWords) {
     if (absl::StrContains(n, w)) return true;
   }
@@ -68,7 +68,8 @@ std::string RedactUrl(std::string_view url, bool mask_path) {
   if (!query_and_more.empty() && query_and_more[0] == '?') {
     std::string_view query = query_and_more.substr(1, query_and_more.find('#') - 1);
     std::vector<std::string> parts;
-    for (const std::string& kv_s : std::vector<std::string>(absl::StrSplit(std::string(query), '&'))) {
+    for (const std::string& kv_s :
+         std::vector<std::string>(absl::StrSplit(std::string(query), '&'))) {
       std::string_view kv = kv_s;
       size_t eq = kv.find('=');
       std::string_view name = kv.substr(0, eq);

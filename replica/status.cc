@@ -1,16 +1,17 @@
 #include "replica/status.h"
 
-#include <sqlite3.h>
-
 #include <string>
 
 #include "fmt/format.h"
+#include <sqlite3.h>
 
 namespace litesync {
 
 absl::Status Annotate(const absl::Status& s, std::string_view context) {
   if (s.ok()) return s;
-  return absl::Status(s.code(), fmt::format("{}: {}", context, std::string_view(s.message().data(), s.message().size())));
+  return absl::Status(
+      s.code(),
+      fmt::format("{}: {}", context, std::string_view(s.message().data(), s.message().size())));
 }
 
 absl::Status ErrnoStatus(int err, std::string_view context) {

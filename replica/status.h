@@ -25,11 +25,11 @@ absl::Status SqliteStatus(sqlite3* db, int rc, std::string_view context);
 #define LS_STATUS_CONCAT_INNER_(a, b) a##b
 #define LS_STATUS_CONCAT_(a, b) LS_STATUS_CONCAT_INNER_(a, b)
 
-#define LS_RETURN_IF_ERROR(expr)                   \
-  do {                                             \
+#define LS_RETURN_IF_ERROR(expr)                    \
+  do {                                              \
     if (absl::Status ls_s_ = (expr); !ls_s_.ok()) { \
-      return ls_s_;                                \
-    }                                              \
+      return ls_s_;                                 \
+    }                                               \
   } while (0)
 
 #define LS_ASSIGN_OR_RETURN(lhs, expr) \

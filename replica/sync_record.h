@@ -25,10 +25,10 @@ struct SyncRecord {
   bool SyncedOnce() const { return last_success != absl::InfinitePast(); }
 
   uint64_t lineage = 0;
-  uint64_t local_txid = 0;       // last transaction read from the WAL
-  uint64_t replicated_txid = 0;  // last transaction the replica acknowledged
-  uint64_t pending_bytes = 0;    // staged but not yet acknowledged
-  int64_t wal_size = 0;          // bytes of the -wal file at the last sync
+  uint64_t local_txid = 0;                             // last transaction read from the WAL
+  uint64_t replicated_txid = 0;                        // last transaction the replica acknowledged
+  uint64_t pending_bytes = 0;                          // staged but not yet acknowledged
+  int64_t wal_size = 0;                                // bytes of the -wal file at the last sync
   absl::Time last_commit_seen = absl::InfinitePast();  // first time local_txid was seen
 
   absl::Status last_error;  // OK when the last attempt succeeded

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "fmt/format.h"
+
 #include "replica/status.h"
 
 namespace litesync {
@@ -127,8 +128,8 @@ absl::StatusOr<TxHeader> DecodeTxHeader(std::string_view b, std::string_view wha
   h.page_count = Get32(p + 64);
   h.body_size = Get64(p + 72);
   std::memcpy(h.resume.data(), p + 80, kResumeTokenSize);
-  bool page_size_ok = h.page_size >= 512 && h.page_size <= 65536 &&
-                      (h.page_size & (h.page_size - 1)) == 0;
+  bool page_size_ok =
+      h.page_size >= 512 && h.page_size <= 65536 && (h.page_size & (h.page_size - 1)) == 0;
   if (!page_size_ok || h.min_txid == 0 || h.max_txid < h.min_txid || h.page_count > h.commit) {
     return absl::DataLossError(fmt::format("{}: inconsistent header", what));
   }
@@ -138,7 +139,7 @@ absl::StatusOr<TxHeader> DecodeTxHeader(std::string_view b, std::string_view wha
 // ---------------------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<TxFileBuilder>> TxFileBuilder::Create(TxHeader header,
-                                                                   std::string staging_path) {
+                                                                     std::string staging_path) {
   std::unique_ptr<TxFileBuilder> b(new TxFileBuilder());
   b->header_ = header;
   b->staging_path_ = std::move(staging_path);
@@ -151,7 +152,8 @@ absl::StatusOr<std::unique_ptr<TxFileBuilder>> TxFileBuilder::Create(TxHeader he
   } else {
     b->fd_ = ::open(b->staging_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (b->fd_ < 0) return ErrnoStatus(errno, fmt::format("create {}", b->staging_path_));
-    LS_RETURN_IF_ERROR(WriteAllFd(b->fd_, placeholder.data(), placeholder.size(), b->staging_path_));
+    LS_RETURN_IF_ERROR(
+        WriteAllFd(b->fd_, placeholder.data(), placeholder.size(), b->staging_path_));
   }
   b->out_buf_.resize(ZSTD_CStreamOutSize());
   return b;
@@ -191,8 +193,9 @@ absl::Status TxFileBuilder::AddPage(uint32_t pgno, std::string_view page) {
         fmt::format("page {}: {} bytes, want {}", pgno, page.size(), header_.page_size));
   }
   if (pgno == 0 || pgno <= last_pgno_ || pgno > header_.commit) {
-    return absl::InvalidArgumentError(fmt::format(
-        "page {} out of order or beyond commit {} (previous {})", pgno, header_.commit, last_pgno_));
+    return absl::InvalidArgumentError(
+        fmt::format("page {} out of order or beyond commit {} (previous {})", pgno, header_.commit,
+                    last_pgno_));
   }
   char be[4];
   Put32(be, pgno);
@@ -259,7 +262,7 @@ absl::StatusOr<std::unique_ptr<ByteSource>> TxFileBuilder::Finish(uint64_t post_
 // ---------------------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<TxFileReader>> TxFileReader::Open(std::unique_ptr<ByteReader> src,
-                                                               std::string what) {
+                                                                 std::string what) {
   std::unique_ptr<TxFileReader> r(new TxFileReader());
   r->src_ = std::move(src);
   r->what_ = std::move(what);
@@ -293,8 +296,8 @@ absl::Status TxFileReader::Fill() {
   size_t got = 0;
   LS_RETURN_IF_ERROR(Annotate(ReadFull(*src_, in_buf_.data(), want, &got), what_));
   if (got < want) {
-    return absl::DataLossError(fmt::format("{}: truncated body ({} bytes missing)", what_,
-                                           body_left_ - got));
+    return absl::DataLossError(
+        fmt::format("{}: truncated body ({} bytes missing)", what_, body_left_ - got));
   }
   XXH3_64bits_update(static_cast<XXH3_state_t*>(hash_), in_buf_.data(), got);
   body_left_ -= got;
@@ -317,8 +320,7 @@ absl::Status TxFileReader::VerifyTrailer() {
       return absl::DataLossError(fmt::format("{}: data after the last page", what_));
     }
   }
-  XXH3_64bits_update(static_cast<XXH3_state_t*>(hash_), header_bytes_.data(),
-                     header_bytes_.size());
+  XXH3_64bits_update(static_cast<XXH3_state_t*>(hash_), header_bytes_.data(), header_bytes_.size());
   uint64_t want = XXH3_64bits_digest(static_cast<XXH3_state_t*>(hash_));
   char trailer[kTxTrailerSize];
   size_t got = 0;
@@ -351,8 +353,7 @@ absl::StatusOr<bool> TxFileReader::Next(uint32_t* pgno, std::string_view* page) 
     size_t rc = ZSTD_decompressStream(d, &out, &in);
     in_pos_ = in.pos;
     if (ZSTD_isError(rc)) {
-      return absl::DataLossError(
-          fmt::format("{}: corrupt body: {}", what_, ZSTD_getErrorName(rc)));
+      return absl::DataLossError(fmt::format("{}: corrupt body: {}", what_, ZSTD_getErrorName(rc)));
     }
     if (rc == 0 && out.pos < out.size) {
       return absl::DataLossError(fmt::format("{}: body ends after {} of {} pages", what_,

@@ -36,6 +36,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+
 #include "replica/replica_client.h"
 #include "replica/tx_file_info.h"
 
@@ -72,7 +73,7 @@ class TxFileBuilder {
  public:
   // `staging_path` empty: in memory. Otherwise the file is created (replacing any).
   static absl::StatusOr<std::unique_ptr<TxFileBuilder>> Create(TxHeader header,
-                                                              std::string staging_path = "");
+                                                               std::string staging_path = "");
   ~TxFileBuilder();
   TxFileBuilder(const TxFileBuilder&) = delete;
   TxFileBuilder& operator=(const TxFileBuilder&) = delete;
@@ -105,7 +106,7 @@ class TxFileReader {
  public:
   // `what` names the file in errors ("s3://bkt/app/.../x.ltx").
   static absl::StatusOr<std::unique_ptr<TxFileReader>> Open(std::unique_ptr<ByteReader> src,
-                                                           std::string what);
+                                                            std::string what);
   ~TxFileReader();
   TxFileReader(const TxFileReader&) = delete;
   TxFileReader& operator=(const TxFileReader&) = delete;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fmt/format.h"
+
 #include "replica/status.h"
 
 namespace litesync {

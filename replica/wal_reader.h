@@ -57,8 +57,7 @@ absl::StatusOr<WalHeader> ReadWalHeader(int fd, std::string_view path);
 using CommitFn = std::function<absl::Status(const std::vector<WalFrame>& frames,
                                             uint32_t commit_size, const WalCursor& end)>;
 absl::StatusOr<WalCursor> ScanWal(int fd, std::string_view path, const WalHeader& hdr,
-                                  const WalCursor& from, uint64_t limit,
-                                  const CommitFn& on_commit);
+                                  const WalCursor& from, uint64_t limit, const CommitFn& on_commit);
 
 // The cursor at the start of a generation (its header's checksum).
 WalCursor StartCursor(const WalHeader& hdr);

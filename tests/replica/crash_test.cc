@@ -1,9 +1,10 @@
 // kill -9 of the sidecar at random moments while the application writes: after a
 // final clean run, the replica restores exactly to the source (DESIGN invariant 6).
-#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "replica/file_replica_client.h"
 #include "replica/tx_file_info.h"
@@ -25,8 +26,8 @@ TEST(CrashTest, KillNineLoopLosesNothingAndRestoresExactly) {
   std::string log = dir.Join("writer.log");
   std::string daemon_log = dir.Join("litesync.log");
   testing::CreateWalDb(db);
-  testing::Process writer({testing::WriterBin(), db, "-log", log, "-duration", "30", "-rate",
-                           "150", "-vacuum-every", "400", "-seed", "21"});
+  testing::Process writer({testing::WriterBin(), db, "-log", log, "-duration", "30", "-rate", "150",
+                           "-vacuum-every", "400", "-seed", "21"});
   std::mt19937 rng(42);
   const int kIterations = 20;
   for (int i = 0; i < kIterations; ++i) {

@@ -27,9 +27,9 @@ TEST(WatcherMaintenanceTest, CompactsSnapshotsAndPrunesOnScheduleInsideTheWatche
   {
     DbWatcher watcher(options, &registry, &clock);
     for (int i = 0; i < 24; ++i) {  // four hours, a sync every ten minutes
-      ASSERT_EQ(testing::RunProcess({testing::WriterBin(), db, "-txns", "3", "-seed",
-                                     std::to_string(i + 1)},
-                                    absl::Seconds(30)),
+      ASSERT_EQ(testing::RunProcess(
+                    {testing::WriterBin(), db, "-txns", "3", "-seed", std::to_string(i + 1)},
+                    absl::Seconds(30)),
                 0);
       watcher.Step();
       clock.Advance(absl::Minutes(10));

@@ -1,11 +1,11 @@
 // End-to-end replication: a separate writer process plays the application, the
 // Replicator ships its WAL to a file replica, restores are compared with the
 // content the writer logged after each commit.
+#include <filesystem>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-
-#include <filesystem>
 
 #include "replica/file_replica_client.h"
 #include "replica/log.h"
@@ -249,7 +249,8 @@ TEST_F(ReplicationTest, WalStaysBoundedUnderContinuousWrites) {
 TEST_F(ReplicationTest, NonWalDatabaseIsSwitchedToWalMode) {
   {
     SqliteDb app = testing::OpenDb(db());
-    testing::ExecOrDie(app.get(), "PRAGMA journal_mode=DELETE; CREATE TABLE t(x); INSERT INTO t VALUES(1)");
+    testing::ExecOrDie(app.get(),
+                       "PRAGMA journal_mode=DELETE; CREATE TABLE t(x); INSERT INTO t VALUES(1)");
   }
   StartReplicator();
   absl::SleepFor(absl::Milliseconds(300));

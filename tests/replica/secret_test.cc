@@ -1,8 +1,7 @@
 #include "replica/secret.h"
 
-#include <gtest/gtest.h>
-
 #include "fmt/format.h"
+#include <gtest/gtest.h>
 
 namespace litesync {
 namespace {

@@ -6,8 +6,11 @@ namespace litesync {
 namespace {
 
 TEST(TxFileInfoTest, NameRoundTripsIncludingTxidsPast32Bits) {
-  TxFileInfo info{.lineage = 7, .level = 2, .min_txid = 0x1'0000'0001ULL,
-                  .max_txid = 0x1'0000'00ffULL, .timestamp = absl::FromUnixMillis(1700000000123)};
+  TxFileInfo info{.lineage = 7,
+                  .level = 2,
+                  .min_txid = 0x1'0000'0001ULL,
+                  .max_txid = 0x1'0000'00ffULL,
+                  .timestamp = absl::FromUnixMillis(1700000000123)};
   std::string name = info.Name();
   EXPECT_EQ(name, "0000000100000001-00000001000000ff-0000018bcfe5687b.ltx");
   auto parsed = ParseTxFileName(name, 7, 2);

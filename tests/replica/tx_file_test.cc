@@ -1,8 +1,8 @@
 #include "replica/tx_file.h"
 
-#include <gtest/gtest.h>
-
 #include <random>
+
+#include <gtest/gtest.h>
 
 #include "replica/page_checksum.h"
 #include "replica/status.h"

@@ -1,8 +1,9 @@
 #include "replica/wal_reader.h"
 
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <unistd.h>
+
+#include <gtest/gtest.h>
 
 #include "replica/handles.h"
 #include "tests/testutil/sqlite_util.h"

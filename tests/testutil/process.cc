@@ -3,10 +3,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "absl/time/clock.h"
+#include <sys/wait.h>
 
 namespace litesync::testing {
 
@@ -63,8 +63,7 @@ void Process::Signal(int sig) {
   if (status_ == -1 && pid_ > 0) ::kill(pid_, sig);
 }
 
-int RunProcess(std::vector<std::string> argv, absl::Duration timeout,
-               const std::string& log_path) {
+int RunProcess(std::vector<std::string> argv, absl::Duration timeout, const std::string& log_path) {
   Process p(std::move(argv), log_path);
   return p.Wait(timeout);
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+
 #include "replica/replica_client.h"
 #include "replica/replica_options.h"
 #include "replica/restore.h"

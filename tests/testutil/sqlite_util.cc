@@ -1,9 +1,8 @@
 #include "tests/testutil/sqlite_util.h"
 
-#include <gtest/gtest.h>
-
 #include "absl/strings/str_cat.h"
 #include "fmt/format.h"
+#include <gtest/gtest.h>
 
 namespace litesync::testing {
 

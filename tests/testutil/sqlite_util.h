@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+
 #include "replica/handles.h"
 
 namespace litesync::testing {

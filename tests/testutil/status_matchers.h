@@ -1,10 +1,10 @@
 // LS_ASSERT_OK / LS_EXPECT_OK print the status on failure.
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include <gtest/gtest.h>
+
 #include "replica/status.h"
 
 namespace litesync::testing {
@@ -15,11 +15,12 @@ const absl::Status& GetStatus(const absl::StatusOr<T>& s) {
 }
 }  // namespace litesync::testing
 
-#define LS_ASSERT_OK(expr) ASSERT_TRUE(::litesync::testing::GetStatus(expr).ok()) \
-    << ::litesync::testing::GetStatus(expr)
-#define LS_EXPECT_OK(expr) EXPECT_TRUE(::litesync::testing::GetStatus(expr).ok()) \
-    << ::litesync::testing::GetStatus(expr)
-#define LS_ASSERT_OK_AND_ASSIGN(lhs, expr)       \
-  auto LS_STATUS_CONCAT_(ls_t_, __LINE__) = (expr); \
-  ASSERT_TRUE(LS_STATUS_CONCAT_(ls_t_, __LINE__).ok()) << LS_STATUS_CONCAT_(ls_t_, __LINE__).status(); \
+#define LS_ASSERT_OK(expr) \
+  ASSERT_TRUE(::litesync::testing::GetStatus(expr).ok()) << ::litesync::testing::GetStatus(expr)
+#define LS_EXPECT_OK(expr) \
+  EXPECT_TRUE(::litesync::testing::GetStatus(expr).ok()) << ::litesync::testing::GetStatus(expr)
+#define LS_ASSERT_OK_AND_ASSIGN(lhs, expr)             \
+  auto LS_STATUS_CONCAT_(ls_t_, __LINE__) = (expr);    \
+  ASSERT_TRUE(LS_STATUS_CONCAT_(ls_t_, __LINE__).ok()) \
+      << LS_STATUS_CONCAT_(ls_t_, __LINE__).status();  \
   lhs = std::move(LS_STATUS_CONCAT_(ls_t_, __LINE__)).value()

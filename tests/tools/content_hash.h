@@ -3,10 +3,10 @@
 // writer's log line for the same seq.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <string>
+
+#include <sqlite3.h>
 
 namespace litesync::testing {
 

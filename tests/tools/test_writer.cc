@@ -11,7 +11,6 @@
 // data BLOB) with blobs up to ~3 pages (overflow pages); every -vacuum-every
 // transactions a VACUUM shrinks the file; at -alter-at a column is added.
 // insert: one row of -payload bytes per transaction (benchmarks).
-#include <sqlite3.h>
 #include <time.h>
 
 #include <chrono>
@@ -21,6 +20,8 @@
 #include <random>
 #include <string>
 #include <thread>
+
+#include <sqlite3.h>
 
 #include "tests/tools/content_hash.h"
 
@@ -83,17 +84,28 @@ Args Parse(int argc, char** argv) {
       std::exit(2);
     }
     std::string v = argv[++i];
-    if (k == "-txns") a.txns = std::stol(v);
-    else if (k == "-duration") a.duration = std::stod(v);
-    else if (k == "-rate") a.rate = std::stod(v);
-    else if (k == "-seed") a.seed = static_cast<unsigned>(std::stoul(v));
-    else if (k == "-log") a.log = v;
-    else if (k == "-mode") a.mode = v;
-    else if (k == "-vacuum-every") a.vacuum_every = std::stol(v);
-    else if (k == "-alter-at") a.alter_at = std::stol(v);
-    else if (k == "-payload") a.payload = std::stoi(v);
-    else if (k == "-autocheckpoint") a.autocheckpoint = std::stoi(v);
-    else if (k == "-checkpoint") a.checkpoint = v;
+    if (k == "-txns")
+      a.txns = std::stol(v);
+    else if (k == "-duration")
+      a.duration = std::stod(v);
+    else if (k == "-rate")
+      a.rate = std::stod(v);
+    else if (k == "-seed")
+      a.seed = static_cast<unsigned>(std::stoul(v));
+    else if (k == "-log")
+      a.log = v;
+    else if (k == "-mode")
+      a.mode = v;
+    else if (k == "-vacuum-every")
+      a.vacuum_every = std::stol(v);
+    else if (k == "-alter-at")
+      a.alter_at = std::stol(v);
+    else if (k == "-payload")
+      a.payload = std::stoi(v);
+    else if (k == "-autocheckpoint")
+      a.autocheckpoint = std::stoi(v);
+    else if (k == "-checkpoint")
+      a.checkpoint = v;
     else {
       std::fprintf(stderr, "test_writer: unknown flag %s\n", k.c_str());
       std::exit(2);
@@ -158,7 +170,8 @@ int main(int argc, char** argv) {
   long done = 0;
   while (true) {
     if (a.txns >= 0 && done >= a.txns) break;
-    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (a.duration >= 0 && elapsed >= a.duration) break;
     if (a.rate > 0) {
       auto due = start + std::chrono::duration<double>(static_cast<double>(done) / a.rate);
@@ -177,13 +190,14 @@ int main(int argc, char** argv) {
         int kind = static_cast<int>(rng() % 10);
         long id = 1 + static_cast<long>(rng() % 400);
         if (kind < 5) {
-          int blob = rng() % 4 == 0 ? static_cast<int>(rng() % 12000) : static_cast<int>(rng() % 200);
+          int blob =
+              rng() % 4 == 0 ? static_cast<int>(rng() % 12000) : static_cast<int>(rng() % 200);
           Exec(db, "INSERT OR REPLACE INTO items(id, val, data) VALUES(" + std::to_string(id) +
-                       ",'" + RandomText(rng, 1 + static_cast<int>(rng() % 60)) +
-                       "', randomblob(" + std::to_string(blob) + "))");
+                       ",'" + RandomText(rng, 1 + static_cast<int>(rng() % 60)) + "', randomblob(" +
+                       std::to_string(blob) + "))");
         } else if (kind < 8) {
-          Exec(db, "UPDATE items SET val='" + RandomText(rng, 20) + "' WHERE id=" +
-                       std::to_string(id));
+          Exec(db,
+               "UPDATE items SET val='" + RandomText(rng, 20) + "' WHERE id=" + std::to_string(id));
         } else {
           Exec(db, "DELETE FROM items WHERE id BETWEEN " + std::to_string(id) + " AND " +
                        std::to_string(id + static_cast<long>(rng() % 30)));

@@ -1,0 +1,55 @@
+// Private to DbWatcher's implementation files (db_watcher*.cc): the per-replica
+// state and the tx files waiting for replicas.
+#pragma once
+
+#include <unistd.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+#include "replica/compactor.h"
+#include "replica/db_watcher.h"
+
+namespace litesync {
+
+// A tx file waiting for replicas; shared by every replica's queue.
+struct DbWatcher::Pending {
+  TxFileInfo info;
+  std::unique_ptr<ByteSource> bytes;
+  std::string staging_path;  // removed when the last queue lets go
+  bool snapshot = false;
+  ~Pending() {
+    if (!staging_path.empty()) ::unlink(staging_path.c_str());
+  }
+};
+
+struct DbWatcher::Slot {
+  size_t index = 0;  // position in slots_, for staging file names
+  ReplicaOptions options;
+  std::unique_ptr<ReplicaClient> client;
+  std::string name;
+  std::deque<std::shared_ptr<Pending>> queue;
+  uint64_t queued_bytes = 0;
+  bool needs_snapshot = false;
+  int failures = 0;
+  absl::Time retry_at = absl::InfinitePast();
+  absl::Time last_reached = absl::InfinitePast();
+  absl::Status last_status;
+  std::unique_ptr<CompactionScheduler> compaction;
+  absl::Time next_retention = absl::InfinitePast();
+};
+
+namespace watcher_internal {
+
+inline constexpr uint64_t kMaxQueuedBytes = 256ull << 20;   // per replica, then a snapshot later
+inline constexpr uint64_t kStageToDiskBytes = 16ull << 20;  // larger increments are staged on disk
+inline constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
+inline constexpr absl::Duration kPingEvery = absl::Seconds(10);
+inline constexpr absl::Duration kRetentionEvery = absl::Minutes(5);
+
+}  // namespace watcher_internal
+}  // namespace litesync

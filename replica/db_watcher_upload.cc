@@ -1,0 +1,130 @@
+// DbWatcher, shipping: uploads with backoff, sync records, compaction and retention.
+#include <algorithm>
+#include <random>
+
+#include "fmt/format.h"
+
+#include "replica/compactor.h"
+#include "replica/db_watcher.h"
+#include "replica/db_watcher_internal.h"
+#include "replica/log.h"
+#include "replica/retention.h"
+#include "replica/status.h"
+
+namespace litesync {
+
+using namespace watcher_internal;  // NOLINT: this module's own constants
+
+namespace {
+
+absl::Duration Backoff(int failures, absl::Duration base) {
+  absl::Duration d = base * (1 << std::min(failures, 6));
+  d = std::min(d, kMaxBackoff);
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  double jitter = 0.5 + std::uniform_real_distribution<double>(0, 0.5)(rng);
+  return d * jitter;
+}
+
+}  // namespace
+
+void DbWatcher::Upload(absl::Time now, bool force) {
+  for (auto& slot : slots_) {
+    if (!force && now < slot->retry_at) continue;
+    if (slot->needs_snapshot && positioned_) {
+      absl::Status s = SnapshotBaseFor(slot.get());
+      if (!s.ok()) {
+        slot->last_status = s;
+        LogError("snapshot failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+        continue;
+      }
+    }
+    bool wrote = false;
+    uint64_t bytes = 0, snapshots = 0, acked = 0;
+    absl::Status s = absl::OkStatus();
+    while (!slot->queue.empty()) {
+      const std::shared_ptr<Pending>& p = slot->queue.front();
+      s = slot->client->Write(p->info, *p->bytes);
+      if (!s.ok()) {
+        s = Annotate(s,
+                     fmt::format("replicate {}: upload tx file {}", options_.path, p->info.Name()));
+        break;
+      }
+      wrote = true;
+      bytes += p->info.size;
+      snapshots += p->snapshot ? 1 : 0;
+      acked = p->info.max_txid;
+      slot->queued_bytes -= p->info.size;
+      slot->queue.pop_front();
+    }
+    if (s.ok() && !wrote &&
+        now - slot->last_reached >= std::max(kPingEvery, slot->options.sync_interval)) {
+      s = Annotate(slot->client->Ping(),
+                   fmt::format("replicate {}: reach replica {}", options_.path, slot->name));
+      wrote = s.ok();
+    }
+    if (wrote || s.ok()) {
+      if (wrote) slot->last_reached = now;
+    }
+    slot->last_status = s;
+    if (!s.ok()) {
+      slot->failures++;
+      slot->retry_at = now + Backoff(slot->failures, slot->options.sync_interval);
+      LogError("sync failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+    } else {
+      slot->failures = 0;
+      slot->retry_at = absl::InfinitePast();
+    }
+    registry_->Update(options_.path, slot->name, [&](SyncRecord& r) {
+      r.database_missing = false;
+      r.wal_size = wal_size_;
+      r.pending_bytes = slot->queued_bytes;
+      r.bytes_written += bytes;
+      r.snapshot_count += snapshots;
+      if (acked) r.replicated_txid = acked;
+      r.lineage = lineage_;
+      r.local_txid = txid_;
+      if (!s.ok()) {
+        r.last_error = s;
+        r.last_error_time = now;
+        r.sync_error_count++;
+        return;
+      }
+      r.last_error = absl::OkStatus();
+      if (wrote && slot->queue.empty() && !slot->needs_snapshot) {
+        r.last_success = now;
+        r.sync_count++;
+      }
+    });
+    if (s.ok() && slot->queue.empty() && !slot->needs_snapshot && slot->options.maintenance) {
+      Maintain(slot.get(), now);
+    }
+  }
+}
+
+// Compaction and retention for a replica that is caught up. Their failures are
+// logged and retried on schedule; they never fail a sync (the files they write
+// come first and they delete last, so an interruption restores exactly).
+void DbWatcher::Maintain(Slot* slot, absl::Time now) {
+  CompactionResult compacted;
+  absl::Status s = slot->compaction->RunDue(*slot->client, lineage_, now, &compacted);
+  if (!s.ok()) {
+    LogWarn("compaction failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+  } else if (!compacted.written.empty()) {
+    LogDebug("compacted", {{"db", options_.path},
+                           {"replica", slot->name},
+                           {"inputs", compacted.inputs.size()},
+                           {"written", compacted.written.size()}});
+  }
+  if (now < slot->next_retention) return;
+  slot->next_retention = now + kRetentionEvery;
+  RetentionResult retained;
+  s = EnforceRetention(*slot->client, now, slot->options.retention, &retained);
+  if (!s.ok()) {
+    LogWarn("retention failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+  } else if (!retained.deleted.empty()) {
+    LogInfo("retention removed files",
+            {{"db", options_.path}, {"replica", slot->name}, {"files", retained.deleted.size()}});
+  }
+}
+
+}  // namespace litesync
