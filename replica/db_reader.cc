@@ -1,14 +1,14 @@
 #include "replica/db_reader.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "fmt/format.h"
-#include <sqlite3.h>
-#include <sys/stat.h>
 
 #include "replica/log.h"
 #include "replica/status.h"

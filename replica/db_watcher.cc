@@ -1,12 +1,13 @@
 #include "replica/db_watcher.h"
 
+#include <sqlite3.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
 
 #include "fmt/format.h"
-#include <sqlite3.h>
-#include <sys/stat.h>
 
 #include "replica/db_watcher_internal.h"
 #include "replica/log.h"

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,7 +13,6 @@
 #include <vector>
 
 #include "fmt/format.h"
-#include <sys/stat.h>
 
 #include "replica/handles.h"
 #include "replica/log.h"

@@ -3,10 +3,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "absl/time/clock.h"
-#include <sys/wait.h>
 
 namespace litesync::testing {
 

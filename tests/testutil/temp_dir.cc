@@ -1,13 +1,12 @@
 #include "tests/testutil/temp_dir.h"
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
-#include <sys/stat.h>
 
 namespace litesync::testing {
 
