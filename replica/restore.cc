@@ -166,19 +166,18 @@ class Applier {
     while (true) {
       LS_ASSIGN_OR_RETURN(bool more, reader.Next(&pgno, &page));
       if (!more) break;
-      off_t off = static_cast<off_t>(pgno - 1) * page_size_;
-      size_t done = 0;
-      while (done < page.size()) {
-        ssize_t w =
-            ::pwrite(fd_, page.data() + done, page.size() - done, off + static_cast<off_t>(done));
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return ErrnoStatus(errno, fmt::format("write {}", tmp_));
-        done += static_cast<size_t>(w);
+      // Runs of consecutive pages (all of a snapshot) go out in large writes.
+      if (!run_.empty() && (pgno != run_first_ + run_.size() / page_size_ ||
+                            run_.size() + page.size() > kRunBytes)) {
+        LS_RETURN_IF_ERROR(Flush());
       }
+      if (run_.empty()) run_first_ = pgno;
+      run_.append(page);
       uint64_t nh = PageHash(pgno, page);
       sum_ ^= hashes_[pgno - 1] ^ nh;
       hashes_[pgno - 1] = nh;
     }
+    LS_RETURN_IF_ERROR(Flush());
     if (::ftruncate(fd_, static_cast<off_t>(h.commit) * page_size_) != 0) {
       return ErrnoStatus(errno, fmt::format("truncate {}", tmp_));
     }
@@ -191,8 +190,26 @@ class Applier {
   }
 
  private:
+  static constexpr size_t kRunBytes = 4 << 20;
+
+  absl::Status Flush() {
+    off_t off = static_cast<off_t>(run_first_ - 1) * page_size_;
+    size_t done = 0;
+    while (done < run_.size()) {
+      ssize_t w = ::pwrite(fd_, run_.data() + done, run_.size() - done,
+                           off + static_cast<off_t>(done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return ErrnoStatus(errno, fmt::format("write {}", tmp_));
+      done += static_cast<size_t>(w);
+    }
+    run_.clear();
+    return absl::OkStatus();
+  }
+
   int fd_;
   std::string tmp_;
+  std::string run_;  // consecutive pages from run_first_, not yet written
+  uint32_t run_first_ = 0;
   uint32_t page_size_ = 0;
   uint64_t sum_ = 0;
   std::vector<uint64_t> hashes_;
