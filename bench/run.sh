@@ -503,6 +503,12 @@ for k in none litesync litestream; do
     echo
   fi
 done
+echo
+if [[ -x $BUILD/bench/heartbeat_eval ]]; then
+  "$BUILD/bench/heartbeat_eval" 1000 2000   # issue 4 target: one evaluation < 1 ms
+else
+  echo "heartbeat evaluation: n/a ($BUILD/bench/heartbeat_eval not built)"
+fi
 if [[ -s $WORK/notes ]]; then
   echo
   awk '{print "[" NR "] " $0}' "$WORK/notes"
