@@ -1,6 +1,7 @@
 #include "replica/restore.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "fmt/format.h"
-#include <sys/stat.h>
 
 #include "replica/handles.h"
 #include "replica/log.h"
@@ -196,8 +196,8 @@ class Applier {
     off_t off = static_cast<off_t>(run_first_ - 1) * page_size_;
     size_t done = 0;
     while (done < run_.size()) {
-      ssize_t w = ::pwrite(fd_, run_.data() + done, run_.size() - done,
-                           off + static_cast<off_t>(done));
+      ssize_t w =
+          ::pwrite(fd_, run_.data() + done, run_.size() - done, off + static_cast<off_t>(done));
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) return ErrnoStatus(errno, fmt::format("write {}", tmp_));
       done += static_cast<size_t>(w);

@@ -6,6 +6,7 @@ set(LITESYNC_HEARTBEAT_PURE_TESTS "HealthTest.*:HeartbeatUrlTest.*")
 add_executable(heartbeat_tests
   heartbeat/health_test.cc
   heartbeat/heartbeat_command_test.cc
+  heartbeat/heartbeat_s3_test.cc
   heartbeat/heartbeat_test.cc
   heartbeat/heartbeat_thread_test.cc
   heartbeat/heartbeat_url_test.cc

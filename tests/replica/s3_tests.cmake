@@ -1,6 +1,7 @@
 # s3_tests: the S3 replica client against a real S3 server on loopback (s3rver),
 # Signature V4 against AWS's published examples, the fault proxy, and the
-# ReplicaClient conformance suite over every backend.
+# ReplicaClient conformance suite over every backend, and the core replication
+# tests (round trip, continuity, faults and an outage, parallel restore) over S3.
 litesync_test_binary(s3_tests REPLICA_ONLY
   replica/byte_source_test.cc
   replica/curl_environment.cc
@@ -8,9 +9,11 @@ litesync_test_binary(s3_tests REPLICA_ONLY
   replica/replica_factory_test.cc
   replica/s3_fault_test.cc
   replica/s3_replica_client_test.cc
+  replica/s3_replication_test.cc
   replica/s3_xml_test.cc
   replica/sigv4_libcurl_test.cc
   replica/sigv4_test.cc
   replica/spill_buffer_test.cc
 )
 target_link_libraries(s3_tests PRIVATE CURL::libcurl)
+

@@ -7,10 +7,13 @@ litesync_test_binary(replica_tests REPLICA_ONLY
   replica/secret_test.cc
   replica/tx_file_info_test.cc
   replica/tx_file_test.cc
+  replica/validator_test.cc
   replica/wal_reader_test.cc
 )
 
-# Crash tests run the real litesync binary as a process (kill -9 loops).
+# Crash tests run the real litesync binary as a process (kill -9 loops), to a file
+# replica and to S3 (s3rver on loopback).
 litesync_test_binary(crash_tests
   replica/crash_test.cc
+  replica/s3_crash_test.cc
 )
