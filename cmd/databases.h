@@ -25,8 +25,8 @@ ReplicaOptions DeriveReplica(const ReplicaOptions& tmpl, const std::string& rela
 
 // Every database of `config`: `dbs:` in order, then the files in each `dirs:`
 // folder that match its pattern (sorted; -wal, -shm and -journal files skipped; a
-// database listed in dbs: keeps its own replicas). Scans once: files created later
-// are not seen (TODO(issue 7): rescan on SIGHUP / a timer). FailedPrecondition
+// database listed in dbs: keeps its own replicas). Scans once; the daemon calls it
+// again on a timer and on SIGHUP (cmd/replicate_loop.h). FailedPrecondition
 // naming the config line when a dir does not exist or cannot be listed.
 absl::StatusOr<std::vector<ResolvedDb>> ResolveDatabases(const Config& config);
 

@@ -16,6 +16,7 @@
 #include "cmd/databases.h"
 #include "cmd/flags.h"
 #include "cmd/heartbeat_command.h"
+#include "cmd/list_command.h"
 #include "cmd/replicate.h"
 #include "cmd/restore.h"
 #include "cmd/status_command.h"
@@ -37,6 +38,8 @@ constexpr char kUsage[] =
     "  restore     rebuild a database from its replica (newest, -timestamp or -txid)\n"
     "  status      what is healthy, what is behind, and why\n"
     "  databases   list the config's databases and their replicas\n"
+    "  snapshots   list the snapshots a replica holds\n"
+    "  ltx         list the tx files a replica holds (-level N|all)\n"
     "  heartbeat   evaluate the heartbeat rule now; -send pings\n"
     "  version     print the litesync and SQLite versions\n"
     "\n"
@@ -117,6 +120,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"replicate", RunReplicateCommand}, {"restore", RunRestoreCommand}, {"status", RunStatus},
     {"databases", RunDatabasesCommand}, {"heartbeat", RunHeartbeat},    {"version", RunVersion},
+    {"snapshots", RunSnapshotsCommand}, {"ltx", RunLtxCommand},
 };
 
 const Command* FindCommand(std::string_view name) {

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,12 +12,13 @@
 #include <memory>
 
 #include "fmt/format.h"
-#include <sqlite3.h>
-#include <sys/stat.h>
 
+#include "cmd/child_process.h"
 #include "cmd/command.h"
 #include "cmd/control_server.h"
+#include "cmd/db_set.h"
 #include "cmd/flags.h"
+#include "cmd/replicate_loop.h"
 #include "cmd/version.h"
 #include "heartbeat/heartbeat.h"
 #include "replica/handles.h"
@@ -31,14 +34,21 @@ namespace {
 
 constexpr char kUsage[] =
     "Usage:\n"
-    "  litesync replicate [-config PATH] [-log-level LEVEL]\n"
-    "  litesync replicate [-log-level LEVEL] DBPATH REPLICA-URL [REPLICA-URL...]\n"
+    "  litesync replicate [-config PATH] [-exec \"CMD ARGS\"] [-log-level LEVEL]\n"
+    "  litesync replicate [-exec \"CMD ARGS\"] [-log-level LEVEL] DBPATH REPLICA-URL...\n"
     "\n"
     "Runs in the foreground and replicates every database of the config (or the one\n"
     "given on the command line) to its replicas until SIGINT or SIGTERM. Then it stops\n"
     "the heartbeat, makes a final sync of every database and exits 0 when that sync\n"
     "succeeded, 1 when it did not; a second signal exits at once without waiting.\n"
-    "SIGHUP is ignored (config reload is not supported yet).\n"
+    "SIGHUP reloads the config: added databases start, removed ones stop after a final\n"
+    "sync, changed ones restart; a config with an error is logged and the old one keeps\n"
+    "running. dirs: folders are rescanned every few seconds and on SIGHUP.\n"
+    "\n"
+    "With -exec, CMD runs as a child (/bin/sh -c \"CMD ARGS\") once replication has\n"
+    "started; SIGINT/SIGTERM are forwarded to it, and when it exits litesync makes the\n"
+    "final sync and exits with the child's status (128+N if killed by signal N), or 1\n"
+    "when the child exited 0 but the final sync failed.\n"
     "\n"
     "A REPLICA-URL is a directory, file:///backups/app, or\n"
     "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1&force-path-style=true\n"
@@ -90,40 +100,28 @@ absl::Status CheckReplicas(const ResolvedDb& db) {
   return absl::OkStatus();
 }
 
-// Waits for SIGINT or SIGTERM; SIGHUP is logged and ignored.
-int WaitForStopSignal(const sigset_t& set) {
-  while (true) {
-    int sig = 0;
-    if (sigwait(&set, &sig) != 0) continue;
-    if (sig == SIGHUP) {
-      // TODO(issue 7): reload the config and rescan dirs: on SIGHUP.
-      LogWarn("sighup ignored: config reload is not supported yet");
-      continue;
-    }
-    return sig;
-  }
-}
-
 struct Setup {
   Config config;
   std::vector<ResolvedDb> dbs;
   bool from_config = true;
+  std::string exec;       // -exec: the application's command line
+  std::string log_level;  // -log-level, kept over the config's on reload
 };
 
 // Flags and positional arguments to a Setup; an exit code when there is nothing to run.
 std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup) {
-  std::string config_flag, exec, log_level;
+  std::string config_flag;
+  std::string& exec = setup->exec;
+  std::string& log_level = setup->log_level;
   FlagSet flags(kUsage);
   flags.String("config", &config_flag, "PATH", kConfigFlagHelp);
   flags.String("exec", &exec, "\"CMD ARGS\"",
-               "run CMD as a child and stop when it exits (not supported yet)");
+               "run CMD (with /bin/sh -c) as a child; stop and exit with its status when "
+               "it exits");
   flags.String("log-level", &log_level, "LEVEL", kLogLevelFlagHelp);
   if (std::optional<int> code = flags.ParseOrExit(args, "litesync replicate")) return code;
-  if (!exec.empty()) {
-    // TODO(issue 7): -exec (run the application as a child, stop when it exits).
-    PrintError("replicate",
-               "-exec is not supported yet: run the application separately (e.g. as another "
-               "container or service)");
+  if (flags.IsSet("exec") && exec.empty()) {
+    PrintError("replicate", "-exec needs a command");
     return kExitUsage;
   }
   const std::vector<std::string>& pos = flags.args();
@@ -140,10 +138,8 @@ std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup
       return kExitUsage;
     }
     setup->dbs = *std::move(dbs);
-    if (setup->dbs.empty()) {
-      PrintError("replicate", fmt::format("{}: no databases: the dirs: folders hold no matching "
-                                          "file yet (files created later are not picked up yet)",
-                                          setup->config.path));
+    if (setup->dbs.empty() && setup->config.dirs.empty()) {
+      PrintError("replicate", fmt::format("{}: no databases", setup->config.path));
       return kExitUsage;
     }
     return std::nullopt;
@@ -256,12 +252,6 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
 
   SyncRegistry registry;
   Replicator replicator(&registry, Clock::Real());
-  for (const ResolvedDb& db : setup.dbs) {
-    if (absl::Status s = replicator.Add(db.options); !s.ok()) {
-      LogError("refusing to start", {{"db", db.options.path}, {"err", s}});
-      return ExitCodeFor(s);
-    }
-  }
   std::unique_ptr<Heartbeat> heartbeat;
   if (!setup.config.heartbeat.targets.empty()) {
     heartbeat = std::make_unique<Heartbeat>(setup.config.heartbeat, &registry, Clock::Real());
@@ -282,17 +272,50 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
   }
 
   replicator.Start();
-  for (const ResolvedDb& db : setup.dbs) {
-    std::string replicas;
-    for (const ReplicaOptions& r : db.options.replicas) {
-      replicas += (replicas.empty() ? "" : ",") + RedactUrl(r.Describe());
-    }
-    LogInfo("replicating", {{"db", db.options.path}, {"replicas", replicas}});
+  DbSet dbs(&replicator);
+  if (absl::Status s = dbs.Apply(setup.dbs); !s.ok()) {  // Apply logged which database
+    LogError("refusing to start", {{"err", s}});
+    (void)replicator.Stop();
+    if (control) control->Stop();
+    return ExitCodeFor(s);
+  }
+  if (setup.dbs.empty()) {
+    LogWarn("no databases yet: waiting for the dirs: folders to hold one",
+            {{"config", setup.config.path}});
   }
   if (heartbeat) heartbeat->Start();
 
-  int sig = WaitForStopSignal(signals);
-  LogInfo("litesync stopping", {{"signal", SignalName(sig)}});
+  // -exec: the application starts once replication runs, so its first write is shipped.
+  std::unique_ptr<ChildProcess> child;
+  bool exec_failed = false;
+  if (!setup.exec.empty()) {
+    absl::StatusOr<std::unique_ptr<ChildProcess>> started = ChildProcess::Start(setup.exec);
+    if (started.ok()) {
+      child = *std::move(started);
+      LogInfo("application started", {{"pid", child->pid()}, {"exec", setup.exec}});
+    } else {
+      LogError("application not started", {{"exec", setup.exec}, {"err", started.status()}});
+      exec_failed = true;
+    }
+  }
+  LoopEnd end;
+  if (!exec_failed) {
+    DaemonLoop loop;
+    loop.signals = &signals;
+    loop.dbs = &dbs;
+    loop.config = &setup.config;
+    loop.from_config = setup.from_config;
+    loop.log_level_flag = setup.log_level;
+    loop.child = child.get();
+    end = RunDaemonLoop(loop);
+  }
+  if (end.child_code) {
+    LogInfo("litesync stopping", {{"application_exit", *end.child_code}});
+  } else if (end.signal != 0) {
+    LogInfo("litesync stopping", {{"signal", SignalName(end.signal)}});
+  } else {
+    LogInfo("litesync stopping", {{"reason", "application not started"}});
+  }
   if (heartbeat) heartbeat->Stop();  // no ping once shutdown has begun
   absl::Status final_sync;
   RunInterruptible([&] { final_sync = replicator.Stop(); },
@@ -302,12 +325,13 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
                      ::_exit(kExitFailure);
                    });
   if (control) control->Stop();
+  int code = exec_failed ? kExitFailure : end.child_code.value_or(kExitOk);
   if (!final_sync.ok()) {  // the replicator logged each failed database and why
     LogError("litesync stopped", {{"final_sync", "failed"}});
-    return kExitFailure;
+    return code == kExitOk ? kExitFailure : code;
   }
-  LogInfo("litesync stopped", {{"final_sync", "ok"}});
-  return kExitOk;
+  LogInfo("litesync stopped", {{"final_sync", "ok"}, {"exit", code}});
+  return code;
 }
 
 }  // namespace litesync

@@ -366,6 +366,7 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
   RestoreOptions options;
   options.output_path = staging;
   options.parallelism = static_cast<int>(a.parallelism);
+  options.client_factory = [&] { return NewReplicaClient(best->options); };
   absl::Time start = absl::Now();
   absl::Status s;
   RunInterruptible([&] { s = ExecuteRestore(*best->client, best->plan, options); },

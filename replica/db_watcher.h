@@ -64,6 +64,7 @@ class DbWatcher {
   void Enqueue(const std::shared_ptr<Pending>& p);
   void Upload(absl::Time now, bool force);
   void Maintain(Slot* slot, absl::Time now);
+  void MaybeValidate(Slot* slot, absl::Time now);
   bool MaybeScheduleSnapshot(absl::Time now);  // true when a snapshot was queued
   absl::Status MaybeCheckpoint(absl::Time now);
   void RecordError(const absl::Status& s);

@@ -41,6 +41,7 @@ struct DbWatcher::Slot {
   absl::Status last_status;
   std::unique_ptr<CompactionScheduler> compaction;
   absl::Time next_retention = absl::InfinitePast();
+  absl::Time next_validation = absl::InfinitePast();
 };
 
 namespace watcher_internal {

@@ -1,5 +1,6 @@
 // DbWatcher, shipping: uploads with backoff, sync records, compaction and retention.
 #include <algorithm>
+#include <filesystem>
 #include <random>
 
 #include "fmt/format.h"
@@ -10,6 +11,7 @@
 #include "replica/log.h"
 #include "replica/retention.h"
 #include "replica/status.h"
+#include "replica/validator.h"
 
 namespace litesync {
 
@@ -115,6 +117,7 @@ void DbWatcher::Maintain(Slot* slot, absl::Time now) {
                            {"inputs", compacted.inputs.size()},
                            {"written", compacted.written.size()}});
   }
+  MaybeValidate(slot, now);
   if (now < slot->next_retention) return;
   slot->next_retention = now + kRetentionEvery;
   RetentionResult retained;
@@ -125,6 +128,37 @@ void DbWatcher::Maintain(Slot* slot, absl::Time now) {
     LogInfo("retention removed files",
             {{"db", options_.path}, {"replica", slot->name}, {"files", retained.deleted.size()}});
   }
+}
+
+// Background verification (validation-interval): restore the replica's latest
+// state aside, integrity_check it, and compare its checksum with the database's
+// at the same TXID (the replica is caught up, so its head is txid_). Only a
+// mismatch (DataLoss) marks the database unhealthy; other errors are retried.
+void DbWatcher::MaybeValidate(Slot* slot, absl::Time now) {
+  if (slot->options.validation_interval <= absl::ZeroDuration() || !slot->queue.empty() ||
+      now < slot->next_validation) {
+    return;
+  }
+  slot->next_validation = now + slot->options.validation_interval;
+  ValidationResult v;
+  absl::Status s =
+      ValidateReplica(*slot->client, std::filesystem::path(options_.path).parent_path().string(),
+                      txid_, checksum_, &v);
+  if (s.ok()) {
+    LogInfo("replica validated",
+            {{"db", options_.path}, {"replica", slot->name}, {"txid", TxidString(txid_)}});
+  } else {
+    LogError("replica validation failed",
+             {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+  }
+  bool failed = absl::IsDataLoss(s);
+  registry_->Update(options_.path, slot->name, [&](SyncRecord& r) {
+    r.validation_failed = failed;
+    if (failed) {
+      r.last_error = s;
+      r.last_error_time = now;
+    }
+  });
 }
 
 }  // namespace litesync

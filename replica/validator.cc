@@ -1,6 +1,8 @@
 #include "replica/validator.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,8 +12,6 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "fmt/format.h"
-#include <sqlite3.h>
-#include <sys/stat.h>
 
 #include "replica/handles.h"
 #include "replica/log.h"

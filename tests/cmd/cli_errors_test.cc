@@ -187,11 +187,11 @@ TEST_F(CliErrorsTest, UnwritableReplicaDirectoryIsRefused) {
   EXPECT_EQ(EntriesIn(parent), 0u);
 }
 
-TEST_F(CliErrorsTest, ExecIsNotPretendedToWork) {
+TEST_F(CliErrorsTest, ExecNeedsACommand) {
   std::string config = WriteConfig(OneDbConfig(dir_.Join("app.db"), dir_.Join("replica")));
-  CliResult r = cli_.Run({"replicate", "-config", config, "-exec", "sleep 1"});
-  EXPECT_EQ(r.code, 2);
-  EXPECT_THAT(r.output, HasSubstr("-exec is not supported yet"));
+  CliResult r = cli_.Run({"replicate", "-config", config, "-exec", ""});
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("-exec needs a command"));
 }
 
 TEST_F(CliErrorsTest, ReplicateNeedsAReplicaUrlAfterTheDatabase) {

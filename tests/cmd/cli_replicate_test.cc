@@ -184,13 +184,14 @@ TEST_F(CliReplicateTest, SecondDaemonOnTheSameConfigRefusesToStart) {
   EXPECT_EQ(first->Wait(kStopTimeout), 0) << ReadFileOrEmpty(log);
 }
 
-TEST_F(CliReplicateTest, SighupIsIgnored) {
+TEST_F(CliReplicateTest, SighupReloadsTheConfigAndKeepsRunning) {
   Write(3, 8);
   WriteFileOrDie(config_, OneDbConfig(db_, replica_));
   std::string log;
   auto p = StartReplicate(&log);
   p->Signal(SIGHUP);
-  EXPECT_TRUE(WaitForText(log, "sighup ignored", absl::Seconds(10))) << ReadFileOrEmpty(log);
+  EXPECT_TRUE(WaitForText(log, "msg=\"config reloaded\"", absl::Seconds(10)))
+      << ReadFileOrEmpty(log);
   EXPECT_TRUE(p->Running());
   p->Signal(SIGTERM);
   EXPECT_EQ(p->Wait(kStopTimeout), 0) << ReadFileOrEmpty(log);

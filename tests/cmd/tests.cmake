@@ -4,7 +4,11 @@ litesync_test_binary(cmd_tests
   cmd/cli_daemon_test.cc
   cmd/cli_errors_test.cc
   cmd/cli_replicate_test.cc
+  cmd/cli_sidecar_test.cc
   cmd/cli_util.cc
   cmd/config_test.cc
   cmd/flags_test.cc
+  cmd/list_command_test.cc
 )
+# cli_sidecar_test checks the files in etc/.
+target_compile_definitions(cmd_tests PRIVATE LITESYNC_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

@@ -57,5 +57,37 @@ TEST(WatcherMaintenanceTest, CompactsSnapshotsAndPrunesOnScheduleInsideTheWatche
   EXPECT_EQ(*testing::DumpContent(out), *testing::DumpContent(db));
 }
 
+TEST(WatcherMaintenanceTest, ValidationFlagsACorruptReplicaAndPassesAGoodOne) {
+  testing::TempDir dir;
+  std::string db = dir.Join("app.db");
+  testing::CreateWalDb(db);
+  testing::FakeClock clock;
+  SyncRegistry registry;
+  DbOptions options = testing::DbWithReplica(db, testing::FileReplica(dir.Join("replica")));
+  options.replicas[0].validation_interval = absl::Minutes(10);
+  DbWatcher watcher(options, &registry, &clock);
+  ASSERT_EQ(testing::RunProcess({testing::WriterBin(), db, "-txns", "20"}, absl::Seconds(30)), 0);
+  watcher.Step();
+  clock.Advance(absl::Minutes(11));
+  watcher.Step();  // validates a good replica
+  EXPECT_FALSE(registry.Snapshot()[0].validation_failed);
+  // Corrupt the snapshot behind the watcher's back: the next validation fails.
+  auto client = NewFileReplicaClient(options.replicas[0]);
+  LS_ASSERT_OK(client);
+  Lineage lineage = (*client)->ListLineages()->back();
+  auto snaps = (*client)->List(lineage, kSnapshotLevel);
+  LS_ASSERT_OK(snaps);
+  ASSERT_FALSE(snaps->empty());
+  std::string path = dir.Join("replica") + "/" + snaps->front().RelativePath();
+  std::string bytes = testing::ReadFileOrDie(path);
+  bytes[bytes.size() / 2] ^= 0x10;
+  testing::WriteFileOrDie(path, bytes);
+  clock.Advance(absl::Minutes(11));
+  watcher.Step();
+  SyncRecord r = registry.Snapshot()[0];
+  EXPECT_TRUE(r.validation_failed);
+  EXPECT_TRUE(absl::IsDataLoss(r.last_error)) << r.last_error;
+}
+
 }  // namespace
 }  // namespace litesync
