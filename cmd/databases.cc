@@ -60,8 +60,9 @@ absl::Status ScanDir(const DirOptions& d, const std::set<std::string>& listed,
   auto visit = [&](const fs::directory_entry& e) {
     std::error_code fe;
     if (!e.is_regular_file(fe)) return;
-    std::string rel = fs::relative(e.path(), d.dir, fe).string();
-    if (!fe && Matches(d, rel)) found.push_back(rel);
+    // Lexical: no readlink per path component on every rescan.
+    std::string rel = e.path().lexically_relative(d.dir).string();
+    if (!rel.empty() && Matches(d, rel)) found.push_back(rel);
   };
   if (d.recursive) {
     fs::recursive_directory_iterator it(d.dir, fs::directory_options::skip_permission_denied, ec);

@@ -27,6 +27,7 @@ class DbSet {
   // logged and does not stop the others. Returns the first Add error (the other
   // databases are still applied).
   absl::Status Apply(const std::vector<ResolvedDb>& want);
+  bool Running(const std::string& path) const { return running_.count(path) != 0; }
   size_t size() const { return running_.size(); }
 
  private:

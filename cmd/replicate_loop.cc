@@ -30,7 +30,11 @@ void Rescan(const DaemonLoop& loop, std::string* last_error) {
   for (const DbOptions& db : loop.config->dbs) listed.insert(db.path);
   std::vector<ResolvedDb> ok;
   for (ResolvedDb& db : *want) {
-    if (listed.count(db.options.path) == 0 && !CheckDatabaseFile(db).ok()) continue;
+    // Files already replicated were checked when they were added.
+    if (listed.count(db.options.path) == 0 && !loop.dbs->Running(db.options.path) &&
+        !CheckDatabaseFile(db).ok()) {
+      continue;
+    }
     ok.push_back(std::move(db));
   }
   (void)loop.dbs->Apply(ok);  // Apply logs each failure

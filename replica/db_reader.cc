@@ -105,6 +105,9 @@ absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path
     r->busy_timeout_ms_ = static_cast<int>(absl::ToInt64Milliseconds(busy_timeout));
     sqlite3_busy_timeout(raw, r->busy_timeout_ms_);
     sqlite3_extended_result_codes(raw, 1);
+    // No per-connection lookaside arena (~120 KB each): these connections run a
+    // few small statements, and a process may hold thousands of them.
+    sqlite3_db_config(raw, SQLITE_DBCONFIG_LOOKASIDE, nullptr, 0, 0);
     // Pages are read through sqlite_dbpage; keep the page cache small.
     LS_RETURN_IF_ERROR(Exec(raw, "PRAGMA cache_size=-512", path));
   }
@@ -141,8 +144,18 @@ int DbReader::FreeConn() const {
   return -1;
 }
 
+absl::StatusOr<bool> DbReader::MayHaveChanged() {
+  int c = FreeConn();
+  if (c < 0 || data_version_[c] < 0) return true;
+  LS_ASSIGN_OR_RETURN(int64_t v, QueryInt(conns_[c].get(), "PRAGMA data_version", path_));
+  return v != data_version_[c];
+}
+
 absl::Status DbReader::BeginPin(int conn, const PinToken* token, WalPin* pin) {
   sqlite3* db = conns_[conn].get();
+  // Read before the pin: a commit after it changes the value (a commit in
+  // between only causes one needless capture).
+  LS_ASSIGN_OR_RETURN(data_version_[conn], QueryInt(db, "PRAGMA data_version", path_));
   LS_RETURN_IF_ERROR(Exec(db, "BEGIN", path_));
   auto fail = [&](absl::Status s) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);

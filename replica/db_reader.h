@@ -49,6 +49,10 @@ class DbReader {
   // Pins the historical position `token` as the next pin; FailedPrecondition
   // when SQLite no longer has it (WAL restarted or checkpointed past it).
   absl::StatusOr<WalPin> PinNextAt(const PinToken& token);
+  // False when no other connection committed since the free connection's last
+  // pin (PRAGMA data_version, which reads the wal-index header only): a quiet
+  // database needs no new pin. True when unknown.
+  absl::StatusOr<bool> MayHaveChanged();
   // The next pin becomes the base; the old base is released.
   void PromoteNext();
   void ReleaseNext();
@@ -90,6 +94,7 @@ class DbReader {
   int base_ = -1;
   int next_ = -1;
   int busy_timeout_ms_ = 1000;
+  int64_t data_version_[2] = {-1, -1};  // at each connection's last pin
 };
 
 }  // namespace litesync

@@ -275,7 +275,7 @@ absl::Time DbWatcher::Step() {
 
 absl::Status DbWatcher::FinalSync(absl::Time deadline) {
   absl::Status s = EnsureOpen();
-  if (s.ok()) s = Capture();
+  if (s.ok()) s = Capture(/*force=*/true);
   if (!s.ok()) {
     RecordError(s);
     return Annotate(s, fmt::format("final sync of {}", options_.path));

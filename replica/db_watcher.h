@@ -52,7 +52,7 @@ class DbWatcher {
 
   absl::Status EnsureOpen();
   absl::Status Recover();
-  absl::Status Capture();
+  absl::Status Capture(bool force = false);  // force: pin even when quiet
   // Reads the WAL between the base and the next pin. FailedPrecondition-free:
   // returns DataLoss on a continuity break (the caller starts a new lineage).
   absl::Status CaptureIncrement(const WalPin& pin);

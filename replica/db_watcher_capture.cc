@@ -133,7 +133,11 @@ void DbWatcher::Enqueue(const std::shared_ptr<Pending>& p) {
   }
 }
 
-absl::Status DbWatcher::Capture() {
+absl::Status DbWatcher::Capture(bool force) {
+  if (!force) {
+    LS_ASSIGN_OR_RETURN(bool changed, reader_->MayHaveChanged());
+    if (!changed) return absl::OkStatus();  // idle: nothing committed since the last pin
+  }
   LS_ASSIGN_OR_RETURN(WalPin pin, reader_->PinNext());
   absl::Status s = CaptureIncrement(pin);
   if (absl::IsDataLoss(s)) {
