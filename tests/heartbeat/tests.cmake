@@ -2,7 +2,13 @@
 # ticker, the test HTTP server, and `litesync heartbeat`. Defined here rather than
 # with litesync_test_binary() so the tests that start threads (everything but the
 # pure suites) carry the `threads` label that `make tsan` (ctest -L threads) selects.
-set(LITESYNC_HEARTBEAT_PURE_TESTS "HealthTest.*:HeartbeatUrlTest.*")
+#
+# Unlabelled as well: HeartbeatS3Test drives the real Replicator and SyncRegistry,
+# which synchronize with absl::Mutex; Debian's Abseil is not built with TSan, so
+# TSan cannot see those locks and reports races between accesses that hold the
+# same mutex. The test still runs in the plain and ASan+UBSan suites. (Moving the
+# Replicator and SyncRegistry to std::mutex would let TSan check them.)
+set(LITESYNC_HEARTBEAT_PURE_TESTS "HealthTest.*:HeartbeatUrlTest.*:HeartbeatS3Test.*")
 add_executable(heartbeat_tests
   heartbeat/health_test.cc
   heartbeat/heartbeat_command_test.cc
