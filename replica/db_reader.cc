@@ -288,12 +288,9 @@ absl::Status DbReader::ScanBase(const PageFn& fn) {
 
 absl::Status DbReader::Checkpoint(int mode, int* log, int* done, BusyFn on_busy) {
   sqlite3* db = conns_[2].get();
-  struct Ctx {
-    BusyFn* fn;
-  } ctx{&on_busy};
   if (on_busy) {
     sqlite3_busy_handler(
-        db, [](void* arg, int n) { return (*static_cast<Ctx*>(arg)->fn)(n) ? 1 : 0; }, &ctx);
+        db, [](void* arg, int n) { return (*static_cast<BusyFn*>(arg))(n) ? 1 : 0; }, &on_busy);
   }
   *log = *done = -1;
   int rc = sqlite3_wal_checkpoint_v2(db, "main", mode, log, done);

@@ -64,9 +64,7 @@ void DbWatcher::Upload(absl::Time now, bool force) {
                    fmt::format("replicate {}: reach replica {}", options_.path, slot->name));
       wrote = s.ok();
     }
-    if (wrote || s.ok()) {
-      if (wrote) slot->last_reached = now;
-    }
+    if (wrote) slot->last_reached = now;
     slot->last_status = s;
     if (!s.ok()) {
       slot->failures++;

@@ -28,7 +28,6 @@ struct Replicator::Impl {
   bool started ABSL_GUARDED_BY(mu) = false;
   bool stopping ABSL_GUARDED_BY(mu) = false;
   std::vector<std::thread> threads;
-  StopSignal stop;
 
   void Work();
   void Unschedule(DbWatcher* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -129,7 +128,6 @@ absl::Status Replicator::Stop() {
     if (impl_->stopping) return absl::OkStatus();
     impl_->stopping = true;
   }
-  impl_->stop.Notify();
   for (std::thread& t : impl_->threads) t.join();
   impl_->threads.clear();
   // Final syncs, one database after another, under one overall deadline.
