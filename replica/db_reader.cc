@@ -10,6 +10,7 @@
 
 #include "fmt/format.h"
 
+#include "replica/endian.h"
 #include "replica/log.h"
 #include "replica/status.h"
 
@@ -33,10 +34,6 @@ struct WalIndexHdrCopy {
 };
 static_assert(sizeof(WalIndexHdrCopy) == kPinTokenSize);
 static_assert(sizeof(sqlite3_snapshot) == kPinTokenSize);
-
-uint32_t BigEndian32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 
 absl::Status Exec(sqlite3* db, const char* sql, std::string_view what) {
   char* err = nullptr;
@@ -182,8 +179,8 @@ absl::Status DbReader::BeginPin(int conn, const PinToken* token, WalPin* pin) {
     std::memcpy(pin->token.data(), snap, kPinTokenSize);
     sqlite3_snapshot_free(snap);
     pin->has_wal = true;
-    pin->salt1 = BigEndian32(h.salt);
-    pin->salt2 = BigEndian32(h.salt + 4);
+    pin->salt1 = GetBig32(h.salt);
+    pin->salt2 = GetBig32(h.salt + 4);
     pin->cursor = WalCursor{h.mx_frame, h.frame_cksum[0], h.frame_cksum[1]};
   }
   auto pages = QueryInt(db, "PRAGMA page_count", path_);

@@ -10,6 +10,7 @@
 
 #include "fmt/format.h"
 
+#include "replica/endian.h"
 #include "replica/status.h"
 
 namespace litesync {
@@ -19,30 +20,6 @@ constexpr char kMagic[4] = {'L', 'S', 'T', 'X'};
 constexpr uint16_t kVersion = 1;
 constexpr int kZstdLevel = 1;
 constexpr size_t kReadChunk = 1 << 20;
-
-void Put16(char* p, uint16_t v) {
-  p[0] = static_cast<char>(v >> 8);
-  p[1] = static_cast<char>(v);
-}
-void Put32(char* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (24 - 8 * i));
-}
-void Put64(char* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (56 - 8 * i));
-}
-uint16_t Get16(const char* p) {
-  return static_cast<uint16_t>((static_cast<uint8_t>(p[0]) << 8) | static_cast<uint8_t>(p[1]));
-}
-uint32_t Get32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-uint64_t Get64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
 
 absl::Status WriteAllFd(int fd, const char* p, size_t n, const std::string& path) {
   while (n > 0) {
@@ -83,20 +60,20 @@ std::string EncodeTxHeader(const TxHeader& h) {
   std::string b(kTxHeaderSize, '\0');
   char* p = b.data();
   std::memcpy(p, kMagic, 4);
-  Put16(p + 4, kVersion);
-  Put16(p + 6, h.snapshot ? 1 : 0);
-  Put32(p + 8, h.page_size);
-  Put32(p + 12, h.commit);
-  Put64(p + 16, h.lineage);
-  Put64(p + 24, h.min_txid);
-  Put64(p + 32, h.max_txid);
-  Put64(p + 40, static_cast<uint64_t>(h.timestamp_ms));
-  Put64(p + 48, h.pre_checksum);
-  Put64(p + 56, h.post_checksum);
-  Put32(p + 64, h.page_count);
-  Put64(p + 72, h.body_size);
+  PutBig16(p + 4, kVersion);
+  PutBig16(p + 6, h.snapshot ? 1 : 0);
+  PutBig32(p + 8, h.page_size);
+  PutBig32(p + 12, h.commit);
+  PutBig64(p + 16, h.lineage);
+  PutBig64(p + 24, h.min_txid);
+  PutBig64(p + 32, h.max_txid);
+  PutBig64(p + 40, static_cast<uint64_t>(h.timestamp_ms));
+  PutBig64(p + 48, h.pre_checksum);
+  PutBig64(p + 56, h.post_checksum);
+  PutBig32(p + 64, h.page_count);
+  PutBig64(p + 72, h.body_size);
   std::memcpy(p + 80, h.resume.data(), kResumeTokenSize);
-  Put64(p + 128, XXH3_64bits(p, 128));
+  PutBig64(p + 128, XXH3_64bits(p, 128));
   return b;
 }
 
@@ -108,25 +85,25 @@ absl::StatusOr<TxHeader> DecodeTxHeader(std::string_view b, std::string_view wha
   if (std::memcmp(p, kMagic, 4) != 0) {
     return absl::DataLossError(fmt::format("{}: not a litesync tx file (bad magic)", what));
   }
-  if (Get64(p + 128) != XXH3_64bits(p, 128)) {
+  if (GetBig64(p + 128) != XXH3_64bits(p, 128)) {
     return absl::DataLossError(fmt::format("{}: header checksum mismatch", what));
   }
-  if (Get16(p + 4) != kVersion) {
+  if (GetBig16(p + 4) != kVersion) {
     return absl::DataLossError(
-        fmt::format("{}: unsupported tx file version {}", what, Get16(p + 4)));
+        fmt::format("{}: unsupported tx file version {}", what, GetBig16(p + 4)));
   }
   TxHeader h;
-  h.snapshot = (Get16(p + 6) & 1) != 0;
-  h.page_size = Get32(p + 8);
-  h.commit = Get32(p + 12);
-  h.lineage = Get64(p + 16);
-  h.min_txid = Get64(p + 24);
-  h.max_txid = Get64(p + 32);
-  h.timestamp_ms = static_cast<int64_t>(Get64(p + 40));
-  h.pre_checksum = Get64(p + 48);
-  h.post_checksum = Get64(p + 56);
-  h.page_count = Get32(p + 64);
-  h.body_size = Get64(p + 72);
+  h.snapshot = (GetBig16(p + 6) & 1) != 0;
+  h.page_size = GetBig32(p + 8);
+  h.commit = GetBig32(p + 12);
+  h.lineage = GetBig64(p + 16);
+  h.min_txid = GetBig64(p + 24);
+  h.max_txid = GetBig64(p + 32);
+  h.timestamp_ms = static_cast<int64_t>(GetBig64(p + 40));
+  h.pre_checksum = GetBig64(p + 48);
+  h.post_checksum = GetBig64(p + 56);
+  h.page_count = GetBig32(p + 64);
+  h.body_size = GetBig64(p + 72);
   std::memcpy(h.resume.data(), p + 80, kResumeTokenSize);
   bool page_size_ok =
       h.page_size >= 512 && h.page_size <= 65536 && (h.page_size & (h.page_size - 1)) == 0;
@@ -198,7 +175,7 @@ absl::Status TxFileBuilder::AddPage(uint32_t pgno, std::string_view page) {
                     last_pgno_));
   }
   char be[4];
-  Put32(be, pgno);
+  PutBig32(be, pgno);
   LS_RETURN_IF_ERROR(Compress(be, 4, false));
   LS_RETURN_IF_ERROR(Compress(page.data(), page.size(), false));
   last_pgno_ = pgno;
@@ -228,7 +205,7 @@ absl::StatusOr<std::unique_ptr<ByteSource>> TxFileBuilder::Finish(uint64_t post_
   if (fd_ < 0) {
     std::memcpy(memory_.data(), hdr.data(), hdr.size());
     uint64_t sum = HashBodyThenHeader(std::string_view(memory_).substr(kTxHeaderSize), hdr);
-    Put64(trailer, sum);
+    PutBig64(trailer, sum);
     memory_.append(trailer, 8);
     return MemorySource(std::move(memory_));
   }
@@ -248,7 +225,7 @@ absl::StatusOr<std::unique_ptr<ByteSource>> TxFileBuilder::Finish(uint64_t post_
     off += static_cast<uint64_t>(n);
   }
   XXH3_64bits_update(st, hdr.data(), hdr.size());
-  Put64(trailer, XXH3_64bits_digest(st));
+  PutBig64(trailer, XXH3_64bits_digest(st));
   XXH3_freeState(st);
   LS_RETURN_IF_ERROR(WriteAllFd(fd_, trailer, 8, staging_path_));
   if (::pwrite(fd_, hdr.data(), hdr.size(), 0) != static_cast<ssize_t>(hdr.size())) {
@@ -328,7 +305,7 @@ absl::Status TxFileReader::VerifyTrailer() {
   if (got != sizeof trailer) {
     return absl::DataLossError(fmt::format("{}: truncated (no trailer)", what_));
   }
-  if (Get64(trailer) != want) {
+  if (GetBig64(trailer) != want) {
     return absl::DataLossError(fmt::format("{}: file checksum mismatch", what_));
   }
   char extra;
@@ -360,7 +337,7 @@ absl::StatusOr<bool> TxFileReader::Next(uint32_t* pgno, std::string_view* page) 
                                              pages_read_, header_.page_count));
     }
   }
-  uint32_t p = Get32(record_.data());
+  uint32_t p = GetBig32(record_.data());
   if (p == 0 || p <= last_pgno_ || p > header_.commit) {
     return absl::DataLossError(fmt::format("{}: page number {} out of order or beyond commit {}",
                                            what_, p, header_.commit));

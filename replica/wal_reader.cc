@@ -7,14 +7,11 @@
 
 #include "fmt/format.h"
 
+#include "replica/endian.h"
 #include "replica/status.h"
 
 namespace litesync {
 namespace {
-
-uint32_t Get32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 
 // SQLite's WAL checksum over `n` bytes (a multiple of 8), continuing (s1, s2).
 void Checksum(bool big_endian, const uint8_t* p, size_t n, uint32_t* s1, uint32_t* s2) {
@@ -22,8 +19,8 @@ void Checksum(bool big_endian, const uint8_t* p, size_t n, uint32_t* s1, uint32_
   for (size_t i = 0; i < n; i += 8) {
     uint32_t x0, x1;
     if (big_endian) {
-      x0 = Get32(p + i);
-      x1 = Get32(p + i + 4);
+      x0 = GetBig32(p + i);
+      x1 = GetBig32(p + i + 4);
     } else {
       x0 = uint32_t{p[i]} | (uint32_t{p[i + 1]} << 8) | (uint32_t{p[i + 2]} << 16) |
            (uint32_t{p[i + 3]} << 24);
@@ -54,12 +51,12 @@ absl::StatusOr<size_t> PreadFull(int fd, uint8_t* buf, size_t n, uint64_t off,
 
 // Checks one frame (header + page at `f`) against the chain; advances the chain.
 bool FrameValid(const WalHeader& hdr, const uint8_t* f, uint32_t* c1, uint32_t* c2) {
-  if (Get32(f + 8) != hdr.salt1 || Get32(f + 12) != hdr.salt2) return false;
-  if (Get32(f) == 0) return false;
+  if (GetBig32(f + 8) != hdr.salt1 || GetBig32(f + 12) != hdr.salt2) return false;
+  if (GetBig32(f) == 0) return false;
   uint32_t a = *c1, b = *c2;
   Checksum(hdr.big_endian_checksums(), f, 8, &a, &b);
   Checksum(hdr.big_endian_checksums(), f + kWalFrameHeaderSize, hdr.page_size, &a, &b);
-  if (a != Get32(f + 16) || b != Get32(f + 20)) return false;
+  if (a != GetBig32(f + 16) || b != GetBig32(f + 20)) return false;
   *c1 = a;
   *c2 = b;
   return true;
@@ -72,19 +69,20 @@ absl::StatusOr<WalHeader> ReadWalHeader(int fd, std::string_view path) {
   LS_ASSIGN_OR_RETURN(size_t got, PreadFull(fd, b, sizeof b, 0, path));
   if (got < sizeof b) return absl::NotFoundError(fmt::format("{}: no WAL header", path));
   WalHeader h;
-  h.magic = Get32(b);
+  h.magic = GetBig32(b);
   if (h.magic != 0x377f0682 && h.magic != 0x377f0683) {
     return absl::DataLossError(fmt::format("{}: bad WAL magic {:#x}", path, h.magic));
   }
-  if (Get32(b + 4) != 3007000) {
-    return absl::DataLossError(fmt::format("{}: unsupported WAL version {}", path, Get32(b + 4)));
+  if (GetBig32(b + 4) != 3007000) {
+    return absl::DataLossError(
+        fmt::format("{}: unsupported WAL version {}", path, GetBig32(b + 4)));
   }
-  h.page_size = Get32(b + 8);
-  h.checkpoint_seq = Get32(b + 12);
-  h.salt1 = Get32(b + 16);
-  h.salt2 = Get32(b + 20);
-  h.cksum1 = Get32(b + 24);
-  h.cksum2 = Get32(b + 28);
+  h.page_size = GetBig32(b + 8);
+  h.checkpoint_seq = GetBig32(b + 12);
+  h.salt1 = GetBig32(b + 16);
+  h.salt2 = GetBig32(b + 20);
+  h.cksum1 = GetBig32(b + 24);
+  h.cksum2 = GetBig32(b + 28);
   uint32_t a = 0, c = 0;
   Checksum(h.big_endian_checksums(), b, 24, &a, &c);
   if (a != h.cksum1 || c != h.cksum2) {
@@ -107,8 +105,8 @@ absl::StatusOr<bool> VerifyCursor(int fd, std::string_view path, const WalHeader
   uint64_t off = WalPageOffset(cursor.frames, hdr.page_size) - kWalFrameHeaderSize;
   LS_ASSIGN_OR_RETURN(size_t got, PreadFull(fd, fh, sizeof fh, off, path));
   if (got < sizeof fh) return false;
-  return Get32(fh + 8) == hdr.salt1 && Get32(fh + 12) == hdr.salt2 &&
-         Get32(fh + 16) == cursor.cksum1 && Get32(fh + 20) == cursor.cksum2;
+  return GetBig32(fh + 8) == hdr.salt1 && GetBig32(fh + 12) == hdr.salt2 &&
+         GetBig32(fh + 16) == cursor.cksum1 && GetBig32(fh + 20) == cursor.cksum2;
 }
 
 absl::StatusOr<WalCursor> ScanWal(int fd, std::string_view path, const WalHeader& hdr,
@@ -131,8 +129,8 @@ absl::StatusOr<WalCursor> ScanWal(int fd, std::string_view path, const WalHeader
     for (size_t i = 0; i < frames; ++i, ++next) {
       const uint8_t* f = buf.data() + i * frame_size;
       if (!FrameValid(hdr, f, &c1, &c2)) return committed;
-      pending.push_back(WalFrame{Get32(f), next});
-      uint32_t commit = Get32(f + 4);
+      pending.push_back(WalFrame{GetBig32(f), next});
+      uint32_t commit = GetBig32(f + 4);
       if (commit != 0) {
         WalCursor end{next, c1, c2};
         LS_RETURN_IF_ERROR(on_commit(pending, commit, end));
