@@ -212,6 +212,39 @@ absl::StatusOr<WalPin> DbReader::PinNextAt(const PinToken& token) {
   return pin;
 }
 
+absl::StatusOr<WalPin> DbReader::PinNextAtGenerationStart() {
+  LS_ASSIGN_OR_RETURN(WalPin now, PinNext());
+  if (!now.has_wal || now.cursor.frames == 0) return now;  // already the database file alone
+  // The generation's position 0: its salts, no frames, the chain starting at the
+  // WAL header's checksum, and the database size taken from the file (nPage 0).
+  // sqlite3_snapshot_open accepts it only while the salts still match and no
+  // checkpoint has attempted any frame of the generation (nBackfillAttempted 0).
+  std::string wal = wal_path();
+  UniqueFd fd(::open(wal.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    int err = errno;
+    ReleaseNext();
+    return ErrnoStatus(err, fmt::format("open {}", wal));
+  }
+  absl::StatusOr<WalHeader> hdr = ReadWalHeader(fd.get(), wal);
+  ReleaseNext();
+  if (!hdr.ok()) return hdr.status();
+  if (hdr->salt1 != now.salt1 || hdr->salt2 != now.salt2) {
+    return absl::FailedPreconditionError(
+        fmt::format("{}: the WAL restarted while its generation start was pinned", wal));
+  }
+  WalCursor start = StartCursor(*hdr);
+  WalIndexHdrCopy h;
+  std::memcpy(&h, now.token.data(), sizeof h);
+  h.mx_frame = 0;
+  h.n_page = 0;
+  h.frame_cksum[0] = start.cksum1;
+  h.frame_cksum[1] = start.cksum2;
+  PinToken token;
+  std::memcpy(token.data(), &h, sizeof h);
+  return PinNextAt(token);
+}
+
 void DbReader::PromoteNext() {
   if (next_ < 0) return;
   if (base_ >= 0) sqlite3_exec(conns_[base_].get(), "ROLLBACK", nullptr, nullptr, nullptr);

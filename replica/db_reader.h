@@ -49,6 +49,14 @@ class DbReader {
   // Pins the historical position `token` as the next pin; FailedPrecondition
   // when SQLite no longer has it (WAL restarted or checkpointed past it).
   absl::StatusOr<WalPin> PinNextAt(const PinToken& token);
+  // Pins the start of the current WAL generation as the next pin: the database
+  // file alone, before any of the generation's frames. SQLite still has that
+  // state while nothing of the generation was checkpointed into the database
+  // file (its read mark 0 then blocks checkpoints while the pin is held); after
+  // a restart of the WAL (a TRUNCATE checkpoint, the WAL deleted on the last
+  // close) it is where the new generation continues from. FailedPrecondition
+  // when it is gone. The caller verifies what it holds (by checksum).
+  absl::StatusOr<WalPin> PinNextAtGenerationStart();
   // False when no other connection committed since the free connection's last
   // pin (PRAGMA data_version, which reads the wal-index header only): a quiet
   // database needs no new pin. True when unknown.

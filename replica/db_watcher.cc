@@ -126,17 +126,29 @@ absl::Status DbWatcher::Recover() {
   txid_ = leader->info.max_txid;
 
   const TxHeader& h = leader->header;
-  auto verify = [&](bool at_token) -> absl::StatusOr<bool> {
-    auto pin = at_token ? reader_->PinNextAt(PinToken(h.resume)) : reader_->PinNext();
+  // Where the replica's last state may still be found, in order: the stored
+  // position; the current state (nothing written since); the start of the
+  // current WAL generation (the WAL was restarted since, e.g. by litesync's own
+  // TRUNCATE just before it died, and the application wrote on). Each candidate
+  // counts only when its full checksum equals the replica's last post-checksum.
+  enum class At { kToken, kNow, kGenerationStart };
+  auto name = [](At at) {
+    return at == At::kToken ? "stored position" : at == At::kNow ? "current state" : "wal start";
+  };
+  auto verify = [&](At at) -> absl::StatusOr<bool> {
+    absl::StatusOr<WalPin> pin = at == At::kToken ? reader_->PinNextAt(PinToken(h.resume))
+                                 : at == At::kNow ? reader_->PinNext()
+                                                  : reader_->PinNextAtGenerationStart();
     if (!pin.ok()) {
-      LogDebug("resume position unavailable", {{"db", options_.path}, {"err", pin.status()}});
+      LogDebug("resume position unavailable",
+               {{"db", options_.path}, {"at", name(at)}, {"err", pin.status()}});
       return false;
     }
     if (pin->page_count != h.commit || pin->page_size != h.page_size) {
       LogDebug("resume position differs", {{"db", options_.path},
                                            {"pages", pin->page_count},
                                            {"want_pages", h.commit},
-                                           {"at_token", at_token}});
+                                           {"at", name(at)}});
       return false;
     }
     uint64_t sum = 0;
@@ -146,9 +158,12 @@ absl::Status DbWatcher::Recover() {
     }));
     return sum == h.post_checksum;
   };
-  LS_ASSIGN_OR_RETURN(bool resumed, verify(/*at_token=*/true));
-  if (!resumed) {
-    LS_ASSIGN_OR_RETURN(resumed, verify(/*at_token=*/false));
+  bool resumed = false;
+  At found = At::kToken;
+  for (At at : {At::kToken, At::kNow, At::kGenerationStart}) {
+    LS_ASSIGN_OR_RETURN(resumed, verify(at));
+    found = at;
+    if (resumed) break;
   }
   if (!resumed) {
     reader_->ReleaseNext();
@@ -169,8 +184,10 @@ absl::Status DbWatcher::Recover() {
       if (same) r.replicated_txid = txid_;
     });
   }
-  LogInfo("resumed replication",
-          {{"db", options_.path}, {"lineage", LineageName(lineage_)}, {"txid", TxidString(txid_)}});
+  LogInfo("resumed replication", {{"db", options_.path},
+                                  {"lineage", LineageName(lineage_)},
+                                  {"txid", TxidString(txid_)},
+                                  {"from", name(found)}});
   LogDebug("resume position",
            {{"salt1", reader_->base().salt1}, {"frames", reader_->base().cursor.frames}});
   return absl::OkStatus();
@@ -178,7 +195,9 @@ absl::Status DbWatcher::Recover() {
 
 absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
   for (auto& slot : slots_) {
-    if (!slot->queue.empty() || slot->needs_snapshot) return absl::OkStatus();
+    if (!slot->queue.empty() || slot->needs_snapshot || !slot->last_status.ok()) {
+      return absl::OkStatus();
+    }
   }
   const WalPin& base = reader_->base();
   if (!base.has_wal || base.cursor.frames == 0) return absl::OkStatus();
@@ -187,10 +206,15 @@ absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
   if (!big && !due) return absl::OkStatus();
   last_checkpoint_ = now;
   // TRUNCATE takes the writer lock first, so the WAL cannot grow while it runs.
-  // Each time it waits for our pin, capture up to the frozen end and re-pin:
-  // once everything is backfilled the new pin reads the database file (frame 0)
-  // and the WAL restarts exactly at a position we hold. The application waits for
-  // its writer lock meanwhile (its busy_timeout), as with any checkpoint.
+  // Each time it waits for our pin, capture up to the frozen end, upload it, and
+  // re-pin: once everything is backfilled the new pin reads the database file
+  // (frame 0) and the WAL restarts exactly at a position we hold. The checkpoint
+  // only ever moves past what every replica acknowledged, so after a kill -9 the
+  // replica's last position is still in the WAL or is the database file itself
+  // (a restart resumes instead of taking a snapshot). When an upload fails we
+  // give up: SQLite then backfills no further than the pin it was waiting for.
+  // The application waits for its writer lock meanwhile (its busy_timeout), as
+  // with any checkpoint: for one capture and one upload of the newest writes.
   absl::Status captured;
   absl::Time deadline = absl::Now() + options_.busy_timeout;
   auto on_busy = [&](int attempt) {
@@ -202,6 +226,10 @@ absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
     }
     captured = CaptureIncrement(*pin);
     if (!captured.ok()) return false;
+    Upload(clock_->Now(), /*force=*/true, /*maintain=*/false);
+    for (auto& slot : slots_) {
+      if (!slot->queue.empty() || !slot->last_status.ok()) return false;
+    }
     if (attempt > 2) absl::SleepFor(absl::Milliseconds(1));  // an application reader
     return true;
   };

@@ -62,7 +62,8 @@ class DbWatcher {
                                                          uint64_t max_txid,
                                                          const std::string& staging, uint64_t* sum);
   void Enqueue(const std::shared_ptr<Pending>& p);
-  void Upload(absl::Time now, bool force);
+  // Ships queued tx files; `maintain`: then compaction and retention when caught up.
+  void Upload(absl::Time now, bool force, bool maintain = true);
   void Maintain(Slot* slot, absl::Time now);
   void MaybeValidate(Slot* slot, absl::Time now);
   bool MaybeScheduleSnapshot(absl::Time now);  // true when a snapshot was queued

@@ -29,7 +29,7 @@ absl::Duration Backoff(int failures, absl::Duration base) {
 
 }  // namespace
 
-void DbWatcher::Upload(absl::Time now, bool force) {
+void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
   for (auto& slot : slots_) {
     if (!force && now < slot->retry_at) continue;
     if (slot->needs_snapshot && positioned_) {
@@ -95,7 +95,8 @@ void DbWatcher::Upload(absl::Time now, bool force) {
         r.sync_count++;
       }
     });
-    if (s.ok() && slot->queue.empty() && !slot->needs_snapshot && slot->options.maintenance) {
+    if (maintain && s.ok() && slot->queue.empty() && !slot->needs_snapshot &&
+        slot->options.maintenance) {
       Maintain(slot.get(), now);
     }
   }

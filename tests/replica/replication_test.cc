@@ -1,11 +1,11 @@
 // End-to-end replication: a separate writer process plays the application, the
 // Replicator ships its WAL to a file replica, restores are compared with the
 // content the writer logged after each commit.
-#include <filesystem>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+
+#include <filesystem>
 
 #include "replica/file_replica_client.h"
 #include "replica/log.h"
@@ -149,8 +149,7 @@ TEST_F(ReplicationTest, RestartResumesWithoutANewSnapshot) {
   SqliteDb app = testing::OpenDb(db());
   testing::QueryOne(app.get(), "SELECT count(*) FROM sqlite_schema");  // holds its SHARED lock
   // No litesync checkpoint before the stop: the WAL generation is the same on
-  // restart. (After a litesync TRUNCATE followed by app writes while litesync is
-  // down, the resume is verified by checksum and may need a snapshot; see FORMAT.md.)
+  // restart, and the stored position is reopened.
   StartReplicator(/*min_checkpoint_pages=*/1'000'000);
   ASSERT_EQ(Write({"-txns", "100", "-seed", "2", "-autocheckpoint", "0"}), 0);
   StopReplicator();
@@ -159,6 +158,55 @@ TEST_F(ReplicationTest, RestartResumesWithoutANewSnapshot) {
   ASSERT_EQ(Write({"-txns", "50", "-seed", "4", "-autocheckpoint", "0"}), 0);
   StopReplicator();
   EXPECT_EQ(Files(kSnapshotLevel).size(), 1u) << "a restart must not take a needless snapshot";
+  EXPECT_EQ(RestoreAndVerify({}, "latest.db").seq, LastSeq());
+}
+
+// While litesync is down the WAL restarts: here the last connection's close
+// checkpoints and deletes it, then a TRUNCATE checkpoint runs (as litesync's own
+// would just before a kill -9), and the application writes a new generation. The
+// database file alone still equals the replica's last state, so litesync resumes
+// from the generation's start instead of taking a snapshot.
+TEST_F(ReplicationTest, ResumesFromTheWalStartAfterTheWalRestartedWhileStopped) {
+  testing::CreateWalDb(db());
+  StartReplicator(/*min_checkpoint_pages=*/1'000'000);
+  ASSERT_EQ(Write({"-txns", "60", "-seed", "31", "-autocheckpoint", "0"}), 0);
+  StopReplicator();
+  auto at_stop_plan = PlanRestore(*Client(), {});
+  LS_ASSERT_OK(at_stop_plan);
+  ASSERT_EQ(testing::RunProcess({testing::WriterBin(), db(), "-checkpoint", "TRUNCATE"},
+                                absl::Seconds(30)),
+            0);
+  SqliteDb app = testing::OpenDb(db());  // keeps the new generation's WAL in place
+  testing::QueryOne(app.get(), "SELECT count(*) FROM sqlite_schema");
+  ASSERT_EQ(Write({"-txns", "40", "-seed", "32", "-autocheckpoint", "0"}), 0);
+  StartReplicator(/*min_checkpoint_pages=*/1'000'000);
+  ASSERT_EQ(Write({"-txns", "20", "-seed", "33", "-autocheckpoint", "0"}), 0);
+  StopReplicator();
+  EXPECT_EQ(Files(kSnapshotLevel).size(), 1u) << "the restart must resume the lineage";
+  EXPECT_EQ(Client()->ListLineages()->size(), 1u);
+  EXPECT_EQ(RestoreAndVerify({}, "latest.db").seq, LastSeq());
+  RestoreTarget at_stop;  // the TXIDs from before the restart still mean the same state
+  at_stop.txid = at_stop_plan->txid;
+  EXPECT_EQ(RestoreAndVerify(at_stop, "at_stop.db").seq, 60);
+}
+
+// The generation start is gone once any of its frames were checkpointed into the
+// database file while litesync was down: a new lineage, and restores stay exact.
+TEST_F(ReplicationTest, CheckpointIntoTheDatabaseWhileStoppedStartsNewLineage) {
+  testing::CreateWalDb(db());
+  StartReplicator(/*min_checkpoint_pages=*/1'000'000);
+  ASSERT_EQ(Write({"-txns", "30", "-seed", "34", "-autocheckpoint", "0"}), 0);
+  StopReplicator();
+  SqliteDb app = testing::OpenDb(db());
+  testing::QueryOne(app.get(), "SELECT count(*) FROM sqlite_schema");
+  ASSERT_EQ(Write({"-txns", "30", "-seed", "35", "-autocheckpoint", "0"}), 0);
+  ASSERT_EQ(testing::RunProcess({testing::WriterBin(), db(), "-checkpoint", "PASSIVE"},
+                                absl::Seconds(30)),
+            0);
+  StartReplicator(/*min_checkpoint_pages=*/1'000'000);
+  ASSERT_EQ(Write({"-txns", "10", "-seed", "37", "-autocheckpoint", "0"}), 0);
+  StopReplicator();
+  EXPECT_EQ(Client()->ListLineages()->size(), 2u);
   EXPECT_EQ(RestoreAndVerify({}, "latest.db").seq, LastSeq());
 }
 

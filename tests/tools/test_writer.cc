@@ -11,6 +11,7 @@
 // data BLOB) with blobs up to ~3 pages (overflow pages); every -vacuum-every
 // transactions a VACUUM shrinks the file; at -alter-at a column is added.
 // insert: one row of -payload bytes per transaction (benchmarks).
+#include <sqlite3.h>
 #include <time.h>
 
 #include <chrono>
@@ -20,8 +21,6 @@
 #include <random>
 #include <string>
 #include <thread>
-
-#include <sqlite3.h>
 
 #include "tests/tools/content_hash.h"
 
@@ -133,6 +132,9 @@ int main(int argc, char** argv) {
   sqlite3_busy_timeout(db, 10000);
   if (!a.checkpoint.empty()) {
     int busy = 0, log = 0, ckpt = 0;
+    // A fresh connection has not opened the WAL yet; checkpointing before a first
+    // read would do nothing (log=-1).
+    Exec(db, "SELECT count(*) FROM sqlite_schema");
     int mode = a.checkpoint == "TRUNCATE"  ? SQLITE_CHECKPOINT_TRUNCATE
                : a.checkpoint == "RESTART" ? SQLITE_CHECKPOINT_RESTART
                : a.checkpoint == "FULL"    ? SQLITE_CHECKPOINT_FULL
