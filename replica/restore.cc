@@ -15,6 +15,7 @@
 #include "replica/handles.h"
 #include "replica/log.h"
 #include "replica/page_checksum.h"
+#include "replica/page_writer.h"
 #include "replica/replica_head.h"
 #include "replica/restore_prefetch.h"
 #include "replica/status.h"
@@ -131,7 +132,7 @@ namespace {
 
 class Applier {
  public:
-  Applier(int fd, std::string tmp) : fd_(fd), tmp_(std::move(tmp)) {}
+  Applier(int fd, std::string tmp) : fd_(fd), tmp_(tmp), writer_(fd, std::move(tmp)) {}
 
   absl::Status Apply(TxFileReader& reader, const TxFileInfo& info, std::string_view what,
                      bool first) {
@@ -142,6 +143,7 @@ class Applier {
     if (first) {
       if (!h.snapshot) return absl::DataLossError(fmt::format("{}: not a snapshot", what));
       page_size_ = h.page_size;
+      LS_RETURN_IF_ERROR(writer_.Reserve(uint64_t{h.commit} * h.page_size));
     } else {
       if (h.page_size != page_size_) {
         return absl::DataLossError(
@@ -166,18 +168,12 @@ class Applier {
     while (true) {
       LS_ASSIGN_OR_RETURN(bool more, reader.Next(&pgno, &page));
       if (!more) break;
-      // Runs of consecutive pages (all of a snapshot) go out in large writes.
-      if (!run_.empty() && (pgno != run_first_ + run_.size() / page_size_ ||
-                            run_.size() + page.size() > kRunBytes)) {
-        LS_RETURN_IF_ERROR(Flush());
-      }
-      if (run_.empty()) run_first_ = pgno;
-      run_.append(page);
+      LS_RETURN_IF_ERROR(writer_.Add(pgno, page));
       uint64_t nh = PageHash(pgno, page);
       sum_ ^= hashes_[pgno - 1] ^ nh;
       hashes_[pgno - 1] = nh;
     }
-    LS_RETURN_IF_ERROR(Flush());
+    LS_RETURN_IF_ERROR(writer_.Wait());  // no write may land after the truncation
     if (::ftruncate(fd_, static_cast<off_t>(h.commit) * page_size_) != 0) {
       return ErrnoStatus(errno, fmt::format("truncate {}", tmp_));
     }
@@ -189,27 +185,13 @@ class Applier {
     return absl::OkStatus();
   }
 
+  // Flushes the pages written and fsyncs the file.
+  absl::Status Sync() { return writer_.Sync(); }
+
  private:
-  static constexpr size_t kRunBytes = 4 << 20;
-
-  absl::Status Flush() {
-    off_t off = static_cast<off_t>(run_first_ - 1) * page_size_;
-    size_t done = 0;
-    while (done < run_.size()) {
-      ssize_t w =
-          ::pwrite(fd_, run_.data() + done, run_.size() - done, off + static_cast<off_t>(done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return ErrnoStatus(errno, fmt::format("write {}", tmp_));
-      done += static_cast<size_t>(w);
-    }
-    run_.clear();
-    return absl::OkStatus();
-  }
-
   int fd_;
   std::string tmp_;
-  std::string run_;  // consecutive pages from run_first_, not yet written
-  uint32_t run_first_ = 0;
+  PageWriter writer_;
   uint32_t page_size_ = 0;
   uint64_t sum_ = 0;
   std::vector<uint64_t> hashes_;
@@ -289,7 +271,7 @@ absl::Status ExecuteRestore(ReplicaClient& client, const RestorePlan& plan,
     LS_ASSIGN_OR_RETURN(auto reader, TxFileReader::Open(std::move(*src), what));
     LS_RETURN_IF_ERROR(Annotate(applier.Apply(*reader, info, what, i == 0), "restore"));
   }
-  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, fmt::format("fsync {}", tmp));
+  LS_RETURN_IF_ERROR(Annotate(applier.Sync(), "restore"));
   fd.reset();
   // A stale WAL beside the output would be replayed into it by SQLite.
   for (const char* suffix : {"-wal", "-shm"}) {

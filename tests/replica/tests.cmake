@@ -17,3 +17,9 @@ litesync_test_binary(crash_tests
   replica/crash_test.cc
   replica/s3_crash_test.cc
 )
+
+# The restore's page writer runs a thread of its own: labelled `threads`, so
+# `make tsan` checks it (it synchronizes with std::mutex, which TSan sees).
+litesync_test_binary(page_writer_tests REPLICA_ONLY LABEL threads
+  replica/page_writer_test.cc
+)

@@ -1,0 +1,91 @@
+// Writes a restored database image: runs of consecutive pages go out in large
+// writes on a background thread, so decompressing the next run overlaps with
+// writing the last. Where the file system and the alignment allow, the writes
+// bypass the page cache (O_DIRECT): copying a gigabyte into the page cache and
+// then flushing it is most of a restore's time, and direct writes skip both.
+// Anything unaligned (small page sizes, a short run), and every write on a file
+// system without O_DIRECT, goes through the ordinary descriptor. Sync() makes
+// all of it durable either way. Writes happen in the order pages were added.
+// One caller thread at a time; the writer owns and joins its thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+
+#include "replica/handles.h"
+
+namespace litesync {
+
+class PageWriter {
+ public:
+  // `fd` (open for writing on `path`) must outlive the writer; `path` names the
+  // file in errors and is opened a second time for direct writes.
+  PageWriter(int fd, std::string path);
+  ~PageWriter();  // waits for pending writes (their errors are dropped: call Wait())
+  PageWriter(const PageWriter&) = delete;
+  PageWriter& operator=(const PageWriter&) = delete;
+
+  // Allocates the file's first `bytes` up front (its size becomes at least that):
+  // direct writes into allocated blocks are faster, and a full disk shows here,
+  // before any page is written. A no-op where the file system cannot.
+  absl::Status Reserve(uint64_t bytes);
+  // Page `pgno` (1-based), whose size is the page size. The first write error of
+  // any earlier page is returned here or by the next call.
+  absl::Status Add(uint32_t pgno, std::string_view page);
+  // Writes every page added and waits until they are written.
+  absl::Status Wait();
+  // Wait(), then fsync.
+  absl::Status Sync();
+
+  // For tests: bytes written through each path (read after Wait()).
+  uint64_t direct_bytes() const;
+  uint64_t buffered_bytes() const;
+
+ private:
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  using Buffer = std::unique_ptr<char, Free>;
+  struct Run {
+    Buffer buf;
+    size_t size = 0;
+    off_t offset = 0;
+  };
+
+  absl::Status Submit();  // hands the current run to the thread, takes a free buffer
+  void Loop();
+  absl::Status Write(const Run& run);  // on the thread
+
+  int fd_;
+  std::string path_;
+  Buffer run_;
+  size_t used_ = 0;
+  uint32_t run_first_ = 0;
+  size_t page_size_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Run> pending_;      // guarded by mu_
+  std::vector<Buffer> free_;     // guarded by mu_
+  bool busy_ = false;            // guarded by mu_: the thread is writing a run
+  bool stop_ = false;            // guarded by mu_
+  absl::Status error_;           // guarded by mu_: the first write error
+  UniqueFd direct_fd_;           // the thread's; invalid: no direct writes
+  uint64_t direct_bytes_ = 0;    // guarded by mu_
+  uint64_t buffered_bytes_ = 0;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace litesync
