@@ -105,6 +105,10 @@ absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path
     // No per-connection lookaside arena (~120 KB each): these connections run a
     // few small statements, and a process may hold thousands of them.
     sqlite3_db_config(raw, SQLITE_DBCONFIG_LOOKASIDE, nullptr, 0, 0);
+    // Closing the last connection would checkpoint and delete the WAL, frames not
+    // yet captured included, and the next start would need a snapshot: litesync
+    // checkpoints only where it decides to (DbWatcher::MaybeCheckpoint).
+    sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     // Pages are read through sqlite_dbpage; keep the page cache small.
     LS_RETURN_IF_ERROR(Exec(raw, "PRAGMA cache_size=-512", path));
   }
@@ -128,6 +132,14 @@ absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path
                                 -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
     r->page_stmt_[i].reset(raw);
     if (rc != SQLITE_OK) return SqliteStatus(r->conns_[i].get(), rc, "prepare sqlite_dbpage");
+  }
+  // When every connection had closed, the first open rebuilt the wal-index and,
+  // not knowing what an interrupted checkpoint wrote, marked every frame as
+  // possibly backfilled: no older position could be reopened. This finds which
+  // frames certainly were not (they differ from the database file), so a
+  // restart can resume at its stored position or the WAL generation's start.
+  if (int rc = sqlite3_snapshot_recover(r->conns_[0].get(), "main"); rc != SQLITE_OK) {
+    LogDebug("snapshot recovery skipped", {{"db", path}, {"code", rc}});
   }
   return r;
 }
