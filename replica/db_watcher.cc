@@ -289,6 +289,11 @@ absl::Time DbWatcher::Step() {
   }
   wal_size_ = FileSize(reader_->wal_path());
   Upload(now, /*force=*/false);
+  if (resync_) {  // reopen: Recover verifies the database against the replica again
+    resync_ = false;
+    CloseReader();
+    return now;
+  }
   if (MaybeScheduleSnapshot(now)) Upload(now, /*force=*/true);
   s = MaybeCheckpoint(now);
   if (absl::IsDataLoss(s)) {
@@ -322,7 +327,15 @@ absl::Status DbWatcher::FinalSync(absl::Time deadline) {
                                       : slot->last_status;
       }
     }
-    if (done) return absl::OkStatus();
+    if (done) {
+      for (auto& slot : slots_) {  // the next instance may write at once
+        absl::Status released = slot->lease.Release(*slot->client, clock_->Now());
+        if (!released.ok()) {
+          LogWarn("lease not released", {{"replica", slot->name}, {"err", released}});
+        }
+      }
+      return absl::OkStatus();
+    }
     if (absl::Now() + absl::Milliseconds(500) > deadline) {
       return Annotate(last, fmt::format("final sync of {}", options_.path));
     }

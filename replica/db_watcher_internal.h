@@ -13,6 +13,7 @@
 
 #include "replica/compactor.h"
 #include "replica/db_watcher.h"
+#include "replica/lease.h"
 
 namespace litesync {
 
@@ -40,6 +41,7 @@ struct DbWatcher::Slot {
   absl::Time last_reached = absl::InfinitePast();
   absl::Status last_status;
   std::unique_ptr<CompactionScheduler> compaction;
+  ReplicaLease lease;  // held while this instance writes the replica
   absl::Time next_retention = absl::InfinitePast();
   absl::Time next_validation = absl::InfinitePast();
 };

@@ -32,18 +32,30 @@ absl::Duration Backoff(int failures, absl::Duration base) {
 void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
   for (auto& slot : slots_) {
     if (!force && now < slot->retry_at) continue;
-    if (slot->needs_snapshot && positioned_) {
-      absl::Status s = SnapshotBaseFor(slot.get());
-      if (!s.ok()) {
-        slot->last_status = s;
-        LogError("snapshot failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+    // Nothing is written without the lease (one writer per replica); an idle
+    // replica neither needs nor renews it.
+    absl::Status s = absl::OkStatus();
+    if (!slot->queue.empty() || slot->needs_snapshot) {
+      s = Annotate(slot->lease.Ensure(*slot->client, now),
+                   fmt::format("replicate {}", options_.path));
+      if (absl::IsAborted(s)) {  // another instance wrote meanwhile: recover first
+        LogInfo("replica lease taken over", {{"db", options_.path}, {"replica", slot->name}});
+        resync_ = true;
+        continue;
+      }
+    }
+    if (s.ok() && slot->needs_snapshot && positioned_) {
+      absl::Status snap = SnapshotBaseFor(slot.get());
+      if (!snap.ok()) {
+        slot->last_status = snap;
+        LogError("snapshot failed",
+                 {{"db", options_.path}, {"replica", slot->name}, {"err", snap}});
         continue;
       }
     }
     bool wrote = false;
     uint64_t bytes = 0, snapshots = 0, acked = 0;
-    absl::Status s = absl::OkStatus();
-    while (!slot->queue.empty()) {
+    while (s.ok() && !slot->queue.empty()) {
       const std::shared_ptr<Pending>& p = slot->queue.front();
       s = slot->client->Write(p->info, *p->bytes);
       if (!s.ok()) {
@@ -106,6 +118,13 @@ void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
 // logged and retried on schedule; they never fail a sync (the files they write
 // come first and they delete last, so an interruption restores exactly).
 void DbWatcher::Maintain(Slot* slot, absl::Time now) {
+  if (slot->compaction->NextDue(now) <= now || now >= slot->next_retention) {
+    absl::Status s = slot->lease.Ensure(*slot->client, now);  // they write and delete
+    if (!s.ok()) {
+      LogWarn("maintenance skipped", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+      return;
+    }
+  }
   CompactionResult compacted;
   absl::Status s = slot->compaction->RunDue(*slot->client, lineage_, now, &compacted);
   if (!s.ok()) {

@@ -169,6 +169,31 @@ class FileReplicaClient : public ReplicaClient {
     }
     return absl::OkStatus();
   }
+  absl::StatusOr<std::string> ReadRecord(std::string_view name) override {
+    std::string path = fmt::format("{}/{}", root_, name);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+      if (errno == ENOENT) return absl::NotFoundError(fmt::format("{}: no such file", path));
+      return ErrnoStatus(errno, fmt::format("open {}", path));
+    }
+    FdReader reader(std::move(fd), path);
+    return ReadAll(reader);
+  }
+  absl::Status WriteRecord(std::string_view name, std::string_view bytes) override {
+    std::string path = fmt::format("{}/{}", root_, name);
+    LS_RETURN_IF_ERROR(MkdirAll(root_));
+    std::string tmp = fmt::format("{}/.{}.tmp-{}-{:08x}", root_, name, ::getpid(),
+                                  static_cast<uint32_t>(std::random_device{}()));
+    absl::Status s = WriteTemp(tmp, *MemorySource(std::string(bytes)));
+    if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+      s = ErrnoStatus(errno, fmt::format("rename {} to {}", tmp, path));
+    }
+    if (!s.ok()) {
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    return FsyncDir(root_);
+  }
 
  private:
   std::string LevelDir(Lineage lineage, int level) const {

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "fmt/format.h"
 
 #include "replica/replica_options.h"
 #include "replica/tx_file_info.h"
@@ -60,6 +61,17 @@ class ReplicaClient {
   virtual absl::Status Delete(std::span<const TxFileInfo> files) = 0;
   // A cheap request proving the replica is reachable and usable now.
   virtual absl::Status Ping() = 0;
+
+  // A small named record at the replica's root beside the lineages (the writer's
+  // lease, lease.h), written atomically. NotFound when absent; a backend without
+  // records answers Unimplemented.
+  virtual absl::StatusOr<std::string> ReadRecord(std::string_view name) {
+    return absl::UnimplementedError(fmt::format("{}: no records", name));
+  }
+  virtual absl::Status WriteRecord(std::string_view name, std::string_view bytes) {
+    (void)bytes;
+    return absl::UnimplementedError(fmt::format("{}: no records", name));
+  }
 };
 
 // The factory: the only place that knows the concrete backends.

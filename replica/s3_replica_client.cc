@@ -46,6 +46,8 @@ class S3ReplicaClient : public ReplicaClient {
   absl::StatusOr<std::unique_ptr<ByteReader>> Open(const TxFileInfo& info) override;
   absl::Status Delete(std::span<const TxFileInfo> files) override;
   absl::Status Ping() override;
+  absl::StatusOr<std::string> ReadRecord(std::string_view name) override;
+  absl::Status WriteRecord(std::string_view name, std::string_view bytes) override;
 
  private:
   // One ListObjectsV2 page of keys under `prefix`, no delimiter.
@@ -249,6 +251,23 @@ absl::Status S3ReplicaClient::DeleteOneByOne(std::span<const std::string> keys) 
     if (!s.ok() && s.code() != absl::StatusCode::kNotFound) return s;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> S3ReplicaClient::ReadRecord(std::string_view name) {
+  S3Call call;
+  call.key = api_.Key(name);
+  call.what = "GET " + api_.S3Url(call.key);
+  LS_ASSIGN_OR_RETURN(HttpResponse response, api_.Send(call));
+  return std::move(response.body);
+}
+
+absl::Status S3ReplicaClient::WriteRecord(std::string_view name, std::string_view bytes) {
+  S3Call call;
+  call.method = "PUT";
+  call.key = api_.Key(name);
+  call.body = bytes;
+  call.what = "PUT " + api_.S3Url(call.key);
+  return api_.Send(call).status();
 }
 
 absl::Status S3ReplicaClient::Ping() {

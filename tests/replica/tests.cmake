@@ -1,6 +1,7 @@
 # Tests of replica/: listed explicitly.
 litesync_test_binary(replica_tests REPLICA_ONLY
   replica/compactor_test.cc
+  replica/lease_test.cc
   replica/maintenance_test.cc
   replica/replication_test.cc
   replica/retention_test.cc

@@ -1,0 +1,174 @@
+// The replica lease (FIELD_NOTES 13): one writer per replica. Two instances on a
+// real file replica: the second is refused with the holder named, takes over when
+// the first releases or dies or its lease expires, and two watchers on one
+// database and replica never both write.
+#include "replica/lease.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "replica/db_watcher.h"
+#include "replica/file_replica_client.h"
+#include "replica/log.h"
+#include "tests/testutil/fake_clock.h"
+#include "tests/testutil/process.h"
+#include "tests/testutil/replication_util.h"
+#include "tests/testutil/sqlite_util.h"
+#include "tests/testutil/status_matchers.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace litesync {
+namespace {
+
+using ::testing::HasSubstr;
+
+class LeaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = NewFileReplicaClient(testing::FileReplica(dir_.Join("replica")));
+    LS_ASSERT_OK(c);
+    client_ = std::move(*c);
+  }
+  std::string Host() {
+    char buf[256] = {};
+    ::gethostname(buf, sizeof buf - 1);
+    return buf;
+  }
+  void WriteRecord(const LeaseRecord& r) {
+    LS_ASSERT_OK(client_->WriteRecord(kLeaseRecord, EncodeLease(r)));
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  std::unique_ptr<ReplicaClient> client_;
+};
+
+TEST_F(LeaseTest, RecordsRoundTripAndGarbageIsNotALease) {
+  LeaseRecord r{"o1", "p1", "h1", 42, absl::FromUnixMillis(1'700'000'000'123)};
+  auto back = DecodeLease(EncodeLease(r));
+  LS_ASSERT_OK(back);
+  EXPECT_EQ(back->owner, "o1");
+  EXPECT_EQ(back->process, "p1");
+  EXPECT_EQ(back->host, "h1");
+  EXPECT_EQ(back->pid, 42);
+  EXPECT_EQ(back->expires, r.expires);
+  EXPECT_FALSE(DecodeLease("").ok());
+  EXPECT_FALSE(DecodeLease("owner x\nexpires_ms 5\n").ok());
+  EXPECT_FALSE(DecodeLease(EncodeLease(r).substr(0, 30)).ok());
+}
+
+TEST_F(LeaseTest, ASecondInstanceIsRefusedUntilTheFirstReleases) {
+  ReplicaLease a, b;
+  LS_ASSERT_OK(a.Ensure(*client_, clock_.Now()));
+  absl::Status refused = b.Ensure(*client_, clock_.Now());
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("in use by another litesync"));
+  EXPECT_THAT(std::string(refused.message()), HasSubstr(Host()));
+  EXPECT_THAT(std::string(refused.message()), HasSubstr(std::to_string(::getpid())));
+  LS_ASSERT_OK(a.Release(*client_, clock_.Now()));
+  // Taken over after a refusal: Aborted tells the caller to re-read the replica.
+  EXPECT_TRUE(absl::IsAborted(b.Ensure(*client_, clock_.Now())));
+  LS_ASSERT_OK(b.Ensure(*client_, clock_.Now()));
+  EXPECT_TRUE(absl::IsFailedPrecondition(a.Ensure(*client_, clock_.Now())));
+}
+
+TEST_F(LeaseTest, ALeaseIsRenewedOnlyWhenDueAndExpiresWhenNotRenewed) {
+  ReplicaLease a, b;
+  LS_ASSERT_OK(a.Ensure(*client_, clock_.Now()));
+  std::filesystem::remove(dir_.Join("replica/lease"));
+  clock_.Advance(kLeaseTtl / 3 - absl::Seconds(1));
+  LS_ASSERT_OK(a.Ensure(*client_, clock_.Now()));
+  EXPECT_FALSE(testing::FileExists(dir_.Join("replica/lease"))) << "renewed before it was due";
+  clock_.Advance(absl::Seconds(2));
+  LS_ASSERT_OK(a.Ensure(*client_, clock_.Now()));
+  EXPECT_TRUE(testing::FileExists(dir_.Join("replica/lease"))) << "not renewed when due";
+  EXPECT_FALSE(b.Ensure(*client_, clock_.Now()).ok());
+  clock_.Advance(kLeaseTtl + absl::Seconds(1));  // `a` stopped renewing (stalled, or gone)
+  EXPECT_TRUE(absl::IsAborted(b.Ensure(*client_, clock_.Now())));
+  LS_ASSERT_OK(b.Ensure(*client_, clock_.Now()));
+}
+
+TEST_F(LeaseTest, AnotherHostsLeaseBindsUntilItExpires) {
+  WriteRecord({"other", "proc", "some-other-host", ::getpid(), clock_.Now() + kLeaseTtl});
+  ReplicaLease b;
+  EXPECT_TRUE(absl::IsFailedPrecondition(b.Ensure(*client_, clock_.Now())));
+  clock_.Advance(kLeaseTtl);
+  EXPECT_TRUE(absl::IsAborted(b.Ensure(*client_, clock_.Now())));
+}
+
+TEST_F(LeaseTest, ADeadHolderOnThisHostIsTakenOverAtOnce) {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);  // a pid that is gone (kill -9)
+  WriteRecord({"dead", "proc", Host(), child, clock_.Now() + kLeaseTtl});
+  ReplicaLease b;
+  LS_ASSERT_OK(b.Ensure(*client_, clock_.Now()));
+}
+
+TEST_F(LeaseTest, ALiveHolderOnThisHostBinds) {
+  WriteRecord({"live", "proc", Host(), ::getppid(), clock_.Now() + kLeaseTtl});
+  ReplicaLease b;
+  EXPECT_TRUE(absl::IsFailedPrecondition(b.Ensure(*client_, clock_.Now())));
+}
+
+TEST_F(LeaseTest, AnEarlierLifeOfARestartedContainerWithOurPidIsTakenOver) {
+  WriteRecord({"before", "earlier-process", Host(), ::getpid(), clock_.Now() + kLeaseTtl});
+  ReplicaLease b;
+  LS_ASSERT_OK(b.Ensure(*client_, clock_.Now()));
+}
+
+// Two watchers on one database and replica, as in a deploy overlap: the second
+// is refused and shows why; once the first stops, it takes over, re-reads the
+// replica, and the replica still restores exactly.
+TEST(LeaseWatcherTest, OnlyOneOfTwoWatchersOnOneReplicaWrites) {
+  testing::TempDir dir;
+  std::string db = dir.Join("app.db");
+  testing::CreateWalDb(db);
+  testing::FakeClock clock;
+  SyncRegistry registry_a, registry_b;
+  DbOptions options = testing::DbWithReplica(db, testing::FileReplica(dir.Join("replica")));
+  auto write = [&](int seed) {
+    ASSERT_EQ(
+        testing::RunProcess({testing::WriterBin(), db, "-txns", "5", "-seed", std::to_string(seed)},
+                            absl::Seconds(30)),
+        0);
+  };
+  if (getenv("LITESYNC_DEBUG")) SetLogLevel(LogLevel::kDebug);
+  auto a = std::make_unique<DbWatcher>(options, &registry_a, &clock);
+  DbWatcher b(options, &registry_b, &clock);
+  a->Step();
+  write(1);
+  b.Step();
+  SyncRecord rb = registry_b.Snapshot()[0];
+  EXPECT_TRUE(absl::IsFailedPrecondition(rb.last_error)) << rb.last_error;
+  EXPECT_THAT(std::string(rb.last_error.message()), HasSubstr("in use by another litesync"));
+  EXPECT_EQ(rb.last_success, absl::InfinitePast()) << "refused, so never synced";
+  clock.Advance(absl::Seconds(1));
+  a->Step();  // the holder keeps replicating
+  EXPECT_TRUE(registry_a.Snapshot()[0].last_error.ok()) << registry_a.Snapshot()[0].last_error;
+  LS_ASSERT_OK(a->FinalSync(absl::Now() + absl::Seconds(10)));
+  a.reset();  // a clean stop released the lease
+  write(2);
+  for (int i = 0; i < 5; ++i) {  // backoff, take over, recover, write
+    clock.Advance(absl::Minutes(1));
+    b.Step();
+  }
+  rb = registry_b.Snapshot()[0];
+  EXPECT_TRUE(rb.last_error.ok()) << rb.last_error;
+  EXPECT_NE(rb.last_success, absl::InfinitePast());
+  LS_ASSERT_OK(b.FinalSync(absl::Now() + absl::Seconds(10)));
+  auto client = NewFileReplicaClient(options.replicas[0]);
+  LS_ASSERT_OK(client);
+  EXPECT_EQ((*client)->ListLineages()->size(), 1u) << "b continued a's lineage";
+  std::string out = dir.Join("latest.db");
+  LS_ASSERT_OK(testing::RestoreTo(**client, {}, out));
+  EXPECT_EQ(*testing::DumpContent(out), *testing::DumpContent(db));
+}
+
+}  // namespace
+}  // namespace litesync
