@@ -164,6 +164,31 @@ absl::Status ParseS3Settings(const MapView& m, const GlobalCredentials& global, 
   return absl::OkStatus();
 }
 
+// compaction-intervals: [30s, 5m, 1h]: levels 1, 2, 3; missing entries and 0
+// disable a level (and the levels above it, which are built from it).
+absl::Status ParseCompactionIntervals(const MapView& m, ReplicaOptions* r) {
+  constexpr std::string_view kKey = "compaction-intervals";
+  std::vector<std::string> values;
+  if (absl::Status s = m.ReadStringList(kKey, &values); !s.ok()) return s;
+  if (!m.Has(kKey)) return absl::OkStatus();
+  if (values.empty() || values.size() > r->compaction_intervals.size()) {
+    return m.Error(kKey, fmt::format("must list 1 to {} durations, for levels 1, 2 and 3 (got {})",
+                                     r->compaction_intervals.size(), values.size()));
+  }
+  r->compaction_intervals.fill(absl::ZeroDuration());
+  for (size_t i = 0; i < values.size(); ++i) {
+    absl::Duration d;
+    if (!absl::ParseDuration(values[i], &d) || d < absl::ZeroDuration() ||
+        d == absl::InfiniteDuration()) {
+      return m.Error(kKey, fmt::format("level {}: must be a duration like 30s, 5m or 1h, or 0 to "
+                                       "disable the level (got \"{}\")",
+                                       i + 1, values[i]));
+    }
+    r->compaction_intervals[i] = d;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string ReplicaLocation(const ReplicaOptions& r) {
@@ -174,11 +199,11 @@ std::string ReplicaLocation(const ReplicaOptions& r) {
 absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML::Node& node,
                                             const std::string& key, int parent_line,
                                             const GlobalCredentials& global) {
-  absl::StatusOr<MapView> view =
-      MapView::Make(file, node, key, parent_line,
-                    {"type", "name", "url", "path", "bucket", "endpoint", "region",
-                     "force-path-style", "skip-verify", "access-key-id", "secret-access-key",
-                     "sync-interval", "retention", "snapshot-interval", "validation-interval"});
+  absl::StatusOr<MapView> view = MapView::Make(
+      file, node, key, parent_line,
+      {"type", "name", "url", "path", "bucket", "endpoint", "region", "force-path-style",
+       "skip-verify", "access-key-id", "secret-access-key", "sync-interval", "retention",
+       "snapshot-interval", "validation-interval", "compaction-intervals"});
   if (!view.ok()) return view.status();
   const MapView& m = *view;
   ReplicaOptions r;
@@ -215,6 +240,7 @@ absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML:
       !s.ok()) {
     return s;
   }
+  if (absl::Status s = ParseCompactionIntervals(m, &r); !s.ok()) return s;
   return r;
 }
 

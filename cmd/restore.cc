@@ -369,15 +369,15 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
   options.client_factory = [&] { return NewReplicaClient(best->options); };
   absl::Time start = absl::Now();
   absl::Status s;
-  RunInterruptible([&] { s = ExecuteRestore(*best->client, best->plan, options); },
-                   [&](int sig) {
-                     ::unlink(staging_tmp.c_str());
-                     ::unlink(staging.c_str());
-                     PrintError("restore",
-                                fmt::format("interrupted by {}; nothing was written to {}",
-                                            SignalName(sig), output));
-                     ::_exit(kExitFailure);
-                   });
+  RunInterruptible(
+      [&] { s = ExecuteRestoreReplanning(*best->client, target, &best->plan, options); },
+      [&](int sig) {
+        ::unlink(staging_tmp.c_str());
+        ::unlink(staging.c_str());
+        PrintError("restore", fmt::format("interrupted by {}; nothing was written to {}",
+                                          SignalName(sig), output));
+        ::_exit(kExitFailure);
+      });
   if (s.ok()) s = Publish(staging, output);
   if (!s.ok()) {
     ::unlink(staging.c_str());

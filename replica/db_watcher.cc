@@ -36,6 +36,9 @@ DbWatcher::DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock)
     slot->options = ro;
     CompactionOptions co;
     co.scratch_dir = std::filesystem::path(options_.path).parent_path().string();
+    for (size_t n = 1; n < co.intervals.size(); ++n) {
+      co.intervals[n] = ro.compaction_intervals[n - 1];
+    }
     slot->compaction = std::make_unique<CompactionScheduler>(co);
     slot->name = ro.Describe();
     auto client = NewReplicaClient(ro);

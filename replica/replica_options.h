@@ -2,6 +2,7 @@
 // No YAML here: cmd/config.cc is the only yaml-cpp user.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,6 +36,10 @@ struct ReplicaOptions {
   absl::Duration retention = absl::Hours(24);
   absl::Duration snapshot_interval = absl::ZeroDuration();    // 0: only when needed
   absl::Duration validation_interval = absl::ZeroDuration();  // 0: off
+  // How often compaction builds levels 1, 2 and 3 (replica/compactor.h); zero
+  // disables that level and every level above it.
+  std::array<absl::Duration, 3> compaction_intervals = {absl::Seconds(30), absl::Minutes(5),
+                                                        absl::Hours(1)};
   // Compaction, retention and periodic snapshots run inside the watcher; tests
   // that drive them by hand turn this off.
   bool maintenance = true;

@@ -29,8 +29,17 @@ struct RestorePlan {
   uint64_t bytes = 0;             // sum of file sizes (0 where unknown)
 };
 
-// NotFound when the replica holds nothing (or nothing at/before the target):
-// the message names the replica and the oldest/newest restorable point.
+// Plans a restore (replica/restore_plan.cc). Never plans a point other than the
+// target: a timestamp t means the replica's state at t, the newest sync at or
+// before t, and is restorable only while the replica can prove that state (a
+// file ending at it was captured exactly at t, a level-0 file, one per sync,
+// starts right after it, or nothing follows it in its lineage) and a snapshot
+// and a chain of files reach it exactly. Before the retention cutoff, compaction
+// merged the syncs and retention removed the level-0 files, so mostly only the
+// capture times of the kept files themselves restore there.
+// NotFound when the replica holds nothing or the target is not restorable: the
+// message names the replica and the oldest restorable time (or TXID), and for a
+// time inside the history, the next restorable time after it.
 absl::StatusOr<RestorePlan> PlanRestore(ReplicaClient& client, const RestoreTarget& target);
 
 struct RestoreOptions {
@@ -49,5 +58,18 @@ struct RestoreOptions {
 // on any error the output path is left untouched.
 absl::Status ExecuteRestore(ReplicaClient& client, const RestorePlan& plan,
                             const RestoreOptions& options);
+
+// Re-plans made by ExecuteRestoreReplanning before it gives up.
+inline constexpr int kMaxRestoreReplans = 5;
+
+// ExecuteRestore of `*plan` (made by PlanRestore for `target`) that survives
+// retention racing it (FIELD_NOTES 8): when a file of the plan is gone mid-restore
+// (NotFound), the replica is listed again and the same point planned again (the
+// plan's TXID for a -txid or -timestamp target, the latest state otherwise),
+// up to kMaxRestoreReplans times; a new plan that equals the old one ends it. If
+// the point is no longer restorable, the error says so. `*plan` becomes the plan
+// that was executed. Nothing is ever written at the output on failure.
+absl::Status ExecuteRestoreReplanning(ReplicaClient& client, const RestoreTarget& target,
+                                      RestorePlan* plan, const RestoreOptions& options);
 
 }  // namespace litesync

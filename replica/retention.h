@@ -33,9 +33,12 @@
 // result is DataLoss naming the lineage (it resolves itself once C passes into
 // a healthy lineage).
 //
-// Points before C may still restore afterwards, at the coarser granularity of
-// what is kept (S and the chain). A point before the oldest kept file is
-// NotFound from PlanRestore, naming the oldest restorable time.
+// Points before C restore afterwards only where the kept files still prove the
+// state at that time (PlanRestore, restore.h): the capture times of S and the
+// chain's files, the state T_C from its capture time to C, and states whose next
+// sync is still a level-0 file. Other points before C are NotFound from
+// PlanRestore, naming the oldest restorable time; a restore never falls back to
+// a nearby kept state.
 //
 // Crash safety: deletions are issued oldest first (by lineage, then max_txid),
 // in batches through ReplicaClient::Delete. No file a point inside the window

@@ -22,6 +22,7 @@ namespace litesync {
 namespace {
 
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -136,6 +137,7 @@ dbs:
         retention: 72h
         snapshot-interval: 1h30m
         validation-interval: 12h
+        compaction-intervals: [10s, 2m]
       - name: offsite
         url: s3://my-bucket/prod/app/
         endpoint: http://127.0.0.1:9000/
@@ -161,7 +163,11 @@ dbs:
   EXPECT_EQ(f.retention, absl::Hours(72));
   EXPECT_EQ(f.snapshot_interval, absl::Minutes(90));
   EXPECT_EQ(f.validation_interval, absl::Hours(12));
+  EXPECT_THAT(f.compaction_intervals,
+              ElementsAre(absl::Seconds(10), absl::Minutes(2), absl::ZeroDuration()));
   const ReplicaOptions& s = db.replicas[1];
+  EXPECT_THAT(s.compaction_intervals,
+              ElementsAre(absl::Seconds(30), absl::Minutes(5), absl::Hours(1)));  // defaults
   EXPECT_EQ(s.type, "s3");
   EXPECT_EQ(s.bucket, "my-bucket");
   EXPECT_EQ(s.prefix, "prod/app");
@@ -494,6 +500,12 @@ TEST_F(ConfigTest, BadDurationsAreErrors) {
             "litesync.yml:5: dbs[0].replica.sync-interval: must be at least 10ms (got 5ms)");
   EXPECT_EQ(Error(with("snapshot-interval: -1s")),
             "litesync.yml:5: dbs[0].replica.snapshot-interval: must not be negative (got -1s)");
+  EXPECT_EQ(Error(with("compaction-intervals: [30s, 5m, 1h, 1d]")),
+            "litesync.yml:5: dbs[0].replica.compaction-intervals: must list 1 to 3 durations, "
+            "for levels 1, 2 and 3 (got 4)");
+  EXPECT_EQ(Error(with("compaction-intervals: [30s, soon]")),
+            "litesync.yml:5: dbs[0].replica.compaction-intervals: level 2: must be a duration "
+            "like 30s, 5m or 1h, or 0 to disable the level (got \"soon\")");
   EXPECT_EQ(Error(with("retention: inf")),
             "litesync.yml:5: dbs[0].replica.retention: must be a duration like 1s, 500ms, 5m or "
             "1h30m (got \"inf\")");
@@ -761,6 +773,7 @@ TEST_F(ConfigTest, TheExampleConfigDescribesEveryKey) {
                           "retention",
                           "snapshot-interval",
                           "validation-interval",
+                          "compaction-intervals",
                           "dirs",
                           "dir",
                           "pattern",

@@ -459,9 +459,16 @@ TEST(CompactorHistoryTest, ScheduledCompactionRestoresExactlyAtEveryLevelBoundar
       const testing::HistoryPoint* p = h.WithTxid(files[i].max_txid);
       RestoreTarget by_txid, by_time;
       by_txid.txid = files[i].max_txid;
-      by_time.timestamp = files[i].timestamp + absl::Seconds(1);
+      by_time.timestamp = files[i].timestamp;
       ASSERT_NO_FATAL_FAILURE(h.ExpectRestore(by_txid, *p, only->get()));
       ASSERT_NO_FATAL_FAILURE(h.ExpectRestore(by_time, *p, only->get()));
+      if (i + 1 < files.size()) {
+        // A second later the next sync may have happened: the level-0 files that
+        // said when are gone, so that time is refused, never answered with *p.
+        by_time.timestamp = files[i].timestamp + absl::Seconds(1);
+        auto later = PlanRestore(**only, by_time);
+        EXPECT_TRUE(absl::IsNotFound(later.status())) << later.status();
+      }
     }
   }
 }

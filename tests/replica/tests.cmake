@@ -4,6 +4,7 @@ litesync_test_binary(replica_tests REPLICA_ONLY
   replica/lease_test.cc
   replica/maintenance_test.cc
   replica/replication_test.cc
+  replica/restore_window_test.cc
   replica/retention_test.cc
   replica/secret_test.cc
   replica/tx_file_info_test.cc
