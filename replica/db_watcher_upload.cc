@@ -52,6 +52,7 @@ void DbWatcher::Upload(absl::Time now, bool force) {
         break;
       }
       wrote = true;
+      if (p->info.level == 0) slot->compaction->NoteLevel0Written();
       bytes += p->info.size;
       snapshots += p->snapshot ? 1 : 0;
       acked = p->info.max_txid;
