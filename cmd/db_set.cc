@@ -70,6 +70,7 @@ absl::Status DbSet::Apply(const std::vector<ResolvedDb>& want) {
     running_.emplace(db.options.path, db.options);
     LogInfo("replicating", {{"db", db.options.path}, {"replicas", ReplicaList(db.options)}});
   }
+  if (fds_ != nullptr) fds_->Check(running_.size());
   return first;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cmd/databases.h"
+#include "cmd/fd_limit.h"
 #include "replica/replica_options.h"
 #include "replica/replicator.h"
 
@@ -18,8 +19,9 @@ bool SameDbOptions(const DbOptions& a, const DbOptions& b);
 
 class DbSet {
  public:
-  // `replicator` must outlive this set.
-  explicit DbSet(Replicator* replicator) : replicator_(replicator) {}
+  // `replicator` and `fds` (optional: checked after each Apply) must outlive this set.
+  explicit DbSet(Replicator* replicator, FdBudget* fds = nullptr)
+      : replicator_(replicator), fds_(fds) {}
 
   // Makes the replicator run exactly `want`: new databases are added, databases
   // no longer wanted are removed after a final sync, changed ones are removed and
@@ -32,6 +34,7 @@ class DbSet {
 
  private:
   Replicator* replicator_;
+  FdBudget* fds_;
   std::map<std::string, DbOptions> running_;
 };
 

@@ -17,6 +17,7 @@
 #include "cmd/command.h"
 #include "cmd/control_server.h"
 #include "cmd/db_set.h"
+#include "cmd/fd_limit.h"
 #include "cmd/flags.h"
 #include "cmd/replicate_loop.h"
 #include "cmd/version.h"
@@ -229,6 +230,8 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
                                 {"sqlite", sqlite3_libversion()},
                                 {"config", setup.from_config ? setup.config.path : "(none)"},
                                 {"dbs", setup.dbs.size()}});
+  // ~7 descriptors per database: 1,000 databases do not fit a soft limit of 1,024.
+  FdBudget fd_budget(RaiseFdLimit());
   // Replica pings can take a client timeout each: a signal meanwhile ends the start.
   absl::Status checked;
   std::string checked_db;
@@ -272,7 +275,7 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
   }
 
   replicator.Start();
-  DbSet dbs(&replicator);
+  DbSet dbs(&replicator, &fd_budget);
   if (absl::Status s = dbs.Apply(setup.dbs); !s.ok()) {  // Apply logged which database
     LogError("refusing to start", {{"err", s}});
     (void)replicator.Stop();

@@ -289,6 +289,7 @@ absl::Status Compact(ReplicaClient& client, Lineage lineage, int level,
 
 CompactionScheduler::CompactionScheduler(CompactionOptions options) : options_(std::move(options)) {
   last_run_.fill(absl::InfinitePast());
+  inputs_changed_.fill(true);
 }
 
 bool CompactionScheduler::Enabled(int level) const {
@@ -323,7 +324,13 @@ absl::Status CompactionScheduler::RunDue(ReplicaClient& client, Lineage lineage,
   for (int level = 1; level <= kMaxCompactionLevel; ++level) {
     if (!Due(level, now)) continue;
     last_run_[level] = now;  // a failure waits for the next interval, not the next step
-    absl::Status s = Compact(client, lineage, level, options_, out);
+    if (options_.only_after_writes && !inputs_changed_[level]) continue;
+    CompactionResult local;
+    CompactionResult* result = out != nullptr ? out : &local;
+    size_t written_before = result->written.size();
+    absl::Status s = Compact(client, lineage, level, options_, result);
+    if (s.ok()) inputs_changed_[level] = false;  // a failure retries at the next interval
+    if (result->written.size() > written_before) inputs_changed_[level + 1] = true;
     if (!s.ok() && first_error.ok()) first_error = s;
   }
   return first_error;

@@ -34,6 +34,12 @@ struct CompactionOptions {
   // this, a merge holds ~16 bytes of index per distinct page.
   uint64_t memory_limit = 16ull << 20;
   std::string scratch_dir;  // empty: $TMPDIR, else /tmp
+  // The scheduler's owner is the replica's only writer and reports each level-0
+  // file it writes (CompactionScheduler::NoteLevel0Written): a due level whose
+  // input level got no file since the level last ran is skipped without listing
+  // anything, so an idle database costs no replica requests. The first RunDue
+  // still runs every level (files from before this process).
+  bool only_after_writes = false;
 };
 
 struct CompactionResult {
@@ -79,6 +85,8 @@ class CompactionScheduler {
                       CompactionResult* out);
   // The earliest time a level comes due (InfiniteFuture when all are disabled).
   absl::Time NextDue(absl::Time now) const;
+  // With only_after_writes: a level-0 file was written, so level 1 has work.
+  void NoteLevel0Written() { inputs_changed_[1] = true; }
 
  private:
   bool Enabled(int level) const;
@@ -86,6 +94,8 @@ class CompactionScheduler {
 
   CompactionOptions options_;
   std::array<absl::Time, kMaxCompactionLevel + 1> last_run_;
+  // inputs_changed_[n]: level n-1 got files level n has not merged yet.
+  std::array<bool, kMaxCompactionLevel + 2> inputs_changed_;
 };
 
 }  // namespace litesync

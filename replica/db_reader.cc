@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -141,7 +142,31 @@ absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path
   if (int rc = sqlite3_snapshot_recover(r->conns_[0].get(), "main"); rc != SQLITE_OK) {
     LogDebug("snapshot recovery skipped", {{"db", path}, {"code", rc}});
   }
+  r->MapWalIndex();
   return r;
+}
+
+// SQLite's own mapping of the -shm file's first region, held by the VFS until
+// the last connection closes (so for this reader's lifetime); a second mapping of
+// our own would cost nothing more but could name a different file.
+void DbReader::MapWalIndex() {
+  sqlite3_file* file = nullptr;
+  if (sqlite3_file_control(conns_[0].get(), "main", SQLITE_FCNTL_FILE_POINTER, &file) !=
+          SQLITE_OK ||
+      file == nullptr || file->pMethods == nullptr || file->pMethods->iVersion < 2 ||
+      file->pMethods->xShmMap == nullptr) {
+    return;
+  }
+  // Region 0 is mapped already (the connections have read through the WAL);
+  // bExtend=0 never creates or grows the file.
+  volatile void* region = nullptr;
+  int rc = file->pMethods->xShmMap(file, 0, 32 * 1024, 0, &region);
+  if ((rc == SQLITE_OK || rc == SQLITE_READONLY) && region != nullptr) {
+    shm_ = static_cast<const volatile uint8_t*>(region);
+  } else {
+    LogDebug("wal-index not mapped; change checks use PRAGMA data_version",
+             {{"db", path_}, {"code", rc}});
+  }
 }
 
 DbReader::~DbReader() { ReleaseAll(); }
@@ -153,7 +178,26 @@ int DbReader::FreeConn() const {
   return -1;
 }
 
+bool DbReader::ReadWalIndexHeader(WalIndexHeader* out) const {
+  if (shm_ == nullptr) return false;
+  // SQLite writes the second copy, a barrier, then the first (walIndexWriteHdr);
+  // reading the first, a barrier, then the second sees a torn update as a mismatch.
+  const volatile uint8_t* hdr = shm_;
+  WalIndexHeader first, second;
+  for (size_t i = 0; i < first.size(); ++i) first[i] = hdr[i];
+  std::atomic_thread_fence(std::memory_order_acquire);
+  for (size_t i = 0; i < second.size(); ++i) second[i] = hdr[first.size() + i];
+  constexpr size_t kIsInit = 12;  // WalIndexHdr.isInit
+  if (first != second || first[kIsInit] == 0) return false;
+  *out = first;
+  return true;
+}
+
 absl::StatusOr<bool> DbReader::MayHaveChanged() {
+  if (base_ >= 0 && header_at_pin_[base_]) {
+    WalIndexHeader now;
+    if (ReadWalIndexHeader(&now)) return now != *header_at_pin_[base_];
+  }
   int c = FreeConn();
   if (c < 0 || data_version_[c] < 0) return true;
   LS_ASSIGN_OR_RETURN(int64_t v, QueryInt(conns_[c].get(), "PRAGMA data_version", path_));
@@ -164,6 +208,9 @@ absl::Status DbReader::BeginPin(int conn, const PinToken* token, WalPin* pin) {
   sqlite3* db = conns_[conn].get();
   // Read before the pin: a commit after it changes the value (a commit in
   // between only causes one needless capture).
+  header_at_pin_[conn].reset();
+  WalIndexHeader header;
+  if (token == nullptr && ReadWalIndexHeader(&header)) header_at_pin_[conn] = header;
   LS_ASSIGN_OR_RETURN(data_version_[conn], QueryInt(db, "PRAGMA data_version", path_));
   LS_RETURN_IF_ERROR(Exec(db, "BEGIN", path_));
   auto fail = [&](absl::Status s) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,8 @@ namespace litesync {
 
 inline constexpr size_t kPinTokenSize = 48;  // sizeof(sqlite3_snapshot)
 using PinToken = std::array<uint8_t, kPinTokenSize>;
+// One copy of SQLite's wal-index header (WalIndexHdr, 48 bytes), as raw bytes.
+using WalIndexHeader = std::array<uint8_t, 48>;
 
 struct WalPin {
   bool has_wal = false;  // false: the WAL has never held a frame in this generation
@@ -57,9 +60,14 @@ class DbReader {
   // close) it is where the new generation continues from. FailedPrecondition
   // when it is gone. The caller verifies what it holds (by checksum).
   absl::StatusOr<WalPin> PinNextAtGenerationStart();
-  // False when no other connection committed since the free connection's last
-  // pin (PRAGMA data_version, which reads the wal-index header only): a quiet
-  // database needs no new pin. True when unknown.
+  // False when nothing was committed since the base pin was taken: the
+  // wal-index header in the shared `-shm` mapping (SQLite's own, through the
+  // VFS xShmMap) is byte for byte what it was just before that pin. Every
+  // commit, WAL restart and checkpoint-restart rewrites that header (frame
+  // count, running checksum, salts, change counter), so a quiet database costs
+  // a 96-byte read and no syscall. Falls back to PRAGMA data_version on the free
+  // connection when the header cannot be read or the base was pinned at a
+  // historical position. True when unknown (a needless pin, never a missed commit).
   absl::StatusOr<bool> MayHaveChanged();
   // The next pin becomes the base; the old base is released.
   void PromoteNext();
@@ -93,6 +101,10 @@ class DbReader {
   absl::Status BeginPin(int conn, const PinToken* token, WalPin* pin);
   absl::Status Scan(int conn, const PageFn& fn);
   int FreeConn() const;
+  // The live wal-index header (first copy, when both copies agree); false when
+  // unavailable (no shared-memory mapping, or a writer is updating it).
+  bool ReadWalIndexHeader(WalIndexHeader* out) const;
+  void MapWalIndex();
 
   std::string path_;
   uint64_t inode_ = 0;
@@ -103,6 +115,10 @@ class DbReader {
   int next_ = -1;
   int busy_timeout_ms_ = 1000;
   int64_t data_version_[2] = {-1, -1};  // at each connection's last pin
+  // The wal-index header read just before each connection's last PinNext;
+  // nullopt after PinNextAt (its position is older than the header).
+  std::optional<WalIndexHeader> header_at_pin_[2];
+  const volatile uint8_t* shm_ = nullptr;  // the -shm's first region, SQLite's mapping
 };
 
 }  // namespace litesync

@@ -138,6 +138,7 @@ absl::Status DbWatcher::Capture(bool force) {
     LS_ASSIGN_OR_RETURN(bool changed, reader_->MayHaveChanged());
     if (!changed) return absl::OkStatus();  // idle: nothing committed since the last pin
   }
+  wal_size_stale_ = true;  // a commit, a restart or a checkpoint may have resized the WAL
   LS_ASSIGN_OR_RETURN(WalPin pin, reader_->PinNext());
   absl::Status s = CaptureIncrement(pin);
   if (absl::IsDataLoss(s)) {

@@ -64,6 +64,7 @@ void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
         break;
       }
       wrote = true;
+      if (p->info.level == 0) slot->compaction->NoteLevel0Written();
       bytes += p->info.size;
       snapshots += p->snapshot ? 1 : 0;
       acked = p->info.max_txid;

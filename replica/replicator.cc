@@ -48,12 +48,16 @@ void Replicator::Impl::Work() {
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
         return stopping || (!schedule.empty() && schedule.begin()->first <= clock->Now());
       };
-      // Wake at the earliest due time (bounded so a new earlier entry is seen).
+      // Sleep until the earliest due time, no polling: Add, Remove and Stop change
+      // the schedule under `mu`, and releasing it re-evaluates ready(). The bound
+      // only matters for a clock that jumps ahead of real time (tests).
       while (!ready()) {
-        absl::Time due =
-            schedule.empty() ? clock->Now() + absl::Milliseconds(100) : schedule.begin()->first;
-        absl::Duration wait =
-            std::clamp(due - clock->Now(), absl::Milliseconds(1), absl::Milliseconds(100));
+        if (schedule.empty()) {
+          mu.Await(absl::Condition(&ready));
+          continue;
+        }
+        absl::Duration wait = std::clamp(schedule.begin()->first - clock->Now(),
+                                         absl::Milliseconds(1), absl::Seconds(1));
         mu.AwaitWithTimeout(absl::Condition(&ready), wait);
       }
       if (stopping) return;

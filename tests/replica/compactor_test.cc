@@ -403,6 +403,37 @@ TEST_F(CompactorTest, SchedulerRunsEachLevelOncePerIntervalSlot) {
   EXPECT_EQ(List(3).size(), 2u) << "level 3 draws from the disabled level 2";
 }
 
+// The watcher's mode: it reports each level-0 file it writes, and a due level
+// whose input level got nothing new is skipped without listing the replica.
+TEST_F(CompactorTest, SchedulerOnlyAfterWritesSkipsLevelsWithNoNewInput) {
+  Synthetic s(client_.get(), 1);
+  s.Begin(2, kT0);
+  uint64_t txid = 1;
+  auto write = [&](absl::Time ts) {
+    ++txid;
+    s.Increment(txid, txid, 2, {{1, static_cast<char>('A' + txid % 20)}}, ts);
+  };
+  CompactionOptions options;
+  options.only_after_writes = true;
+  CompactionScheduler sched(options);
+  write(kT0);
+  LS_ASSERT_OK(sched.RunDue(*client_, 1, kT0, nullptr));  // the first call runs every level
+  EXPECT_EQ(List(1).size(), 1u);
+  EXPECT_EQ(List(3).size(), 1u);
+
+  write(kT0 + absl::Seconds(10));  // not reported: the scheduler cannot know of it
+  LS_ASSERT_OK(sched.RunDue(*client_, 1, kT0 + absl::Seconds(30), nullptr));
+  EXPECT_EQ(List(1).size(), 1u) << "level 1 ran although nothing was reported";
+  sched.NoteLevel0Written();
+  LS_ASSERT_OK(sched.RunDue(*client_, 1, kT0 + absl::Seconds(60), nullptr));
+  EXPECT_EQ(List(1).size(), 2u) << "a reported write is compacted at the next slot";
+  LS_ASSERT_OK(sched.RunDue(*client_, 1, kT0 + absl::Minutes(5), nullptr));
+  EXPECT_EQ(List(2).size(), 2u) << "level 1 wrote a file, so level 2 has work";
+  LS_ASSERT_OK(sched.RunDue(*client_, 1, kT0 + absl::Hours(1), nullptr));
+  EXPECT_EQ(List(3).size(), 2u);
+  EXPECT_EQ(List(3).back().max_txid, txid);
+}
+
 // Hours of real increments (VACUUMs included) with the scheduler at its default
 // intervals: every compacted file restores exactly on its own, carries its last
 // input's timestamp, and the plan for the latest state reads a handful of files.

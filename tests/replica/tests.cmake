@@ -1,5 +1,6 @@
 # Tests of replica/: listed explicitly.
 litesync_test_binary(replica_tests REPLICA_ONLY
+  replica/change_detection_test.cc
   replica/compactor_test.cc
   replica/lease_test.cc
   replica/maintenance_test.cc
