@@ -18,8 +18,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$1" 2>/dev/null && pwd) || { echo "bench: no build directory $1" >&2; exit 2; }
 MODE=${2:-full}
 case $MODE in
-  quick) DUR=10; RESTORE_MIB=128; SNAP_MIB=256 ;;
-  full) DUR=60; RESTORE_MIB=1024; SNAP_MIB=2048 ;;
+  quick) DUR=10; RESTORE_MIB=128; SNAP_MIB=256; RESTORE_ROUNDS=3 ;;
+  full) DUR=60; RESTORE_MIB=1024; SNAP_MIB=2048; RESTORE_ROUNDS=3 ;;
   *) usage ;;
 esac
 RATE=500            # tx/s of the lag runs
@@ -291,11 +291,11 @@ mid_check() {
 }
 
 # --- 2 and 3. a large database: snapshot to s3rver (peak RSS), then restore -------------
-# snapshot_run KIND SEED TAG [RESTORE]: KIND snapshots a copy of SEED to s3rver (direct,
-# no proxy). R[KIND.TAG.*]: snapshot wall s, CPU s, VmHWM MiB. With RESTORE, the
-# replica is then restored and timed (R[KIND.restore*]).
+# snapshot_run KIND SEED TAG [keep]: KIND snapshots a copy of SEED to s3rver (direct,
+# no proxy). R[KIND.TAG.*]: snapshot wall s, CPU s, VmHWM MiB. With keep, the replica
+# and WORK/TAG-KIND/KIND.yml stay for restore_run; else both are removed.
 snapshot_run() {
-  local kind=$1 seed=$2 tag=$3 do_restore=${4:-} dir=$WORK/$3-$1 prefix=$3-$1 db pid
+  local kind=$1 seed=$2 tag=$3 keep=${4:-} dir=$WORK/$3-$1 prefix=$3-$1 db pid
   mkdir -p "$dir"; db=$dir/app.db
   cp "$seed" "$db"
   sync -f "$WORK"  # the copy's writeback must not slow the snapshot
@@ -311,14 +311,16 @@ snapshot_run() {
   R[$kind.$tag.hwm]=$(hwm_mib "$pid")
   stop_pid "$pid" 120
   rm -f "$db" "$db"-wal "$db"-shm
-  if [[ -n $do_restore ]]; then restore_run "$kind" "$dir" "$seed"; fi
-  rm -rf "$dir" "${S3DIR:?}/$BUCKET/$prefix"
+  if [[ -z $keep ]]; then rm -rf "$dir" "${S3DIR:?}/$BUCKET/$prefix"; fi
 }
 
 # restore_run KIND DIR SEED: times a restore of KIND's replica (DIR/KIND.yml) from
-# s3rver; the result must pass integrity_check and hold SEED's seq.
+# s3rver; the result must pass integrity_check and hold SEED's seq (checked after the
+# clock stops). Appends the seconds to R[KIND.restore.all].
 restore_run() {
   local kind=$1 dir=$2 out=$2/restored.db t0 t1 got want
+  if [[ -n ${R[$kind.big.err]:-} ]]; then R[$kind.restore.err]=${R[$kind.big.err]}; return; fi
+  if [[ -n ${R[$kind.restore.err]:-} ]]; then return; fi
   log "$kind: restore from s3rver"
   sync -f "$WORK"
   t0=$(now_ns)
@@ -333,9 +335,11 @@ restore_run() {
   if [[ $got != "$want" ]]; then
     R[$kind.restore.err]="n/a: restored database: \"$got\", want \"$want\""; return
   fi
-  R[$kind.restore]=$(secs "$t0" "$t1")
+  R[$kind.restore.all]+=" $(secs "$t0" "$t1")"
+  R[$kind.restore]=$(median <<<"${R[$kind.restore.all]}")
   R[$kind.restore.check]=$got
 }
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
 
 # ======================================================================================
 log "mode $MODE: ${DUR}s at $RATE tx/s, ${RESTORE_MIB} MiB restore, ${SNAP_MIB} MiB snapshot; work dir $WORK"
@@ -351,7 +355,14 @@ SEED=$WORK/seed.db
 log "pre-filling a ${RESTORE_MIB} MiB database"
 new_db "$SEED"
 fill_db "$SEED" "$RESTORE_MIB"
-for kind in "${KINDS[@]}"; do snapshot_run "$kind" "$SEED" big restore; done
+for kind in "${KINDS[@]}"; do snapshot_run "$kind" "$SEED" big keep; done
+# Restores alternate the order round by round, so drift on the shared cores hits both.
+for ((round = 1; round <= RESTORE_ROUNDS; round++)); do
+  order=("${KINDS[@]}")
+  if ((round % 2 == 0)); then order=($(printf '%s\n' "${KINDS[@]}" | tac)); fi
+  for kind in "${order[@]}"; do restore_run "$kind" "$WORK/big-$kind" "$SEED"; done
+done
+for kind in "${KINDS[@]}"; do rm -rf "$WORK/big-$kind" "${S3DIR:?}/$BUCKET/big-$kind"; done
 log "growing it to ${SNAP_MIB} MiB"
 fill_db "$SEED" "$SNAP_MIB"
 for kind in "${KINDS[@]}"; do snapshot_run "$kind" "$SEED" huge; done
@@ -394,7 +405,7 @@ check() {
   awk -v v="$1" -v l="$2" 'BEGIN {
     if (v !~ /^[0-9.]+$/) print "-"; else print (v + 0 < l + 0 ? "PASS" : "FAIL") }'
 }
-row() { printf '%-46s %14s %14s %8s  %s\n' "$@"; }
+row() { printf '%-52s %14s %14s %8s  %s\n' "$@"; }
 pair() {  # pair LABEL A B [TARGET]: a row with the ratio
   row "$1" "$2" "$3" "$(ratio "$2" "$3")" "${4:-}"
 }
@@ -415,13 +426,13 @@ echo "lag workload: test_writer -mode insert -payload $PAYLOAD at $RATE tx/s for
 echo "ratio = litesync / Litestream (lower is better for lag, CPU, RSS; higher for throughput)"
 echo
 row "metric" "litesync" "Litestream" "ratio" "litesync target"
-row "----------------------------------------------" "--------------" "--------------" "--------" "---------------"
+row "----------------------------------------------------" "--------------" "--------------" "--------" "---------------"
 pair "lag p50 to s3rver, sync-interval 1s (ms)" "${F[litesync.p50]}" "${F[litestream.p50]}"
 pair "lag p99 to s3rver, sync-interval 1s (ms)" "${F[litesync.p99]}" "${F[litestream.p99]}"
 pair "sidecar CPU s during the ${DUR}s of writes" "${F[litesync.cpu]}" "${F[litestream.cpu]}"
 pair "peak RSS MiB (VmHWM), lag run" "${F[litesync.lhwm]}" "${F[litestream.lhwm]}"
 pair "${RESTORE_MIB} MiB db: snapshot to s3rver, wall s" "${F[litesync.bsnap]}" "${F[litestream.bsnap]}"
-pair "${RESTORE_MIB} MiB db: restore from s3rver, s" "${F[litesync.rt]}" "${F[litestream.rt]}"
+pair "${RESTORE_MIB} MiB db: restore from s3rver, s (median of $RESTORE_ROUNDS)" "${F[litesync.rt]}" "${F[litestream.rt]}"
 pair "${RESTORE_MIB} MiB db: restore throughput MiB/s" "${F[litesync.rs]}" "${F[litestream.rs]}"
 pair "${SEED_MIB} MiB db: snapshot to s3rver, wall s" "${F[litesync.hsnap]}" "${F[litestream.hsnap]}"
 pair "${SEED_MIB} MiB db: sidecar CPU s to snapshot" "${F[litesync.hcpu]}" "${F[litestream.hcpu]}"
@@ -434,8 +445,8 @@ for k in litesync litestream; do
     printf '  %-10s lag %s acknowledged_PUTs=%s\n' "$k" "${R[$k.lag]}" "${R[$k.lag.puts]}"
   fi
   if [[ -n ${R[$k.restore.check]:-} ]]; then
-    printf '  %-10s restored %s bytes, integrity_check+seq: %s\n' "$k" "${R[$k.restore.bytes]}" \
-      "${R[$k.restore.check]}"
+    printf '  %-10s restored %s bytes, integrity_check+seq: %s; restore s per round:%s\n' "$k" \
+      "${R[$k.restore.bytes]}" "${R[$k.restore.check]}" "${R[$k.restore.all]}"
   fi
 done
 if [[ -s $WORK/notes ]]; then
