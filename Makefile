@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 600
 
-.PHONY: all deps build run test sanitize asan tsan format format-check bench clean
+.PHONY: all deps build run test sanitize asan tsan format format-check bench bench-s3 clean
 
 all: build
 
@@ -46,6 +46,10 @@ format-check:
 
 bench: build
 	@bash bench/run.sh $(BUILD)
+
+# S3 replicas against s3rver on loopback, beside Litestream (bench/README.md).
+bench-s3: build
+	@bash bench/s3.sh $(BUILD) full
 
 clean:
 	rm -rf build build-asan build-tsan

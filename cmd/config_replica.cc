@@ -132,9 +132,13 @@ absl::Status ParseS3Settings(const MapView& m, const GlobalCredentials& global, 
   if (absl::Status s = m.ReadString("region", &r->region); !s.ok()) return s;
   if (r->region.empty()) r->region = Getenv("AWS_REGION");
   if (r->region.empty()) r->region = Getenv("AWS_DEFAULT_REGION");
-  // S3-compatible servers (MinIO, s3rver, R2...) mostly need path-style requests.
-  r->force_path_style = !r->endpoint.empty();
-  if (absl::Status s = m.ReadBool("force-path-style", &r->force_path_style); !s.ok()) return s;
+  // Unset, the S3 client picks: path style with an endpoint (MinIO, s3rver, R2...),
+  // virtual-hosted on AWS.
+  if (m.Has("force-path-style")) {
+    bool path_style = false;
+    if (absl::Status s = m.ReadBool("force-path-style", &path_style); !s.ok()) return s;
+    r->force_path_style = path_style;
+  }
   if (absl::Status s = m.ReadBool("skip-verify", &r->skip_verify); !s.ok()) return s;
 
   std::string id, secret;

@@ -26,7 +26,10 @@ struct ReplicaOptions {
   std::string prefix;
   std::string endpoint;  // e.g. http://127.0.0.1:9000; empty: AWS for `region`
   std::string region;    // empty: us-east-1
-  bool force_path_style = false;
+  // Path style (https://host/BUCKET/key) or virtual-hosted (https://BUCKET.host/key).
+  // Unset: path style with an endpoint (what S3-compatible servers accept without
+  // DNS per bucket), virtual-hosted on AWS.
+  std::optional<bool> force_path_style;
   bool skip_verify = false;
   Secret access_key_id;
   Secret secret_access_key;

@@ -59,8 +59,9 @@ absl::StatusOr<S3Target> ResolveS3Target(const ReplicaOptions& options) {
   if (t.endpoint.empty()) t.endpoint = Env("AWS_ENDPOINT_URL_S3");
   if (t.endpoint.empty()) t.endpoint = Env("AWS_ENDPOINT_URL");
   // Only AWS itself is reached without an endpoint; every other S3-compatible
-  // service accepts path-style requests, which need no DNS per bucket.
-  t.path_style = options.force_path_style || !t.endpoint.empty();
+  // service accepts path-style requests, which need no DNS per bucket, unless
+  // force-path-style: false asks for BUCKET.endpoint-host.
+  t.path_style = options.force_path_style.value_or(!t.endpoint.empty());
   if (t.endpoint.empty()) t.endpoint = fmt::format("https://s3.{}.amazonaws.com", t.region);
   while (!t.endpoint.empty() && t.endpoint.back() == '/') t.endpoint.pop_back();
   if (!StartsWith(t.endpoint, "http://") && !StartsWith(t.endpoint, "https://")) {

@@ -173,7 +173,7 @@ dbs:
   EXPECT_EQ(s.prefix, "prod/app");
   EXPECT_EQ(s.endpoint, "http://127.0.0.1:9000");
   EXPECT_EQ(s.region, "eu-west-1");
-  EXPECT_FALSE(s.force_path_style);
+  EXPECT_EQ(s.force_path_style, false);
   EXPECT_TRUE(s.skip_verify);
   EXPECT_EQ(s.access_key_id.reveal(), "AKIDEXAMPLE");
   EXPECT_EQ(s.secret_access_key.reveal(), "wJalrXUtnFEMI");
@@ -526,7 +526,8 @@ TEST_F(ConfigTest, S3CredentialsFallBackToTheEnvironment) {
   EXPECT_EQ(r.session_token.reveal(), "envtoken");
   EXPECT_EQ(r.region, "ap-south-1");
   EXPECT_EQ(r.endpoint, "http://s3specific:9000");
-  EXPECT_TRUE(r.force_path_style) << "an endpoint implies path-style unless told otherwise";
+  EXPECT_EQ(r.force_path_style, std::nullopt)
+      << "unset: the S3 client uses path style with an endpoint (S3TargetTest)";
 }
 
 TEST_F(ConfigTest, ConfigCredentialsWinOverTheEnvironmentAndDropItsSessionToken) {
@@ -579,9 +580,12 @@ TEST_F(ConfigTest, ForcePathStyleCanBeTurnedOffWithAnEndpoint) {
   LS_ASSERT_OK_AND_ASSIGN(Config c,
                           Parse("dbs:\n  - path: /a.db\n    replica: {url: 's3://b', endpoint: "
                                 "'https://s3.example.com', force-path-style: false}\n"));
-  EXPECT_FALSE(c.dbs[0].replicas[0].force_path_style);
+  EXPECT_EQ(c.dbs[0].replicas[0].force_path_style, false);
   LS_ASSERT_OK_AND_ASSIGN(c, Parse("dbs:\n  - path: /a.db\n    replica: {url: 's3://b'}\n"));
-  EXPECT_FALSE(c.dbs[0].replicas[0].force_path_style);
+  EXPECT_EQ(c.dbs[0].replicas[0].force_path_style, std::nullopt);
+  EXPECT_THAT(
+      Error("dbs:\n  - path: /a.db\n    replica: {url: 's3://b', force-path-style: maybe}\n"),
+      HasSubstr("force-path-style: must be true or false"));
 }
 
 // --- heartbeats, log level, addr -------------------------------------------------------

@@ -82,12 +82,12 @@ TEST(ReplicaOptionsFromUrlTest, S3UrlCarriesBucketPrefixAndServerSettings) {
   EXPECT_EQ(o.prefix, "app/db");
   EXPECT_EQ(o.endpoint, "http://127.0.0.1:9000");
   EXPECT_EQ(o.region, "eu-west-1");
-  EXPECT_TRUE(o.force_path_style);
+  EXPECT_EQ(o.force_path_style, true);
   EXPECT_TRUE(o.skip_verify);
   LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions bare, ReplicaOptionsFromUrl("s3://bkt"));
   EXPECT_EQ(bare.bucket, "bkt");
   EXPECT_EQ(bare.prefix, "");
-  EXPECT_FALSE(bare.force_path_style);
+  EXPECT_EQ(bare.force_path_style, std::nullopt);
   EXPECT_EQ(bare.endpoint, "");
   LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions unencoded,
                           ReplicaOptionsFromUrl("s3://bkt/p?endpoint=http://minio:9000"));

@@ -347,6 +347,15 @@ TEST(S3TargetTest, DefaultsToAwsVirtualHostedStyleAndReadsTheEnvironment) {
   LS_ASSERT_OK_AND_ASSIGN(S3Target custom, ResolveS3Target(o));
   EXPECT_TRUE(custom.path_style);
   EXPECT_EQ(custom.endpoint, "http://127.0.0.1:9000");
+  o.force_path_style = false;  // asked for: BUCKET.endpoint-host
+  LS_ASSERT_OK_AND_ASSIGN(S3Target vhost, ResolveS3Target(o));
+  EXPECT_FALSE(vhost.path_style);
+  o.endpoint = "";
+  o.force_path_style = true;  // path style on AWS too, when asked
+  LS_ASSERT_OK_AND_ASSIGN(S3Target aws_path, ResolveS3Target(o));
+  EXPECT_TRUE(aws_path.path_style);
+  o.force_path_style.reset();
+  o.endpoint = "http://127.0.0.1:9000/";
   o.endpoint = "ftp://x";
   EXPECT_EQ(ResolveS3Target(o).status().code(), absl::StatusCode::kInvalidArgument);
   o.endpoint = "";

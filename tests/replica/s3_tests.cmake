@@ -7,6 +7,7 @@ litesync_test_binary(s3_tests REPLICA_ONLY
   replica/curl_environment.cc
   replica/replica_client_test.cc
   replica/replica_factory_test.cc
+  replica/s3_addressing_test.cc
   replica/s3_fault_test.cc
   replica/s3_replica_client_test.cc
   replica/s3_replication_test.cc

@@ -89,8 +89,11 @@ ReplicaOptions S3Server::Options(const std::string& prefix, const std::string& e
 
 absl::Status S3Server::Start(int port) {
   std::vector<std::string> args = {
-      S3rverBin(), "--directory",        data_dir_,  "--address",          "127.0.0.1",
-      "--port",    std::to_string(port), "--silent", "--configure-bucket", bucket_};
+      S3rverBin(), "--directory", data_dir_, "--address", "127.0.0.1", "--port",
+      std::to_string(port), "--silent", "--configure-bucket", bucket_,
+      // Virtual-hosted requests: s3rver takes the bucket from a Host of the form
+      // BUCKET.s3.<service endpoint>; BUCKET.s3.localhost resolves to loopback.
+      "--service-endpoint", "localhost"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

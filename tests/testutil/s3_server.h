@@ -37,6 +37,8 @@ class S3Server {
   bool running() const { return pid_ > 0; }
   int port() const { return port_; }
   std::string endpoint() const;  // "http://127.0.0.1:<port>"
+  // Virtual-hosted requests go to http://<bucket>.s3.localhost:<port>: s3rver is
+  // started with --service-endpoint localhost and takes the bucket from that Host.
   const std::string& bucket() const { return bucket_; }
   const std::string& data_dir() const { return data_dir_; }
 
