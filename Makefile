@@ -28,14 +28,14 @@ sanitize asan: deps
 	@$(MAKE) --no-print-directory test BUILD=build-asan \
 	  CMAKE_FLAGS="-DLITESYNC_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
 
-# TSan over the threaded code (heartbeat ticker, pinger, control server, the
-# restore's page writer): the tests labelled `threads`. Debian's Abseil is not
-# built with TSan, so code that synchronizes only through absl::Mutex would report
-# false races; see docs.
+# TSan over the threaded code (replication workers, heartbeat ticker, pinger,
+# control server, the restore's page writer): the tests labelled `threads`.
+# Debian's Abseil is not built with TSan, so shared state locks with std::mutex
+# (replica/mutex.h), which TSan sees, never absl::Mutex.
 tsan: deps
 	@cmake -S . -B build-tsan -DLITESYNC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug \
 	  -DLITESYNC_TEST_MODULES="heartbeat;replica" >/dev/null
-	@cmake --build build-tsan -j $(JOBS) --target heartbeat_tests page_writer_tests
+	@cmake --build build-tsan -j $(JOBS) --target heartbeat_tests page_writer_tests replication_tests litesync
 	@cd build-tsan && ctest --output-on-failure -j $(JOBS) --timeout 600 -L threads
 
 format:

@@ -1,14 +1,15 @@
 #include "replica/replicator.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
 #include "fmt/format.h"
 
 #include "replica/db_watcher.h"
 #include "replica/log.h"
+#include "replica/mutex.h"
 
 namespace litesync {
 
@@ -21,7 +22,9 @@ struct Replicator::Impl {
   Clock* clock;
   ReplicatorOptions options;
 
-  mutable absl::Mutex mu;
+  mutable Mutex mu;
+  // Signalled whenever the schedule, `running` or `stopping` changes.
+  std::condition_variable changed;
   std::map<std::string, std::unique_ptr<DbWatcher>> watchers ABSL_GUARDED_BY(mu);
   std::multimap<absl::Time, DbWatcher*> schedule ABSL_GUARDED_BY(mu);
   std::map<DbWatcher*, bool> running ABSL_GUARDED_BY(mu);  // taken out of the schedule
@@ -44,7 +47,7 @@ void Replicator::Impl::Work() {
   while (true) {
     DbWatcher* w = nullptr;
     {
-      absl::MutexLock lock(&mu);
+      MutexLock lock(&mu);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
         return stopping || (!schedule.empty() && schedule.begin()->first <= clock->Now());
       };
@@ -53,12 +56,12 @@ void Replicator::Impl::Work() {
       // only matters for a clock that jumps ahead of real time (tests).
       while (!ready()) {
         if (schedule.empty()) {
-          mu.Await(absl::Condition(&ready));
+          changed.wait(lock.native());
           continue;
         }
         absl::Duration wait = std::clamp(schedule.begin()->first - clock->Now(),
                                          absl::Milliseconds(1), absl::Seconds(1));
-        mu.AwaitWithTimeout(absl::Condition(&ready), wait);
+        changed.wait_for(lock.native(), absl::ToChronoNanoseconds(wait));
       }
       if (stopping) return;
       w = schedule.begin()->second;
@@ -66,9 +69,10 @@ void Replicator::Impl::Work() {
       running[w] = true;
     }
     absl::Time next = w->Step();
-    absl::MutexLock lock(&mu);
+    MutexLock lock(&mu);
     running.erase(w);
     if (!stopping && watchers.count(w->path()) != 0) schedule.emplace(next, w);
+    changed.notify_all();
   }
 }
 
@@ -78,7 +82,7 @@ Replicator::Replicator(SyncRegistry* registry, Clock* clock, ReplicatorOptions o
 Replicator::~Replicator() { (void)Stop(); }
 
 absl::Status Replicator::Add(const DbOptions& db) {
-  absl::MutexLock lock(&impl_->mu);
+  MutexLock lock(&impl_->mu);
   if (impl_->stopping) return absl::FailedPreconditionError("replicator is stopping");
   if (impl_->watchers.count(db.path) != 0) {
     return absl::InvalidArgumentError(fmt::format("database {} is configured twice", db.path));
@@ -86,13 +90,14 @@ absl::Status Replicator::Add(const DbOptions& db) {
   auto w = std::make_unique<DbWatcher>(db, impl_->registry, impl_->clock);
   impl_->schedule.emplace(impl_->clock->Now(), w.get());
   impl_->watchers.emplace(db.path, std::move(w));
+  impl_->changed.notify_all();
   return absl::OkStatus();
 }
 
 absl::Status Replicator::Remove(const std::string& path) {
   std::unique_ptr<DbWatcher> w;
   {
-    absl::MutexLock lock(&impl_->mu);
+    MutexLock lock(&impl_->mu);
     auto it = impl_->watchers.find(path);
     if (it == impl_->watchers.end()) {
       return absl::NotFoundError(fmt::format("database {} is not replicated", path));
@@ -102,7 +107,8 @@ absl::Status Replicator::Remove(const std::string& path) {
     auto not_running = [this, raw]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->mu) {
       return impl_->running.count(raw) == 0;
     };
-    impl_->mu.Await(absl::Condition(&not_running));
+    impl_->changed.notify_all();  // a worker waiting on this watcher's due time
+    while (!not_running()) impl_->changed.wait(lock.native());
     w = std::move(it->second);
     impl_->watchers.erase(it);
   }
@@ -112,14 +118,14 @@ absl::Status Replicator::Remove(const std::string& path) {
 }
 
 std::vector<std::string> Replicator::Paths() const {
-  absl::MutexLock lock(&impl_->mu);
+  MutexLock lock(&impl_->mu);
   std::vector<std::string> out;
   for (const auto& [path, w] : impl_->watchers) out.push_back(path);
   return out;
 }
 
 void Replicator::Start() {
-  absl::MutexLock lock(&impl_->mu);
+  MutexLock lock(&impl_->mu);
   if (impl_->started) return;
   impl_->started = true;
   int n = std::max(1, impl_->options.workers);
@@ -128,9 +134,10 @@ void Replicator::Start() {
 
 absl::Status Replicator::Stop() {
   {
-    absl::MutexLock lock(&impl_->mu);
+    MutexLock lock(&impl_->mu);
     if (impl_->stopping) return absl::OkStatus();
     impl_->stopping = true;
+    impl_->changed.notify_all();
   }
   for (std::thread& t : impl_->threads) t.join();
   impl_->threads.clear();
@@ -139,7 +146,7 @@ absl::Status Replicator::Stop() {
   absl::Status result;
   std::map<std::string, std::unique_ptr<DbWatcher>> watchers;
   {
-    absl::MutexLock lock(&impl_->mu);
+    MutexLock lock(&impl_->mu);
     watchers.swap(impl_->watchers);
     impl_->schedule.clear();
   }

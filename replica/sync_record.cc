@@ -3,7 +3,7 @@
 namespace litesync {
 
 std::vector<SyncRecord> SyncRegistry::Snapshot() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   std::vector<SyncRecord> out;
   out.reserve(records_.size());
   for (const auto& [key, r] : records_) out.push_back(r);
@@ -11,14 +11,14 @@ std::vector<SyncRecord> SyncRegistry::Snapshot() const {
 }
 
 void SyncRegistry::Register(const std::string& db, const std::string& replica) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   SyncRecord& r = records_[{db, replica}];
   r.db = db;
   r.replica = replica;
 }
 
 void SyncRegistry::Remove(const std::string& db) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (auto it = records_.begin(); it != records_.end();) {
     it = it->first.first == db ? records_.erase(it) : std::next(it);
   }

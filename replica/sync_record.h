@@ -10,8 +10,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+
+#include "replica/mutex.h"
 
 namespace litesync {
 
@@ -61,7 +62,7 @@ class SyncRegistry : public SyncRecordSource {
   // Applies `fn` to the record under the lock; fn must not block.
   template <typename Fn>
   void Update(const std::string& db, const std::string& replica, Fn fn) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     SyncRecord& r = records_[{db, replica}];
     r.db = db;
     r.replica = replica;
@@ -69,7 +70,7 @@ class SyncRegistry : public SyncRecordSource {
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::map<std::pair<std::string, std::string>, SyncRecord> records_ ABSL_GUARDED_BY(mu_);
 };
 

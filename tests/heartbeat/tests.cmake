@@ -2,13 +2,9 @@
 # ticker, the test HTTP server, and `litesync heartbeat`. Defined here rather than
 # with litesync_test_binary() so the tests that start threads (everything but the
 # pure suites) carry the `threads` label that `make tsan` (ctest -L threads) selects.
-#
-# Unlabelled as well: HeartbeatS3Test drives the real Replicator and SyncRegistry,
-# which synchronize with absl::Mutex; Debian's Abseil is not built with TSan, so
-# TSan cannot see those locks and reports races between accesses that hold the
-# same mutex. The test still runs in the plain and ASan+UBSan suites. (Moving the
-# Replicator and SyncRegistry to std::mutex would let TSan check them.)
-set(LITESYNC_HEARTBEAT_PURE_TESTS "HealthTest.*:HeartbeatUrlTest.*:HeartbeatS3Test.*")
+# HeartbeatS3Test drives the real Replicator and SyncRegistry in-process; they
+# lock with replica/mutex.h (std::mutex), which TSan sees.
+set(LITESYNC_HEARTBEAT_PURE_TESTS "HealthTest.*:HeartbeatUrlTest.*")
 add_executable(heartbeat_tests
   heartbeat/health_test.cc
   heartbeat/heartbeat_command_test.cc

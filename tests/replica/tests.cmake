@@ -4,7 +4,6 @@ litesync_test_binary(replica_tests REPLICA_ONLY
   replica/compactor_test.cc
   replica/lease_test.cc
   replica/maintenance_test.cc
-  replica/replication_test.cc
   replica/restore_window_test.cc
   replica/retention_test.cc
   replica/secret_test.cc
@@ -25,4 +24,10 @@ litesync_test_binary(crash_tests
 # `make tsan` checks it (it synchronizes with std::mutex, which TSan sees).
 litesync_test_binary(page_writer_tests REPLICA_ONLY LABEL threads
   replica/page_writer_test.cc
+)
+
+# The Replicator's worker threads against a real writer process: labelled
+# `threads`, so `make tsan` checks them too (replica/mutex.h: std::mutex).
+litesync_test_binary(replication_tests REPLICA_ONLY LABEL threads
+  replica/replication_test.cc
 )
