@@ -3,6 +3,9 @@
 #include <dirent.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -11,10 +14,6 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
-
-#include <sys/inotify.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
 
 namespace litesync::bench {
 namespace {

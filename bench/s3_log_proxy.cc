@@ -4,6 +4,8 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,9 +19,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include <sys/signalfd.h>
-#include <sys/socket.h>
 
 namespace litesync::bench {
 namespace {
@@ -231,7 +230,8 @@ class Proxy {
     Log(std::to_string(ns) + " request " + std::to_string(status) + "," + method + "," + target +
         "\n");
     std::string path = target.substr(0, target.find('?'));
-    std::string query = target.find('?') == std::string::npos ? "" : target.substr(target.find('?'));
+    std::string query =
+        target.find('?') == std::string::npos ? "" : target.substr(target.find('?'));
     bool whole_put = method == "PUT" && query.find("partNumber=") == std::string::npos;
     bool complete = method == "POST" && query.find("uploadId=") != std::string::npos;
     if (status < 200 || status > 299 || !(whole_put || complete)) return;

@@ -1,14 +1,15 @@
 #include "cmd/control_http.h"
 
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
 #include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 
 #include "fmt/format.h"
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 
 #include "replica/handles.h"
 #include "replica/status.h"

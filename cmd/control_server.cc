@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,9 +14,6 @@
 #include <cstring>
 
 #include "fmt/format.h"
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include "cmd/control_http.h"
 #include "cmd/metrics.h"

@@ -9,6 +9,8 @@
 // heartbeat state, so a slow client never stalls replication.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -18,7 +20,6 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include <sys/types.h>
 
 #include "cmd/config.h"
 #include "heartbeat/heartbeat_status.h"

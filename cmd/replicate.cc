@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <memory>
 
 #include "fmt/format.h"
+#include <sqlite3.h>
 
 #include "cmd/child_process.h"
 #include "cmd/command.h"

@@ -1,10 +1,11 @@
 #include "cmd/status_command.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <filesystem>
 
 #include "fmt/format.h"
-#include <sys/stat.h>
 
 #include "cmd/control_http.h"
 #include "cmd/control_server.h"

@@ -1,6 +1,7 @@
 // ByteSource implementations declared in replica/replica_client.h: bytes in memory
 // and a file on disk (read from the start on every Open, for retries).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 #include <string>
 
 #include "fmt/format.h"
-#include <sys/stat.h>
 
 #include "replica/handles.h"
 #include "replica/replica_client.h"

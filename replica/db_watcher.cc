@@ -1,6 +1,5 @@
 #include "replica/db_watcher.h"
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <filesystem>
 
 #include "fmt/format.h"
+#include <sqlite3.h>
 
 #include "replica/db_watcher_internal.h"
 #include "replica/log.h"

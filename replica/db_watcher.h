@@ -88,7 +88,7 @@ class DbWatcher {
   absl::Time last_snapshot_ = absl::InfinitePast();
   absl::Time retry_open_at_ = absl::InfinitePast();
   int64_t wal_size_ = 0;
-  bool resync_ = false;  // a replica's lease changed hands: Recover before writing
+  bool resync_ = false;         // a replica's lease changed hands: Recover before writing
   bool wal_size_stale_ = true;  // the WAL may have changed since wal_size_ was read
 };
 

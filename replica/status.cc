@@ -1,10 +1,9 @@
 #include "replica/status.h"
 
-#include <sqlite3.h>
-
 #include <string>
 
 #include "fmt/format.h"
+#include <sqlite3.h>
 
 namespace litesync {
 

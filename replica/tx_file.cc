@@ -2,13 +2,13 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <xxhash.h>
-#include <zstd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "fmt/format.h"
+#include <xxhash.h>
+#include <zstd.h>
 
 #include "replica/endian.h"
 #include "replica/status.h"

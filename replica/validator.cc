@@ -1,7 +1,6 @@
 #include "replica/validator.h"
 
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "fmt/format.h"
+#include <sqlite3.h>
 
 #include "replica/handles.h"
 #include "replica/log.h"

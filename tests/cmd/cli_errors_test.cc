@@ -1,6 +1,7 @@
 // The litesync binary on bad input: a clear message naming the file, line or key,
 // exit 2 (usage/config) or 1 (runtime), and nothing created or overwritten.
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -9,7 +10,6 @@
 #include "fmt/format.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
 #include "tests/cmd/cli_util.h"
 #include "tests/testutil/temp_dir.h"

@@ -1,8 +1,6 @@
 // Issue 7, many databases in one process: the open-file limit is raised at start
 // and a database count it cannot hold is reported; dirs: rescans skip folders
 // that cannot have changed yet never miss a file that becomes a database.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/time.h>
@@ -12,6 +10,8 @@
 #include <string>
 
 #include "fmt/format.h"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "tests/cmd/cli_util.h"
 #include "tests/testutil/process.h"

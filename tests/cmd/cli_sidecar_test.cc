@@ -1,8 +1,6 @@
 // Issue 7, litesync as a sidecar, end to end: `replicate -exec` (exit status,
 // forwarded signals, the final sync after the application's last write), SIGHUP
 // config reload, dirs: rescans, the restore-on-start cycle, and the etc/ files.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -12,6 +10,8 @@
 #include <string>
 
 #include "fmt/format.h"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
 #include "tests/cmd/cli_util.h"

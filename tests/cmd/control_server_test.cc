@@ -1,5 +1,10 @@
 #include "cmd/control_server.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -7,10 +12,6 @@
 #include <curl/curl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include "cmd/control_http.h"
 #include "cmd/status_report.h"

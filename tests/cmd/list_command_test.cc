@@ -1,8 +1,6 @@
 // `litesync snapshots` and `litesync ltx` end to end: the real binary lists a
 // file replica written by `litesync replicate`, and every row matches a file on
 // disk (lineage, level, TXID range, size, capture time from the name).
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -16,6 +14,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "fmt/format.h"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "tests/cmd/cli_util.h"
 #include "tests/testutil/process.h"

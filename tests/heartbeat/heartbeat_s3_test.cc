@@ -7,15 +7,14 @@
 // heartbeat's ticker wakes on each advance as on a FakeClock, and the replicator's
 // sync times stay comparable with the heartbeat's `now` (with a FakeClock for the
 // heartbeat alone, records stamped in real time would never age).
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 
 #include "absl/time/clock.h"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "heartbeat/heartbeat.h"
 #include "replica/replicator.h"

@@ -2,9 +2,9 @@
 // every commit still reaches the replica within sync-interval (FIELD_NOTES 4,
 // "WAL space reuse -> silent stall") and a quiet database stays healthy only
 // while its replica is reachable (DESIGN.md invariant 5).
-#include <gtest/gtest.h>
-
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "replica/db_reader.h"
 #include "replica/db_watcher.h"

@@ -1,12 +1,13 @@
 // kill -9 of the sidecar at random moments while the application writes: after a
 // final clean run, the replica restores exactly to the source (DESIGN invariant 6).
-#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "replica/file_replica_client.h"
 #include "replica/tx_file_info.h"

@@ -4,12 +4,13 @@
 // database and replica never both write.
 #include "replica/lease.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "replica/db_watcher.h"
 #include "replica/file_replica_client.h"

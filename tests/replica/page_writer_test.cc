@@ -3,12 +3,13 @@
 #include "replica/page_writer.h"
 
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "replica/handles.h"
 #include "tests/testutil/status_matchers.h"

@@ -6,10 +6,9 @@
 #include <functional>
 #include <string>
 
+#include "fmt/format.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "fmt/format.h"
 
 #include "replica/compactor.h"
 #include "replica/replica_head.h"

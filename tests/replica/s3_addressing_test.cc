@@ -49,7 +49,8 @@ std::unique_ptr<ReplicaClient> Client(const ReplicaOptions& o, const S3Tuning& t
 // True when s3rver stored `key` in `bucket` (its files are <key>._S3rver_object).
 bool StoredInBucket(const S3Server& server, const std::string& key) {
   struct stat st;
-  std::string path = fmt::format("{}/{}/{}._S3rver_object", server.data_dir(), server.bucket(), key);
+  std::string path =
+      fmt::format("{}/{}/{}._S3rver_object", server.data_dir(), server.bucket(), key);
   return ::stat(path.c_str(), &st) == 0;
 }
 
@@ -63,8 +64,7 @@ std::string ReadBack(ReplicaClient& c, const TxFileInfo& info) {
 TEST(S3AddressingTest, ForcePathStyleFalseWithAnEndpointPutsTheBucketInTheHost) {
   S3Server server;
   FaultProxy proxy(server.port());
-  ReplicaOptions o =
-      server.Options("app", fmt::format("http://s3.localhost:{}", proxy.port()));
+  ReplicaOptions o = server.Options("app", fmt::format("http://s3.localhost:{}", proxy.port()));
   o.force_path_style = false;
   std::unique_ptr<ReplicaClient> c = Client(o);
   ASSERT_NE(c, nullptr);
@@ -74,10 +74,10 @@ TEST(S3AddressingTest, ForcePathStyleFalseWithAnEndpointPutsTheBucketInTheHost) 
 
   std::vector<std::string> heads = proxy.request_heads();
   ASSERT_EQ(heads.size(), 1u);
-  EXPECT_THAT(heads[0], AllOf(HasSubstr("PUT /app/" + info.RelativePath() + " HTTP/1.1\r\n"),
-                              HasSubstr(fmt::format("Host: litesync-test.s3.localhost:{}\r\n",
-                                                    proxy.port())),
-                              Not(HasSubstr("/litesync-test/"))));
+  EXPECT_THAT(heads[0],
+              AllOf(HasSubstr("PUT /app/" + info.RelativePath() + " HTTP/1.1\r\n"),
+                    HasSubstr(fmt::format("Host: litesync-test.s3.localhost:{}\r\n", proxy.port())),
+                    Not(HasSubstr("/litesync-test/"))));
   EXPECT_TRUE(StoredInBucket(server, "app/" + info.RelativePath()));
   LS_ASSERT_OK_AND_ASSIGN(std::vector<Lineage> lineages, c->ListLineages());
   EXPECT_THAT(lineages, ElementsAre(3));
@@ -93,8 +93,7 @@ TEST(S3AddressingTest, VirtualHostedMultipartUploadLandsInTheBucket) {
   S3Server server;
   testing::TempDir dir;
   FaultProxy proxy(server.port());
-  ReplicaOptions o =
-      server.Options("app", fmt::format("http://s3.localhost:{}", proxy.port()));
+  ReplicaOptions o = server.Options("app", fmt::format("http://s3.localhost:{}", proxy.port()));
   o.force_path_style = false;
   S3Tuning tuning;
   tuning.part_size = 5 << 20;
@@ -120,8 +119,7 @@ TEST(S3AddressingTest, PathStyleStaysTheDefaultWithAnEndpoint) {
   FaultProxy proxy(server.port());
   for (std::optional<bool> force : {std::optional<bool>(), std::optional<bool>(true)}) {
     SCOPED_TRACE(force.has_value() ? "force-path-style: true" : "force-path-style unset");
-    ReplicaOptions o =
-        server.Options("app", fmt::format("http://s3.localhost:{}", proxy.port()));
+    ReplicaOptions o = server.Options("app", fmt::format("http://s3.localhost:{}", proxy.port()));
     o.force_path_style = force;
     std::unique_ptr<ReplicaClient> c = Client(o);
     ASSERT_NE(c, nullptr);

@@ -1,7 +1,6 @@
 // kill -9 of the sidecar replicating to S3 (s3rver on loopback) at random moments
 // while the application writes: after a final clean run, the replica restores
 // exactly to the source, as crash_test.cc checks for a file replica.
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -9,6 +8,7 @@
 #include <random>
 
 #include "fmt/format.h"
+#include <gtest/gtest.h>
 
 #include "replica/s3_replica_client.h"
 #include "replica/tx_file_info.h"

@@ -3,8 +3,6 @@
 // through a FaultProxy that injects 500s, 503 SlowDown, resets and an outage), and
 // restores are compared with the content the writer logged or with the source.
 // Also: a restore with -parallelism equals the sequential one, over S3 and file.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <filesystem>
@@ -13,6 +11,8 @@
 
 #include "absl/time/clock.h"
 #include "fmt/format.h"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "replica/file_replica_client.h"
 #include "replica/log.h"

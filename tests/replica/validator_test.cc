@@ -3,14 +3,13 @@
 // DataLoss, and the scratch directory is left empty either way.
 #include "replica/validator.h"
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "fmt/format.h"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "replica/db_watcher.h"
 #include "replica/file_replica_client.h"

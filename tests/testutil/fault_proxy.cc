@@ -1,6 +1,9 @@
 #include "tests/testutil/fault_proxy.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,10 +13,7 @@
 
 #include "absl/time/clock.h"
 #include "fmt/format.h"
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 namespace litesync::testing {
 namespace {

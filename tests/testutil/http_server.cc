@@ -1,7 +1,10 @@
 #include "tests/testutil/http_server.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -10,10 +13,7 @@
 
 #include "absl/time/clock.h"
 #include "fmt/format.h"
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 namespace litesync::testing {
 namespace {

@@ -2,11 +2,12 @@
 // we started (never by name).
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
-#include <sys/types.h>
 
 namespace litesync::testing {
 

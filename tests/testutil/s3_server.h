@@ -9,10 +9,11 @@
 // 15 minutes; the Signature V4 itself is not verified.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "absl/status/status.h"
-#include <sys/types.h>
 
 #include "replica/replica_options.h"
 #include "tests/testutil/temp_dir.h"

@@ -1,12 +1,13 @@
 #include "tests/testutil/temp_dir.h"
 
-#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <gtest/gtest.h>
 
 namespace litesync::testing {
 

@@ -11,7 +11,6 @@
 // data BLOB) with blobs up to ~3 pages (overflow pages); every -vacuum-every
 // transactions a VACUUM shrinks the file; at -alter-at a column is added.
 // insert: one row of -payload bytes per transaction (benchmarks).
-#include <sqlite3.h>
 #include <time.h>
 
 #include <chrono>
@@ -21,6 +20,8 @@
 #include <random>
 #include <string>
 #include <thread>
+
+#include <sqlite3.h>
 
 #include "tests/tools/content_hash.h"
 
