@@ -126,8 +126,20 @@ absl::Status DbWatcher::Recover() {
   }
   std::optional<ReplicaHead> leader;
   std::vector<std::optional<ReplicaHead>> heads(slots_.size());
+  bool unreadable = false;
+  uint64_t named = 0;  // the highest TXID an unreadable replica names
   for (size_t i = 0; i < slots_.size(); ++i) {
     auto head = ReadReplicaHead(*slots_[i]->client);
+    if (absl::IsDataLoss(head.status())) {
+      // The replica's last state is unknown: never resume on it, and never stall
+      // on it either. A new lineage starts above every TXID the replica names.
+      LogError("replica's newest file is unreadable; starting a new lineage",
+               {{"db", options_.path}, {"replica", slots_[i]->name}, {"err", head.status()}});
+      LS_ASSIGN_OR_RETURN(uint64_t newest, NewestNamedTxid(*slots_[i]->client));
+      named = std::max(named, newest);
+      unreadable = true;
+      continue;
+    }
     if (!head.ok()) {
       return Annotate(head.status(), fmt::format("read replica {}", slots_[i]->name));
     }
@@ -136,6 +148,10 @@ absl::Status DbWatcher::Recover() {
                                  std::tie(leader->info.lineage, leader->info.max_txid))) {
       leader = *head;
     }
+  }
+  if (unreadable) {  // TXIDs never go back: above everything named anywhere
+    txid_ = std::max({txid_, named, leader ? leader->info.max_txid : uint64_t{0}});
+    return StartLineage("the replica's newest file is unreadable");
   }
   if (!leader) return StartLineage("replica is empty");
   txid_ = leader->info.max_txid;

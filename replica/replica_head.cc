@@ -1,5 +1,7 @@
 #include "replica/replica_head.h"
 
+#include <algorithm>
+
 #include "fmt/format.h"
 
 #include "replica/status.h"
@@ -54,6 +56,21 @@ absl::StatusOr<std::optional<ReplicaHead>> ReadReplicaHead(ReplicaClient& client
     return std::optional<ReplicaHead>(ReplicaHead{*best, h});
   }
   return std::optional<ReplicaHead>();
+}
+
+}  // namespace litesync
+
+namespace litesync {
+
+absl::StatusOr<uint64_t> NewestNamedTxid(ReplicaClient& client) {
+  LS_ASSIGN_OR_RETURN(std::vector<Lineage> lineages, client.ListLineages());
+  for (auto it = lineages.rbegin(); it != lineages.rend(); ++it) {
+    LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files, ListLineageFiles(client, *it));
+    uint64_t newest = 0;
+    for (const TxFileInfo& f : files) newest = std::max(newest, f.max_txid);
+    if (newest != 0) return newest;
+  }
+  return uint64_t{0};
 }
 
 }  // namespace litesync

@@ -16,8 +16,14 @@ struct ReplicaHead {
   TxHeader header;
 };
 
-// nullopt for an empty replica. Reads one file header.
+// nullopt for an empty replica. Reads one file header; DataLoss when that file
+// cannot be read as a tx file (corrupt, or a partial object that some
+// S3-compatible servers leave visible after an interrupted upload).
 absl::StatusOr<std::optional<ReplicaHead>> ReadReplicaHead(ReplicaClient& client);
+
+// The highest TXID any file name in the replica's newest non-empty lineage
+// claims (names only, nothing is read); 0 for an empty replica.
+absl::StatusOr<uint64_t> NewestNamedTxid(ReplicaClient& client);
 
 // Every file of a lineage at the levels restore and status look at (0..3 and
 // snapshots), in no particular order.

@@ -239,6 +239,35 @@ TEST_F(ReplicationTest, CheckpointTruncateWhileStoppedStartsNewLineageAndRestore
   EXPECT_EQ(RestoreAndVerify(old, "old.db").seq, 80);
 }
 
+// The replica's newest file cannot be read: here an empty object under a valid
+// name, as s3rver leaves one when an upload is cut short by a kill -9. The
+// replica's last state is then unknown: litesync starts a new lineage above every
+// TXID named, instead of resuming on it or failing every sync from then on.
+TEST_F(ReplicationTest, AnUnreadableNewestFileStartsANewLineageInsteadOfStalling) {
+  testing::CreateWalDb(db());
+  StartReplicator();
+  ASSERT_EQ(Write({"-txns", "20", "-seed", "40"}), 0);
+  StopReplicator();
+  auto plan = PlanRestore(*Client(), {});
+  LS_ASSERT_OK(plan);
+  TxFileInfo partial{.lineage = plan->lineage,
+                     .level = 0,
+                     .min_txid = plan->txid + 1,
+                     .max_txid = plan->txid + 3,
+                     .timestamp = absl::Now()};
+  std::filesystem::create_directories(replica_dir() + "/" + LineageName(plan->lineage) + "/0");
+  testing::WriteFileOrDie(replica_dir() + "/" + partial.RelativePath(), "");
+  StartReplicator();
+  ASSERT_EQ(Write({"-txns", "10", "-seed", "41"}), 0);
+  StopReplicator();
+  auto lineages = Client()->ListLineages();
+  LS_ASSERT_OK(lineages);
+  ASSERT_EQ(lineages->size(), 2u);
+  EXPECT_GT(lineages->back(), partial.max_txid) << "TXIDs never go back";
+  EXPECT_TRUE(registry_.Snapshot()[0].last_error.ok()) << registry_.Snapshot()[0].last_error;
+  EXPECT_EQ(RestoreAndVerify({}, "latest.db").seq, LastSeq());
+}
+
 TEST_F(ReplicationTest, DatabaseRestoredOverWhileStoppedStartsNewLineage) {
   testing::CreateWalDb(db());
   StartReplicator();
