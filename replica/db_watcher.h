@@ -65,6 +65,7 @@ class DbWatcher {
   // Ships queued tx files; `maintain`: then compaction and retention when caught up.
   void Upload(absl::Time now, bool force, bool maintain = true);
   void Maintain(Slot* slot, absl::Time now);
+  absl::Status EnsureLease(Slot* slot, absl::Time now);
   void MaybeValidate(Slot* slot, absl::Time now);
   bool MaybeScheduleSnapshot(absl::Time now);  // true when a snapshot was queued
   absl::Status MaybeCheckpoint(absl::Time now);

@@ -29,20 +29,29 @@ absl::Duration Backoff(int failures, absl::Duration base) {
 
 }  // namespace
 
+// The replica's lease before writing it. Aborted when this instance just took it
+// over from another one, which may have written meanwhile: resync_ is set, and
+// nothing is written until Step has reopened and Recover re-read the replica.
+absl::Status DbWatcher::EnsureLease(Slot* slot, absl::Time now) {
+  absl::Status s =
+      Annotate(slot->lease.Ensure(*slot->client, now), fmt::format("replicate {}", options_.path));
+  if (absl::IsAborted(s)) {
+    LogInfo("replica lease taken over", {{"db", options_.path}, {"replica", slot->name}});
+    resync_ = true;
+  }
+  return s;
+}
+
 void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
   for (auto& slot : slots_) {
     if (!force && now < slot->retry_at) continue;
+    if (resync_) return;  // a lease changed hands: nothing is written before Recover
     // Nothing is written without the lease (one writer per replica); an idle
     // replica neither needs nor renews it.
     absl::Status s = absl::OkStatus();
     if (!slot->queue.empty() || slot->needs_snapshot) {
-      s = Annotate(slot->lease.Ensure(*slot->client, now),
-                   fmt::format("replicate {}", options_.path));
-      if (absl::IsAborted(s)) {  // another instance wrote meanwhile: recover first
-        LogInfo("replica lease taken over", {{"db", options_.path}, {"replica", slot->name}});
-        resync_ = true;
-        continue;
-      }
+      s = EnsureLease(slot.get(), now);
+      if (absl::IsAborted(s)) return;
     }
     if (s.ok() && slot->needs_snapshot && positioned_) {
       absl::Status snap = SnapshotBaseFor(slot.get());
@@ -120,9 +129,12 @@ void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
 // come first and they delete last, so an interruption restores exactly).
 void DbWatcher::Maintain(Slot* slot, absl::Time now) {
   if (slot->compaction->NextDue(now) <= now || now >= slot->next_retention) {
-    absl::Status s = slot->lease.Ensure(*slot->client, now);  // they write and delete
+    absl::Status s = EnsureLease(slot, now);  // they write and delete
     if (!s.ok()) {
-      LogWarn("maintenance skipped", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+      if (!absl::IsAborted(s)) {
+        LogWarn("maintenance skipped",
+                {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+      }
       return;
     }
   }
