@@ -6,6 +6,7 @@
 #   bash bench/run.sh BUILD_DIR [quick|full]     (make bench: quick)
 #
 # quick: 10 s runs, a 256 MiB database, a few minutes. full: 60 s runs, 1 GiB.
+# BENCH_PHASES (default "lag overhead big") picks phases; the others print n/a.
 # Everything happens in one mktemp -d directory, removed on exit; every process
 # started is tracked by PID and stopped by PID. Method and error bars: bench/README.md.
 set -euo pipefail
@@ -277,19 +278,22 @@ lag_analysis() {
 }
 
 # --- writer overhead --------------------------------------------------------------------
-# overhead_run KIND ROUND: the writer at full speed for OVH_DUR s, with KIND (or none)
-# replicating at sync-interval 1s; appends tx/s to R[ovh.KIND].
+# overhead_run SPEC ROUND: the writer at full speed for OVH_DUR s, with KIND (or none)
+# replicating at sync-interval 1s; appends tx/s to R[ovh.SPEC]. SPEC is KIND, or
+# KIND@0 for a writer with SQLite's autocheckpoint off (PRAGMA wal_autocheckpoint=0),
+# as both tools advise for write-heavy applications: the sidecar checkpoints.
 overhead_run() {
-  local kind=$1 round=$2
+  local spec=$1 round=$2 kind=${1%@0} ac=()
+  if [[ $spec == *@0 ]]; then ac=(-autocheckpoint 0); fi
   local why
   if [[ $kind == none ]]; then why=$(blocked tool); else why=$(blocked "$kind" tool); fi
-  if [[ -n $why ]]; then R[ovh.$kind.err]="n/a: $why"; return; fi
-  local dir=$WORK/ovh-$kind-$round db s0 s1 pid=""
+  if [[ -n $why ]]; then R[ovh.$spec.err]="n/a: $why"; return; fi
+  local dir=$WORK/ovh-${spec/@/-}-$round db s0 s1 pid="" wpid wal=0 size
   mkdir -p "$dir"; db=$dir/app.db
   new_db "$db"
   if [[ $kind != none ]]; then
     if ! start_sidecar "$kind" "$db" "$dir/replica" 1s "$dir"; then
-      R[ovh.$kind.err]="n/a: $kind did not start: $(tail -n 1 "$dir/sidecar.log")"
+      R[ovh.$spec.err]="n/a: $kind did not start: $(tail -n 1 "$dir/sidecar.log")"
       stop_pid "$SIDECAR" 10
       return
     fi
@@ -299,20 +303,27 @@ overhead_run() {
   sync -f "$WORK"  # the previous run's WAL writeback must not slow this one
   s0=$(seq_of "$db")
   local c0=0; if [[ -n $pid ]]; then c0=$(cpu_ticks "$pid"); fi
-  "$WRITER" "$db" -mode insert -rate 0 -duration "$OVH_DUR" -payload "$PAYLOAD" 2>"$dir/writer.err" ||
-    { R[ovh.$kind.err]="n/a: writer failed: $(tail -n 1 "$dir/writer.err")"; }
+  "$WRITER" "$db" -mode insert -rate 0 -duration "$OVH_DUR" -payload "$PAYLOAD" "${ac[@]}" \
+    2>"$dir/writer.err" &
+  wpid=$!
+  while kill -0 "$wpid" 2>/dev/null; do  # the largest WAL, sampled every 0.2 s
+    size=$(stat -c %s "$db-wal" 2>/dev/null || echo 0)
+    if ((size > wal)); then wal=$size; fi
+    sleep 0.2
+  done
+  wait "$wpid" || { R[ovh.$spec.err]="n/a: writer failed: $(tail -n 1 "$dir/writer.err")"; }
   s1=$(seq_of "$db")
-  R[ovh.$kind.wal]+=" $(($(stat -c %s "$db-wal" 2>/dev/null || echo 0) / 1048576))"
+  R[ovh.$spec.wal]+=" $((wal / 1048576))"
   if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
-    R[ovh.$kind.err]="n/a: $kind exited during the run: $(tail -n 1 "$dir/sidecar.log")"
+    R[ovh.$spec.err]="n/a: $kind exited during the run: $(tail -n 1 "$dir/sidecar.log")"
     stop_pid "$pid" 1
   elif [[ -n $pid ]]; then
-    R[ovh.$kind.cpu]+=" $(awk -v a="$c0" -v b="$(cpu_ticks "$pid")" -v h="$TICK" -v d="$OVH_DUR" \
+    R[ovh.$spec.cpu]+=" $(awk -v a="$c0" -v b="$(cpu_ticks "$pid")" -v h="$TICK" -v d="$OVH_DUR" \
       'BEGIN {printf "%.0f%%", 100 * (b - a) / h / d}')"
     stop_pid "$pid" 120
   fi
-  R[ovh.$kind]+=" $(awk -v a="$s0" -v b="$s1" -v d="$OVH_DUR" 'BEGIN {printf "%.0f", (b - a) / d}')"
-  log "writer alone/with $kind, round $round: $(awk -v a="$s0" -v b="$s1" -v d="$OVH_DUR" 'BEGIN {printf "%.0f", (b - a) / d}') tx/s"
+  R[ovh.$spec]+=" $(awk -v a="$s0" -v b="$s1" -v d="$OVH_DUR" 'BEGIN {printf "%.0f", (b - a) / d}')"
+  log "writer alone/with $spec, round $round: $(awk -v a="$s0" -v b="$s1" -v d="$OVH_DUR" 'BEGIN {printf "%.0f", (b - a) / d}') tx/s"
   rm -rf "$dir"
 }
 
@@ -352,23 +363,29 @@ for k in writer tool litesync litestream; do
   if [[ -n ${WHY[$k]:-} ]]; then log "unavailable: ${WHY[$k]}"; fi
 done
 
+PHASES=" ${BENCH_PHASES:-lag overhead big} "
 # 1. Lag, CPU and RSS at sync-interval 1s, then lag at the smallest interval.
-for kind in litesync litestream; do replication_run "$kind" 1s s1; done
-for kind in litesync litestream; do replication_run "$kind" "$MIN_INTERVAL" min; done
+if [[ $PHASES == *" lag "* ]]; then
+  for kind in litesync litestream; do replication_run "$kind" 1s s1; done
+  for kind in litesync litestream; do replication_run "$kind" "$MIN_INTERVAL" min; done
+fi
 
 # 2. Writer overhead: rounds alternate the order so drift hits every variant alike.
+[[ $PHASES == *" overhead "* ]] || OVH_ROUNDS=0
 for ((round = 1; round <= OVH_ROUNDS; round++)); do
   case $((round % 3)) in
-    1) order="none litesync litestream" ;;
-    2) order="litesync litestream none" ;;
-    0) order="litestream none litesync" ;;
+    1) order="none litesync litestream litesync@0 litestream@0" ;;
+    2) order="litesync litestream@0 none litestream litesync@0" ;;
+    0) order="litestream litesync@0 none litestream@0 litesync" ;;
   esac
   for kind in $order; do overhead_run "$kind" "$round"; done
 done
 
 # 3. A large pre-filled database: RSS must not grow with it; its replica feeds restore.
 SEED=$WORK/seed.db
-if [[ -z $(blocked tool) ]]; then
+if [[ $PHASES != *" big "* ]]; then
+  for kind in litesync litestream; do R[$kind.big.err]="n/a: phase skipped"; done
+elif [[ -z $(blocked tool) ]]; then
   log "pre-filling a ${DB_MIB} MiB database"
   rows=$((DB_MIB * 1024 * 1024 / (FILL_PAYLOAD + 400)))
   "$WRITER" "$SEED" -mode insert -rate 0 -txns "$rows" -payload "$FILL_PAYLOAD" >/dev/null
@@ -429,7 +446,7 @@ ls_m99=$(lagv litesync.min p99_ms); lt_m99=$(lagv litestream.min p99_ms)
 min_ms=${MIN_INTERVAL%ms}
 
 declare -A OVH
-for k in none litesync litestream; do
+for k in none litesync litestream litesync@0 litestream@0; do
   if [[ -n ${R[ovh.$k.err]:-} || -z ${R[ovh.$k]:-} ]]; then
     OVH[$k]=$(na "${R[ovh.$k.err]:-writer with $k: not measured}")
   else
@@ -438,6 +455,8 @@ for k in none litesync litestream; do
 done
 ls_ovh=$(ratio "${OVH[litesync]}" "${OVH[none]}")
 lt_ovh=$(ratio "${OVH[litestream]}" "${OVH[none]}")
+ls_ovh0=$(ratio "${OVH[litesync@0]}" "${OVH[none]}")
+lt_ovh0=$(ratio "${OVH[litestream@0]}" "${OVH[none]}")
 
 ls_cpu=$(val litesync.s1 cpu); lt_cpu=$(val litestream.s1 cpu)
 ls_mcpu=$(val litesync.min cpu); lt_mcpu=$(val litestream.min cpu)
@@ -477,6 +496,8 @@ row "lag p99, sync-interval $MIN_INTERVAL (ms)" "$ls_m99" "$lt_m99" "$(ratio "$l
 row "writer max tx/s, no sidecar" "${OVH[none]}" "${OVH[none]}" "" ""
 row "writer max tx/s, sidecar at 1s" "${OVH[litesync]}" "${OVH[litestream]}" "$(ratio "${OVH[litesync]}" "${OVH[litestream]}")" ""
 row "  with sidecar / alone" "$ls_ovh" "$lt_ovh" "" ">= 0.95 $(check "$ls_ovh" ">=" 0.95)"
+row "  same, app autocheckpoint off (tx/s)" "${OVH[litesync@0]}" "${OVH[litestream@0]}" "$(ratio "${OVH[litesync@0]}" "${OVH[litestream@0]}")" ""
+row "  that / alone with SQLite's defaults" "$ls_ovh0" "$lt_ovh0" "" ">= 0.95 $(check "$ls_ovh0" ">=" 0.95)"
 row "sidecar CPU s, ${DUR}s at $RATE tx/s, 1s" "$ls_cpu" "$lt_cpu" "$(ratio "$ls_cpu" "$lt_cpu")" "<= 0.5x $(check "$(ratio "$ls_cpu" "$lt_cpu")" "<=" 0.5)"
 row "sidecar CPU s, same, $MIN_INTERVAL" "$ls_mcpu" "$lt_mcpu" "$(ratio "$ls_mcpu" "$lt_mcpu")" ""
 row "peak RSS MiB (VmHWM), 1s" "$ls_hwm" "$lt_hwm" "$(ratio "$ls_hwm" "$lt_hwm")" "<= 0.5x $(check "$(ratio "$ls_hwm" "$lt_hwm")" "<=" 0.5)"
@@ -495,11 +516,11 @@ echo "lag detail (n commits, missing = never seen durable, negative = seen befor
 for k in litesync.s1 litestream.s1 litesync.min litestream.min; do
   if [[ ${R[$k.lag]:-} == n=* ]]; then printf '  %-16s %s\n' "$k" "${R[$k.lag]}"; fi
 done
-for k in none litesync litestream; do
+for k in none litesync litestream litesync@0 litestream@0; do
   if [[ -n ${R[ovh.$k]:-} ]]; then
-    printf '  writer tx/s with %-10s per round:%s' "$k" "${R[ovh.$k]}"
+    printf '  writer tx/s with %-12s per round:%s' "$k" "${R[ovh.$k]}"
     if [[ -n ${R[ovh.$k.cpu]:-} ]]; then printf '  sidecar CPU:%s' "${R[ovh.$k.cpu]}"; fi
-    printf '  WAL MiB at end:%s' "${R[ovh.$k.wal]:-}"
+    printf '  largest WAL MiB:%s' "${R[ovh.$k.wal]:-}"
     echo
   fi
 done

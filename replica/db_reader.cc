@@ -178,6 +178,23 @@ int DbReader::FreeConn() const {
   return -1;
 }
 
+std::optional<WalIndexHeader> DbReader::LiveWalIndexHeader() const {
+  WalIndexHeader h;
+  if (!ReadWalIndexHeader(&h)) return std::nullopt;
+  return h;
+}
+
+std::optional<uint32_t> DbReader::FramesPastBase() const {
+  WalIndexHeader raw;
+  if (!has_base() || !ReadWalIndexHeader(&raw)) return std::nullopt;
+  WalIndexHdrCopy h;
+  std::memcpy(&h, raw.data(), sizeof h);
+  const WalPin& b = base();
+  bool same_gen = b.has_wal && GetBig32(h.salt) == b.salt1 && GetBig32(h.salt + 4) == b.salt2;
+  if (!same_gen || h.mx_frame < b.cursor.frames) return std::nullopt;
+  return h.mx_frame - b.cursor.frames;
+}
+
 bool DbReader::ReadWalIndexHeader(WalIndexHeader* out) const {
 #if defined(__SANITIZE_THREAD__)
   // Memory other processes write under SQLite's own barrier protocol: TSan can
@@ -388,8 +405,22 @@ absl::Status DbReader::Checkpoint(int mode, int* log, int* done, BusyFn on_busy)
     sqlite3_busy_handler(
         db, [](void* arg, int n) { return (*static_cast<BusyFn*>(arg))(n) ? 1 : 0; }, &on_busy);
   }
-  *log = *done = -1;
-  int rc = sqlite3_wal_checkpoint_v2(db, "main", mode, log, done);
+  // SQLite does not wait for the checkpointer lock: an application whose WAL is
+  // past its autocheckpoint size (ours pins it there) takes that lock briefly at
+  // every commit. Unless PASSIVE (where the other checkpointer does the same
+  // work), retry soon while another one holds it (no frame counts), for up to
+  // the busy timeout.
+  absl::Time deadline = absl::Now() + absl::Milliseconds(busy_timeout_ms_);
+  int rc = SQLITE_OK;
+  while (true) {
+    *log = *done = -1;
+    rc = sqlite3_wal_checkpoint_v2(db, "main", mode, log, done);
+    if (rc != SQLITE_BUSY || *log != -1 || mode == SQLITE_CHECKPOINT_PASSIVE ||
+        absl::Now() > deadline) {
+      break;
+    }
+    absl::SleepFor(absl::Microseconds(50));
+  }
   if (on_busy) sqlite3_busy_timeout(db, busy_timeout_ms_);
   if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return absl::UnavailableError("checkpoint busy");
   if (rc != SQLITE_OK) return SqliteStatus(db, rc, fmt::format("checkpoint {}", path_));

@@ -84,11 +84,18 @@ class DbReader {
   absl::Status ScanNext(const PageFn& fn);
   absl::Status ScanBase(const PageFn& fn);
 
+  // The live wal-index header; nullopt when it cannot be read (no mapping, a
+  // writer updating it, or a TSan build). Every commit changes it.
+  std::optional<WalIndexHeader> LiveWalIndexHeader() const;
+  // Frames committed after the base pin, from the live wal-index header: no
+  // syscall. nullopt when unknown (no header, or the WAL restarted since).
+  std::optional<uint32_t> FramesPastBase() const;
+
   // A checkpoint on a connection holding no pin. *log/*done: WAL frames and frames
   // checkpointed (as sqlite3_wal_checkpoint_v2); Unavailable when it was busy.
-  // `on_busy(n)` (optional) runs whenever SQLite would wait for a lock (for
-  // RESTART/TRUNCATE, while holding the writer lock, so the WAL cannot grow);
-  // it returns false to give up.
+  // `on_busy(n)` (optional) runs whenever SQLite would wait for a lock: for
+  // RESTART/TRUNCATE, first for the application's writer lock, then (holding it,
+  // so the WAL cannot grow) for readers; it returns false to give up.
   using BusyFn = std::function<bool(int attempt)>;
   absl::Status Checkpoint(int mode, int* log, int* done, BusyFn on_busy = nullptr);
 

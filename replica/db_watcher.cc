@@ -108,7 +108,7 @@ absl::Status DbWatcher::EnsureOpen() {
     CloseReader();
   }
   LS_ASSIGN_OR_RETURN(reader_, DbReader::Open(options_.path, options_.busy_timeout));
-  last_checkpoint_ = clock_->Now();
+  last_restart_ = clock_->Now();
   wal_size_stale_ = true;
   absl::Status s = Recover();
   if (!s.ok()) CloseReader();
@@ -224,33 +224,35 @@ absl::Status DbWatcher::Recover() {
   return absl::OkStatus();
 }
 
-absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
-  for (auto& slot : slots_) {
-    if (!slot->queue.empty() || slot->needs_snapshot || !slot->last_status.ok()) {
-      return absl::OkStatus();
-    }
-  }
-  const WalPin& base = reader_->base();
-  if (!base.has_wal || base.cursor.frames == 0) return absl::OkStatus();
-  bool big = static_cast<int64_t>(base.cursor.frames) >= options_.min_checkpoint_pages;
-  bool due = now - last_checkpoint_ >= options_.checkpoint_interval;
-  if (!big && !due) return absl::OkStatus();
-  last_checkpoint_ = now;
-  wal_size_stale_ = true;
-  // TRUNCATE takes the writer lock first, so the WAL cannot grow while it runs.
-  // Each time it waits for our pin, capture up to the frozen end, upload it, and
-  // re-pin: once everything is backfilled the new pin reads the database file
-  // (frame 0) and the WAL restarts exactly at a position we hold. The checkpoint
-  // only ever moves past what every replica acknowledged, so after a kill -9 the
-  // replica's last position is still in the WAL or is the database file itself
-  // (a restart resumes instead of taking a snapshot). When an upload fails we
-  // give up: SQLite then backfills no further than the pin it was waiting for.
-  // The application waits for its writer lock meanwhile (its busy_timeout), as
-  // with any checkpoint: for one capture and one upload of the newest writes.
+// RESTART and TRUNCATE take the writer lock first, so the WAL cannot grow while
+// they run. Each time SQLite waits for our pin, capture up to the frozen end,
+// upload it, and re-pin: once everything is backfilled the new pin reads the
+// database file (frame 0) and the WAL restarts exactly at a position we hold. The checkpoint
+// only ever moves past what every replica acknowledged, so after a kill -9 the
+// replica's last position is still in the WAL or is the database file itself
+// (a restart resumes instead of taking a snapshot). When an upload fails we
+// give up: SQLite then backfills no further than the pin it was waiting for.
+// The application waits for its writer lock meanwhile (its busy_timeout), as
+// with any checkpoint: for one capture and one upload of the newest writes.
+absl::Status DbWatcher::RestartWal(int mode, int* log, int* done) {
   absl::Status captured;
   absl::Time deadline = absl::Now() + options_.busy_timeout;
-  auto on_busy = [&](int attempt) {
+  std::optional<WalIndexHeader> seen;
+  int pinned = 0;
+  auto on_busy = [&](int) {
     if (!captured.ok() || absl::Now() > deadline) return false;
+    // While the wal-index header still moves, the application holds the writer
+    // lock between its commits: retry soon and cheaply, to take the lock in the
+    // short gap between two of its transactions (a capture now would be stale).
+    if (auto h = reader_->LiveWalIndexHeader()) {
+      bool moving = !seen || *seen != *h;
+      seen = h;
+      if (moving) {
+        absl::SleepFor(absl::Microseconds(20));
+        return true;
+      }
+    }
+    if (++pinned > 2) absl::SleepFor(absl::Milliseconds(1));  // an application reader
     auto pin = reader_->PinNext();
     if (!pin.ok()) {
       captured = pin.status();
@@ -262,12 +264,43 @@ absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
     for (auto& slot : slots_) {
       if (!slot->queue.empty() || !slot->last_status.ok()) return false;
     }
-    if (attempt > 2) absl::SleepFor(absl::Milliseconds(1));  // an application reader
     return true;
   };
-  int log = 0, done = 0;
-  absl::Status s = reader_->Checkpoint(SQLITE_CHECKPOINT_TRUNCATE, &log, &done, on_busy);
+  absl::Status s = reader_->Checkpoint(mode, log, done, on_busy);
   LS_RETURN_IF_ERROR(captured);
+  return s;
+}
+
+absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
+  for (auto& slot : slots_) {
+    if (!slot->queue.empty() || slot->needs_snapshot || !slot->last_status.ok()) {
+      return absl::OkStatus();
+    }
+  }
+  const WalPin& base = reader_->base();
+  if (!base.has_wal || base.cursor.frames == 0) return absl::OkStatus();
+  int64_t frames = base.cursor.frames;
+  bool big = frames >= options_.min_checkpoint_pages;
+  bool due = now - last_restart_ >= options_.checkpoint_interval;
+  if (!big && !due) return absl::OkStatus();
+  wal_size_stale_ = true;
+  // A PASSIVE checkpoint backfills, and fsyncs the database file, without the
+  // writer lock, and never past our base pin (which every replica acknowledged).
+  int log = 0, done = 0;
+  absl::Status s = reader_->Checkpoint(SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  if (!s.ok() && !absl::IsUnavailable(s)) return s;
+  // Only RESTART and TRUNCATE restart the WAL under our pin, and they hold the
+  // application's writer lock while they run: at most once per kRestartEvery,
+  // unless the WAL passed truncate_pages; after the PASSIVE checkpoint they have
+  // little left to backfill. RESTART leaves the file's size alone, so the
+  // application overwrites pages already cached instead of growing the file
+  // again; TRUNCATE returns the space of a WAL past truncate_pages, and of a
+  // quiet one (a checkpoint due by time, not size).
+  bool huge = frames >= options_.truncate_pages;
+  if (!due && !huge && now - last_restart_ < kRestartEvery) return absl::OkStatus();
+  last_restart_ = now;
+  int mode = huge || !big ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART;
+  s = RestartWal(mode, &log, &done);
   LogDebug("checkpoint", {{"db", options_.path},
                           {"wal_frames", log},
                           {"backfilled", done},
@@ -310,6 +343,10 @@ absl::Time DbWatcher::Step() {
     for (auto& s : slots_) interval = std::min(interval, s->options.sync_interval);
   }
   if (!reader_ && now < retry_open_at_) return retry_open_at_;
+  if (hot_ && reader_ && now < sync_due_) {
+    std::optional<uint32_t> past = reader_->FramesPastBase();
+    if (past && *past < options_.min_checkpoint_pages) return std::min(sync_due_, now + kHotPoll);
+  }
   absl::Status s = EnsureOpen();
   if (s.ok()) s = Capture();
   if (!s.ok()) {
@@ -338,7 +375,19 @@ absl::Time DbWatcher::Step() {
     if (s.ok()) Upload(now, /*force=*/true);
   }
   if (!s.ok()) LogWarn("checkpoint failed", {{"db", options_.path}, {"err", s}});
-  return NextStep(now, interval);
+  // A database that committed min_checkpoint_pages frames or more in its last
+  // sync interval is hot: for the next interval it syncs early, each time that
+  // many frames are past the base pin (polled from the wal-index header, no
+  // syscall). SQLite's autocheckpoint in the application sorts every frame it
+  // may not backfill yet, at every commit; a pin far behind the WAL's end makes
+  // that sort, and so each commit, long.
+  if (now >= sync_due_) {
+    hot_ =
+        frames_captured_ - captured_at_due_ >= static_cast<uint64_t>(options_.min_checkpoint_pages);
+    captured_at_due_ = frames_captured_;
+    sync_due_ = NextStep(now, interval);
+  }
+  return hot_ ? std::min(sync_due_, now + kHotPoll) : sync_due_;
 }
 
 absl::Status DbWatcher::FinalSync(absl::Time deadline) {

@@ -69,6 +69,7 @@ class DbWatcher {
   void MaybeValidate(Slot* slot, absl::Time now);
   bool MaybeScheduleSnapshot(absl::Time now);  // true when a snapshot was queued
   absl::Status MaybeCheckpoint(absl::Time now);
+  absl::Status RestartWal(int mode, int* log, int* done);  // MaybeCheckpoint's second step
   void RecordError(const absl::Status& s);
   void CloseReader();
   std::string StagingPath(uint64_t txid) const;
@@ -85,7 +86,11 @@ class DbWatcher {
   uint64_t checksum_ = 0;
   uint32_t commit_ = 0;
   uint32_t page_size_ = 0;
-  absl::Time last_checkpoint_ = absl::InfinitePast();
+  absl::Time last_restart_ = absl::InfinitePast();
+  absl::Time sync_due_ = absl::InfinitePast();  // the next step by the sync interval
+  bool hot_ = false;                            // committing fast: Step syncs early (see Step)
+  uint64_t frames_captured_ = 0;                // WAL frames replayed by every capture so far
+  uint64_t captured_at_due_ = 0;                // frames_captured_ at the last step at sync_due_
   absl::Time last_snapshot_ = absl::InfinitePast();
   absl::Time retry_open_at_ = absl::InfinitePast();
   int64_t wal_size_ = 0;

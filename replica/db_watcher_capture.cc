@@ -245,6 +245,7 @@ absl::Status DbWatcher::CaptureIncrement(const WalPin& pin) {
     return absl::DataLossError(fmt::format("WAL frames {}..{} do not verify against the pin",
                                            from.frames + 1, pin.cursor.frames));
   }
+  frames_captured_ += pin.cursor.frames - from.frames;
   if (cur_commit != pin.page_count) {
     return absl::DataLossError(fmt::format("commit size {} differs from the pinned page count {}",
                                            cur_commit, pin.page_count));

@@ -53,6 +53,10 @@ inline constexpr uint64_t kStageToDiskBytes = 16ull << 20;  // larger increments
 inline constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
 inline constexpr absl::Duration kPingEvery = absl::Seconds(10);
 inline constexpr absl::Duration kRetentionEvery = absl::Minutes(5);
+// A hot database (see DbWatcher::Step) checks its WAL this often between syncs.
+inline constexpr absl::Duration kHotPoll = absl::Milliseconds(5);
+// RESTART checkpoints (which hold the application's writer lock) at most this often.
+inline constexpr absl::Duration kRestartEvery = absl::Seconds(1);
 
 }  // namespace watcher_internal
 }  // namespace litesync

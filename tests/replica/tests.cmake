@@ -29,5 +29,6 @@ litesync_test_binary(page_writer_tests REPLICA_ONLY LABEL threads
 # The Replicator's worker threads against a real writer process: labelled
 # `threads`, so `make tsan` checks them too (replica/mutex.h: std::mutex).
 litesync_test_binary(replication_tests REPLICA_ONLY LABEL threads
+  replica/checkpoint_test.cc
   replica/replication_test.cc
 )
