@@ -191,7 +191,8 @@ std::optional<uint32_t> DbReader::FramesPastBase() const {
   std::memcpy(&h, raw.data(), sizeof h);
   const WalPin& b = base();
   bool same_gen = b.has_wal && GetBig32(h.salt) == b.salt1 && GetBig32(h.salt + 4) == b.salt2;
-  if (!same_gen || h.mx_frame < b.cursor.frames) return std::nullopt;
+  if (!same_gen) return h.mx_frame;  // restarted since: every frame is new
+  if (h.mx_frame < b.cursor.frames) return std::nullopt;
   return h.mx_frame - b.cursor.frames;
 }
 

@@ -88,7 +88,7 @@ class DbReader {
   // writer updating it, or a TSan build). Every commit changes it.
   std::optional<WalIndexHeader> LiveWalIndexHeader() const;
   // Frames committed after the base pin, from the live wal-index header: no
-  // syscall. nullopt when unknown (no header, or the WAL restarted since).
+  // syscall; after a restart of the WAL, its frames. nullopt when unknown.
   std::optional<uint32_t> FramesPastBase() const;
 
   // A checkpoint on a connection holding no pin. *log/*done: WAL frames and frames

@@ -345,7 +345,7 @@ absl::Time DbWatcher::Step() {
   if (!reader_ && now < retry_open_at_) return retry_open_at_;
   if (hot_ && reader_ && now < sync_due_) {
     std::optional<uint32_t> past = reader_->FramesPastBase();
-    if (past && *past < options_.min_checkpoint_pages) return std::min(sync_due_, now + kHotPoll);
+    if (past && *past < options_.min_checkpoint_pages) return std::min(sync_due_, now + hot_poll_);
   }
   absl::Status s = EnsureOpen();
   if (s.ok()) s = Capture();
@@ -375,19 +375,24 @@ absl::Time DbWatcher::Step() {
     if (s.ok()) Upload(now, /*force=*/true);
   }
   if (!s.ok()) LogWarn("checkpoint failed", {{"db", options_.path}, {"err", s}});
-  // A database that committed min_checkpoint_pages frames or more in its last
-  // sync interval is hot: for the next interval it syncs early, each time that
-  // many frames are past the base pin (polled from the wal-index header, no
-  // syscall). SQLite's autocheckpoint in the application sorts every frame it
-  // may not backfill yet, at every commit; a pin far behind the WAL's end makes
-  // that sort, and so each commit, long.
+  // A database that committed kHotFactor x min_checkpoint_pages frames or more
+  // in its last sync interval is hot: for the next interval it syncs early,
+  // each time min_checkpoint_pages frames are past the base pin (polled from the
+  // wal-index header, no syscall, about four times per that many frames at the
+  // last interval's rate). SQLite's autocheckpoint in the application sorts
+  // every frame it may not backfill yet, at every commit: a pin far behind a
+  // fast-growing WAL makes that sort, and so each commit, long.
   if (now >= sync_due_) {
-    hot_ =
-        frames_captured_ - captured_at_due_ >= static_cast<uint64_t>(options_.min_checkpoint_pages);
+    uint64_t frames = frames_captured_ - captured_at_due_;
+    auto min_pages = static_cast<uint64_t>(options_.min_checkpoint_pages);
+    hot_ = frames >= kHotFactor * min_pages;
+    if (hot_) {
+      hot_poll_ = std::max(kHotPoll, interval * (static_cast<double>(min_pages) / frames / 4));
+    }
     captured_at_due_ = frames_captured_;
     sync_due_ = NextStep(now, interval);
   }
-  return hot_ ? std::min(sync_due_, now + kHotPoll) : sync_due_;
+  return hot_ ? std::min(sync_due_, now + hot_poll_) : sync_due_;
 }
 
 absl::Status DbWatcher::FinalSync(absl::Time deadline) {

@@ -53,7 +53,9 @@ inline constexpr uint64_t kStageToDiskBytes = 16ull << 20;  // larger increments
 inline constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
 inline constexpr absl::Duration kPingEvery = absl::Seconds(10);
 inline constexpr absl::Duration kRetentionEvery = absl::Minutes(5);
-// A hot database (see DbWatcher::Step) checks its WAL this often between syncs.
+// A database is hot (see DbWatcher::Step) after a sync interval with this many
+// times min_checkpoint_pages frames; it then checks its WAL at most this often.
+inline constexpr uint64_t kHotFactor = 4;
 inline constexpr absl::Duration kHotPoll = absl::Milliseconds(5);
 // RESTART checkpoints (which hold the application's writer lock) at most this often.
 inline constexpr absl::Duration kRestartEvery = absl::Seconds(1);
