@@ -283,22 +283,22 @@ absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
   bool big = frames >= options_.min_checkpoint_pages;
   bool due = now - last_restart_ >= options_.checkpoint_interval;
   if (!big && !due) return absl::OkStatus();
-  wal_size_stale_ = true;
-  // A PASSIVE checkpoint backfills, and fsyncs the database file, without the
-  // writer lock, and never past our base pin (which every replica acknowledged).
-  int log = 0, done = 0;
-  absl::Status s = reader_->Checkpoint(SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-  if (!s.ok() && !absl::IsUnavailable(s)) return s;
   // Only RESTART and TRUNCATE restart the WAL under our pin, and they hold the
   // application's writer lock while they run: at most once per kRestartEvery,
-  // unless the WAL passed truncate_pages; after the PASSIVE checkpoint they have
-  // little left to backfill. RESTART leaves the file's size alone, so the
-  // application overwrites pages already cached instead of growing the file
-  // again; TRUNCATE returns the space of a WAL past truncate_pages, and of a
-  // quiet one (a checkpoint due by time, not size).
+  // unless the WAL passed truncate_pages. RESTART leaves the file's size alone,
+  // so the application overwrites pages already cached instead of growing the
+  // file again; TRUNCATE returns the space of a WAL past truncate_pages, and of
+  // a quiet one (a checkpoint due by time, not size).
   bool huge = frames >= options_.truncate_pages;
   if (!due && !huge && now - last_restart_ < kRestartEvery) return absl::OkStatus();
   last_restart_ = now;
+  wal_size_stale_ = true;
+  // First a PASSIVE checkpoint: it backfills, and fsyncs the database file,
+  // without the writer lock, and never past our base pin (which every replica
+  // acknowledged); the restart then has little left to backfill.
+  int log = 0, done = 0;
+  absl::Status s = reader_->Checkpoint(SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+  if (!s.ok() && !absl::IsUnavailable(s)) return s;
   int mode = huge || !big ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART;
   s = RestartWal(mode, &log, &done);
   LogDebug("checkpoint", {{"db", options_.path},
