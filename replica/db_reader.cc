@@ -185,10 +185,10 @@ std::optional<WalIndexHeader> DbReader::LiveWalIndexHeader() const {
 }
 
 std::optional<uint32_t> DbReader::FramesPastBase() const {
-  WalIndexHeader raw;
-  if (!has_base() || !ReadWalIndexHeader(&raw)) return std::nullopt;
+  std::optional<WalIndexHeader> raw = LiveWalIndexHeader();
+  if (!has_base() || !raw) return std::nullopt;
   WalIndexHdrCopy h;
-  std::memcpy(&h, raw.data(), sizeof h);
+  std::memcpy(&h, raw->data(), sizeof h);
   const WalPin& b = base();
   bool same_gen = b.has_wal && GetBig32(h.salt) == b.salt1 && GetBig32(h.salt + 4) == b.salt2;
   if (!same_gen) return h.mx_frame;  // restarted since: every frame is new

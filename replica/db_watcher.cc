@@ -227,13 +227,14 @@ absl::Status DbWatcher::Recover() {
 // RESTART and TRUNCATE take the writer lock first, so the WAL cannot grow while
 // they run. Each time SQLite waits for our pin, capture up to the frozen end,
 // upload it, and re-pin: once everything is backfilled the new pin reads the
-// database file (frame 0) and the WAL restarts exactly at a position we hold. The checkpoint
-// only ever moves past what every replica acknowledged, so after a kill -9 the
-// replica's last position is still in the WAL or is the database file itself
-// (a restart resumes instead of taking a snapshot). When an upload fails we
-// give up: SQLite then backfills no further than the pin it was waiting for.
-// The application waits for its writer lock meanwhile (its busy_timeout), as
-// with any checkpoint: for one capture and one upload of the newest writes.
+// database file (frame 0) and the WAL restarts exactly at a position we hold.
+// The checkpoint only ever moves past what every replica acknowledged, so after
+// a kill -9 the replica's last position is still in the WAL or is the database
+// file itself (a restart resumes instead of taking a snapshot). When an upload
+// fails we give up: SQLite then backfills no further than the pin it was
+// waiting for. The application waits for its writer lock meanwhile (its
+// busy_timeout), as with any checkpoint: for one capture and one upload of the
+// newest writes.
 absl::Status DbWatcher::RestartWal(int mode, int* log, int* done) {
   absl::Status captured;
   absl::Time deadline = absl::Now() + options_.busy_timeout;

@@ -304,10 +304,11 @@ TEST_F(ReplicationTest, WritesAfterARestoreAreDurable) {
   EXPECT_EQ(RestoreAndVerify({}, "latest.db").seq, 70);
 }
 
-// A database committing more than min_checkpoint_pages frames in a sync interval
-// is hot: it then syncs each time that many frames are past its pin
-// (DbWatcher::Step), not once per interval, so the application's autocheckpoint,
-// which sorts every frame it may not backfill at every commit, stays short.
+// A database committing four times min_checkpoint_pages frames or more in a
+// sync interval is hot: it then syncs each time min_checkpoint_pages frames are
+// past its pin (DbWatcher::Step), not once per interval, so the application's
+// autocheckpoint, which sorts every frame it may not backfill at every commit,
+// stays short.
 TEST_F(ReplicationTest, AHotDatabaseSyncsEveryMinCheckpointPagesFrames) {
   testing::CreateWalDb(db());
   replicator_ = std::make_unique<Replicator>(&registry_, Clock::Real());
