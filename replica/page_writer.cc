@@ -16,7 +16,8 @@ namespace litesync {
 namespace {
 
 constexpr size_t kRunBytes = 4 << 20;
-constexpr int kBuffers = 3;  // one being filled, up to two queued or being written
+constexpr int kThreads = 2;
+constexpr int kBuffers = 4;  // one being filled, up to three queued or being written
 // Direct I/O needs the buffer, offset and length aligned to the device's logical
 // block size; 4096 covers every common device.
 constexpr size_t kDirectAlign = 4096;
@@ -40,13 +41,14 @@ char* AllocateRun() {
 
 }  // namespace
 
-PageWriter::PageWriter(int fd, std::string path)
+PageWriter::PageWriter(int fd, std::string path, Observer observe)
     : fd_(fd),
       path_(std::move(path)),
-      run_(AllocateRun()),
-      direct_fd_(::open(path_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC)) {
+      observe_(std::move(observe)),
+      direct_fd_(::open(path_.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC)),
+      run_(AllocateRun()) {
   for (int i = 1; i < kBuffers; ++i) free_.emplace_back(AllocateRun());
-  thread_ = std::thread([this] { Loop(); });
+  for (int i = 0; i < kThreads; ++i) threads_.emplace_back([this] { Loop(); });
 }
 
 PageWriter::~PageWriter() {
@@ -55,24 +57,34 @@ PageWriter::~PageWriter() {
     stop_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  for (std::thread& t : threads_) t.join();
 }
 
 absl::Status PageWriter::Add(uint32_t pgno, std::string_view page) {
-  if (page.empty() || page.size() > kRunBytes) {
-    return absl::InvalidArgumentError(fmt::format("{}: page of {} bytes", path_, page.size()));
+  LS_ASSIGN_OR_RETURN(char* at, Slot(pgno, page.size()));
+  std::memcpy(at, page.data(), page.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<char*> PageWriter::Slot(uint32_t pgno, size_t size) {
+  if (size == 0 || size > kRunBytes) {
+    return absl::InvalidArgumentError(fmt::format("{}: page of {} bytes", path_, size));
   }
-  if (used_ > 0 && (page.size() != page_size_ || pgno != run_first_ + used_ / page_size_ ||
-                    used_ + page.size() > kRunBytes)) {
+  // A page added again must land after its earlier copy, which either thread may
+  // still hold: let every earlier write finish first.
+  if (pgno <= highest_) LS_RETURN_IF_ERROR(Wait());
+  if (used_ > 0 &&
+      (size != page_size_ || pgno != run_first_ + used_ / page_size_ || used_ + size > kRunBytes)) {
     LS_RETURN_IF_ERROR(Submit());
   }
   if (used_ == 0) {
     run_first_ = pgno;
-    page_size_ = page.size();
+    page_size_ = size;
   }
-  std::memcpy(run_.get() + used_, page.data(), page.size());
-  used_ += page.size();
-  return absl::OkStatus();
+  char* at = run_.get() + used_;
+  used_ += size;
+  highest_ = pgno;
+  return at;
 }
 
 absl::Status PageWriter::Submit() {
@@ -81,7 +93,8 @@ absl::Status PageWriter::Submit() {
     Run r;
     r.buf = std::move(run_);
     r.size = used_;
-    r.offset = static_cast<off_t>(run_first_ - 1) * static_cast<off_t>(page_size_);
+    r.first = run_first_;
+    r.page_size = page_size_;
     pending_.push_back(std::move(r));
     used_ = 0;
     cv_.notify_all();
@@ -102,7 +115,8 @@ absl::Status PageWriter::Reserve(uint64_t bytes) {
 absl::Status PageWriter::Wait() {
   LS_RETURN_IF_ERROR(Submit());
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this] { return pending_.empty() && !busy_; });
+  cv_.wait(lock, [this] { return pending_.empty() && busy_ == 0; });
+  highest_ = 0;
   return error_;
 }
 
@@ -129,33 +143,47 @@ void PageWriter::Loop() {
     if (pending_.empty()) return;  // stopping, nothing left
     Run run = std::move(pending_.front());
     pending_.pop_front();
-    busy_ = true;
+    ++busy_;
     bool skip = !error_.ok();  // after an error nothing more is written
     lock.unlock();
     absl::Status s = skip ? absl::OkStatus() : Write(run);
     lock.lock();
     if (!s.ok() && error_.ok()) error_ = s;
     free_.push_back(std::move(run.buf));
-    busy_ = false;
+    --busy_;
     cv_.notify_all();
   }
 }
 
 absl::Status PageWriter::Write(const Run& run) {
-  if (direct_fd_.valid() && run.offset % kDirectAlign == 0 && run.size % kDirectAlign == 0) {
-    absl::Status s = WriteAll(direct_fd_.get(), run.buf.get(), run.size, run.offset, path_);
+  if (observe_) {
+    for (size_t at = 0; at < run.size; at += run.page_size) {
+      observe_(run.first + static_cast<uint32_t>(at / run.page_size),
+               std::string_view(run.buf.get() + at, run.page_size));
+    }
+  }
+  const off_t offset = static_cast<off_t>(run.first - 1) * static_cast<off_t>(run.page_size);
+  bool direct;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    direct = direct_fd_.valid() && !direct_refused_;
+  }
+  if (direct && offset % kDirectAlign == 0 && run.size % kDirectAlign == 0) {
+    absl::Status s = WriteAll(direct_fd_.get(), run.buf.get(), run.size, offset, path_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (s.ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
       direct_bytes_ += run.size;
       return s;
     }
     // EINVAL: the file system took O_DIRECT at open but refuses these writes.
     if (!absl::IsInvalidArgument(s)) return s;
-    LogDebug("direct writes refused; writing through the page cache",
-             {{"path", path_}, {"err", s}});
-    direct_fd_ = UniqueFd();
+    if (!direct_refused_) {
+      LogDebug("direct writes refused; writing through the page cache",
+               {{"path", path_}, {"err", s}});
+    }
+    direct_refused_ = true;
   }
-  LS_RETURN_IF_ERROR(WriteAll(fd_, run.buf.get(), run.size, run.offset, path_));
+  LS_RETURN_IF_ERROR(WriteAll(fd_, run.buf.get(), run.size, offset, path_));
   std::lock_guard<std::mutex> lock(mu_);
   buffered_bytes_ += run.size;
   return absl::OkStatus();

@@ -1,12 +1,16 @@
 // Writes a restored database image: runs of consecutive pages go out in large
-// writes on a background thread, so decompressing the next run overlaps with
-// writing the last. Where the file system and the alignment allow, the writes
-// bypass the page cache (O_DIRECT): copying a gigabyte into the page cache and
-// then flushing it is most of a restore's time, and direct writes skip both.
-// Anything unaligned (small page sizes, a short run), and every write on a file
-// system without O_DIRECT, goes through the ordinary descriptor. Sync() makes
-// all of it durable either way. Writes happen in the order pages were added.
-// One caller thread at a time; the writer owns and joins its thread.
+// writes on two background threads, so decompressing the next run overlaps with
+// writing (and observing, below) the last ones. Where the file system and the
+// alignment allow, the writes bypass the page cache (O_DIRECT): copying a
+// gigabyte into the page cache and then flushing it is most of a restore's time,
+// and direct writes skip both. Anything unaligned (small page sizes, a short
+// run), and every write on a file system without O_DIRECT, goes through the
+// ordinary descriptor. Sync() makes all of it durable either way.
+//
+// Order: runs of distinct pages may be written in any order, by either thread.
+// A page added again (a number not above the highest added since the last
+// Wait()) first waits for every earlier write, so the later copy always wins.
+// One caller thread at a time; the writer owns and joins its threads.
 #pragma once
 
 #include <sys/types.h>
@@ -15,6 +19,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,6 +28,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 #include "replica/handles.h"
 
@@ -30,9 +36,14 @@ namespace litesync {
 
 class PageWriter {
  public:
+  // Sees every page on a writer thread just before it is written (restore hashes
+  // pages there, off the decompressing thread). Pages of distinct numbers may be
+  // observed concurrently; Wait() orders every call before the caller goes on.
+  using Observer = std::function<void(uint32_t pgno, std::string_view page)>;
+
   // `fd` (open for writing on `path`) must outlive the writer; `path` names the
   // file in errors and is opened a second time for direct writes.
-  PageWriter(int fd, std::string path);
+  PageWriter(int fd, std::string path, Observer observe = nullptr);
   ~PageWriter();  // waits for pending writes (their errors are dropped: call Wait())
   PageWriter(const PageWriter&) = delete;
   PageWriter& operator=(const PageWriter&) = delete;
@@ -44,6 +55,9 @@ class PageWriter {
   // Page `pgno` (1-based), whose size is the page size. The first write error of
   // any earlier page is returned here or by the next call.
   absl::Status Add(uint32_t pgno, std::string_view page);
+  // Like Add, for a page the caller writes itself: the `size` bytes returned,
+  // valid until the next call, hold page `pgno` (restore decompresses into them).
+  absl::StatusOr<char*> Slot(uint32_t pgno, size_t size);
   // Writes every page added and waits until they are written.
   absl::Status Wait();
   // Wait(), then fsync.
@@ -61,31 +75,35 @@ class PageWriter {
   struct Run {
     Buffer buf;
     size_t size = 0;
-    off_t offset = 0;
+    uint32_t first = 0;  // pgno of the first page
+    size_t page_size = 0;
   };
 
-  absl::Status Submit();  // hands the current run to the thread, takes a free buffer
+  absl::Status Submit();  // hands the current run to the threads, takes a free buffer
   void Loop();
-  absl::Status Write(const Run& run);  // on the thread
+  absl::Status Write(const Run& run);  // on a writer thread
 
-  int fd_;
-  std::string path_;
+  const int fd_;
+  const std::string path_;
+  const Observer observe_;
+  const UniqueFd direct_fd_;  // invalid: no direct writes
   Buffer run_;
   size_t used_ = 0;
   uint32_t run_first_ = 0;
   size_t page_size_ = 0;
+  uint32_t highest_ = 0;  // highest pgno added since the last wait for all writes
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Run> pending_;      // guarded by mu_
   std::vector<Buffer> free_;     // guarded by mu_
-  bool busy_ = false;            // guarded by mu_: the thread is writing a run
+  int busy_ = 0;                 // guarded by mu_: runs being written
   bool stop_ = false;            // guarded by mu_
+  bool direct_refused_ = false;  // guarded by mu_: the file system refused a direct write
   absl::Status error_;           // guarded by mu_: the first write error
-  UniqueFd direct_fd_;           // the thread's; invalid: no direct writes
   uint64_t direct_bytes_ = 0;    // guarded by mu_
   uint64_t buffered_bytes_ = 0;  // guarded by mu_
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace litesync

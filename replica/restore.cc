@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <filesystem>
 #include <map>
@@ -26,7 +27,15 @@ namespace {
 
 class Applier {
  public:
-  Applier(int fd, std::string tmp) : fd_(fd), tmp_(tmp), writer_(fd, std::move(tmp)) {}
+  Applier(int fd, std::string tmp)
+      : fd_(fd),
+        tmp_(tmp),
+        writer_(fd, std::move(tmp), [this](uint32_t pgno, std::string_view page) {
+          // On a writer thread; distinct pages concurrently, so the sum is atomic.
+          uint64_t nh = PageHash(pgno, page);
+          sum_.fetch_xor(hashes_[pgno - 1] ^ nh, std::memory_order_relaxed);
+          hashes_[pgno - 1] = nh;
+        }) {}
 
   absl::Status Apply(TxFileReader& reader, const TxFileInfo& info, std::string_view what,
                      bool first) {
@@ -43,38 +52,41 @@ class Applier {
         return absl::DataLossError(
             fmt::format("{}: page size {} differs from {}", what, h.page_size, page_size_));
       }
-      if (h.pre_checksum != sum_) {
+      if (h.pre_checksum != sum_.load()) {
         return absl::DataLossError(fmt::format(
             "{}: does not continue the previous file (checksum {:016x}, expected {:016x})", what,
-            h.pre_checksum, sum_));
+            h.pre_checksum, sum_.load()));
       }
     }
-    // Pages beyond the new size are gone; new pages start as zeros until written.
-    for (uint32_t p = h.commit + 1; p <= hashes_.size(); ++p) sum_ ^= hashes_[p - 1];
-    const std::string zeros(page_size_, '\0');
-    for (uint32_t p = static_cast<uint32_t>(hashes_.size()) + 1; p <= h.commit; ++p) {
-      hashes_.push_back(PageHash(p, zeros));
-      sum_ ^= hashes_.back();
+    // The writer's threads are idle here (Wait() after each file).
+    if (first) {
+      // A snapshot holds every page: each one's hash replaces this 0, and a
+      // missing page leaves the sum short of the recorded checksum.
+      hashes_.assign(h.commit, 0);
+    } else {
+      // Pages beyond the new size are gone; new pages start as zeros until written.
+      for (uint32_t p = h.commit + 1; p <= hashes_.size(); ++p) sum_ ^= hashes_[p - 1];
+      const std::string zeros(page_size_, '\0');
+      for (uint32_t p = static_cast<uint32_t>(hashes_.size()) + 1; p <= h.commit; ++p) {
+        hashes_.push_back(PageHash(p, zeros));
+        sum_ ^= hashes_.back();
+      }
+      hashes_.resize(h.commit);
     }
-    hashes_.resize(h.commit);
+    const auto slot = [this](uint32_t pgno) { return writer_.Slot(pgno, page_size_); };
     uint32_t pgno;
-    std::string_view page;
     while (true) {
-      LS_ASSIGN_OR_RETURN(bool more, reader.Next(&pgno, &page));
+      LS_ASSIGN_OR_RETURN(bool more, reader.NextInto(&pgno, slot));  // hashed by the observer
       if (!more) break;
-      LS_RETURN_IF_ERROR(writer_.Add(pgno, page));
-      uint64_t nh = PageHash(pgno, page);
-      sum_ ^= hashes_[pgno - 1] ^ nh;
-      hashes_[pgno - 1] = nh;
     }
     LS_RETURN_IF_ERROR(writer_.Wait());  // no write may land after the truncation
     if (::ftruncate(fd_, static_cast<off_t>(h.commit) * page_size_) != 0) {
       return ErrnoStatus(errno, fmt::format("truncate {}", tmp_));
     }
-    if (sum_ != h.post_checksum) {
+    if (sum_.load() != h.post_checksum) {
       return absl::DataLossError(
           fmt::format("{}: restored database checksum {:016x} differs from the recorded {:016x}",
-                      what, sum_, h.post_checksum));
+                      what, sum_.load(), h.post_checksum));
     }
     return absl::OkStatus();
   }
@@ -85,10 +97,10 @@ class Applier {
  private:
   int fd_;
   std::string tmp_;
-  PageWriter writer_;
   uint32_t page_size_ = 0;
-  uint64_t sum_ = 0;
-  std::vector<uint64_t> hashes_;
+  std::atomic<uint64_t> sum_{0};
+  std::vector<uint64_t> hashes_;  // per page; written by the observer
+  PageWriter writer_;             // last: its threads stop before the members above go
 };
 
 // Reads a prefetched file from memory.

@@ -20,6 +20,8 @@ constexpr char kMagic[4] = {'L', 'S', 'T', 'X'};
 constexpr uint16_t kVersion = 1;
 constexpr int kZstdLevel = 1;
 constexpr size_t kReadChunk = 1 << 20;
+// A framed body this large is decompressed on threads (FrameDecoder).
+constexpr uint64_t kParallelBytes = 8 << 20;
 
 absl::Status WriteAllFd(int fd, const char* p, size_t n, const std::string& path) {
   while (n > 0) {
@@ -61,7 +63,7 @@ std::string EncodeTxHeader(const TxHeader& h) {
   char* p = b.data();
   std::memcpy(p, kMagic, 4);
   PutBig16(p + 4, kVersion);
-  PutBig16(p + 6, h.snapshot ? 1 : 0);
+  PutBig16(p + 6, static_cast<uint16_t>((h.snapshot ? 1 : 0) | (h.framed ? 2 : 0)));
   PutBig32(p + 8, h.page_size);
   PutBig32(p + 12, h.commit);
   PutBig64(p + 16, h.lineage);
@@ -94,6 +96,7 @@ absl::StatusOr<TxHeader> DecodeTxHeader(std::string_view b, std::string_view wha
   }
   TxHeader h;
   h.snapshot = (GetBig16(p + 6) & 1) != 0;
+  h.framed = (GetBig16(p + 6) & 2) != 0;
   h.page_size = GetBig32(p + 8);
   h.commit = GetBig32(p + 12);
   h.lineage = GetBig64(p + 16);
@@ -119,6 +122,7 @@ absl::StatusOr<std::unique_ptr<TxFileBuilder>> TxFileBuilder::Create(TxHeader he
                                                                      std::string staging_path) {
   std::unique_ptr<TxFileBuilder> b(new TxFileBuilder());
   b->header_ = header;
+  b->header_.framed = true;
   b->staging_path_ = std::move(staging_path);
   b->cctx_ = ZSTD_createCCtx();
   if (b->cctx_ == nullptr) return absl::ResourceExhaustedError("zstd: cannot create context");
@@ -180,6 +184,11 @@ absl::Status TxFileBuilder::AddPage(uint32_t pgno, std::string_view page) {
   LS_RETURN_IF_ERROR(Compress(page.data(), page.size(), false));
   last_pgno_ = pgno;
   ++pages_;
+  frame_bytes_ += 4 + page.size();
+  if (frame_bytes_ >= kTxFrameBytes) {  // the next record starts a new frame
+    LS_RETURN_IF_ERROR(Compress(nullptr, 0, true));
+    frame_bytes_ = 0;
+  }
   return absl::OkStatus();
 }
 
@@ -196,7 +205,7 @@ uint64_t HashBodyThenHeader(std::string_view body, std::string_view header) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ByteSource>> TxFileBuilder::Finish(uint64_t post_checksum) {
-  LS_RETURN_IF_ERROR(Compress(nullptr, 0, true));
+  if (frame_bytes_ > 0 || pages_ == 0) LS_RETURN_IF_ERROR(Compress(nullptr, 0, true));
   header_.post_checksum = post_checksum;
   header_.page_count = static_cast<uint32_t>(pages_);
   header_.body_size = body_size_;
@@ -251,16 +260,24 @@ absl::StatusOr<std::unique_ptr<TxFileReader>> TxFileReader::Open(std::unique_ptr
   auto* st = XXH3_createState();
   XXH3_64bits_reset(st);
   r->hash_ = st;
-  r->in_buf_.resize(kReadChunk);
   r->body_left_ = r->header_.body_size;
-  r->record_.resize(4 + r->header_.page_size);
+  r->page_.resize(r->header_.page_size);
   // Keep the header for the trailer hash (hashed after the body).
-  r->in_buf_.reserve(kReadChunk);
   r->header_bytes_.assign(hdr, sizeof hdr);
+  if (r->body_left_ >= kParallelBytes && r->header_.framed) {
+    r->frames_ = std::make_unique<FrameDecoder>(
+        *r->src_, r->body_left_, kTxFrameBytes + 4 + r->header_.page_size,
+        [st](std::string_view chunk) { XXH3_64bits_update(st, chunk.data(), chunk.size()); },
+        r->what_);
+    r->body_left_ = 0;  // the decoder reads it
+  } else {
+    r->in_buf_.resize(kReadChunk);
+  }
   return r;
 }
 
 TxFileReader::~TxFileReader() {
+  frames_.reset();  // its thread hashes into hash_
   ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(dctx_));
   XXH3_freeState(static_cast<XXH3_state_t*>(hash_));
 }
@@ -269,14 +286,15 @@ absl::Status TxFileReader::Fill() {
   if (body_left_ == 0) {
     return absl::DataLossError(fmt::format("{}: body ends inside a page record", what_));
   }
-  size_t want = static_cast<size_t>(std::min<uint64_t>(body_left_, in_buf_.size()));
+  size_t want = static_cast<size_t>(std::min<uint64_t>(body_left_, kReadChunk));
   size_t got = 0;
   LS_RETURN_IF_ERROR(Annotate(ReadFull(*src_, in_buf_.data(), want, &got), what_));
+  XXH3_64bits_update(static_cast<XXH3_state_t*>(hash_), in_buf_.data(), got);
+  in_ = in_buf_.data();
   if (got < want) {
     return absl::DataLossError(
         fmt::format("{}: truncated body ({} bytes missing)", what_, body_left_ - got));
   }
-  XXH3_64bits_update(static_cast<XXH3_state_t*>(hash_), in_buf_.data(), got);
   body_left_ -= got;
   in_pos_ = 0;
   in_end_ = got;
@@ -285,11 +303,19 @@ absl::Status TxFileReader::Fill() {
 
 absl::Status TxFileReader::VerifyTrailer() {
   // Drain whatever compressed bytes remain (a well-formed body has none left).
+  if (frames_ != nullptr) {
+    absl::StatusOr<std::string_view> more = frames_->Next();
+    if (!more.ok()) return FrameError(more.status());
+    if (frame_pos_ < frame_.size() || !more->empty()) {
+      return absl::DataLossError(fmt::format("{}: data after the last page", what_));
+    }
+    frames_.reset();  // joined: the whole body is read and hashed
+  }
   auto* d = static_cast<ZSTD_DCtx*>(dctx_);
   char scratch[64];
   while (in_pos_ < in_end_ || body_left_ > 0) {
     if (in_pos_ == in_end_) LS_RETURN_IF_ERROR(Fill());
-    ZSTD_inBuffer in{in_buf_.data(), in_end_, in_pos_};
+    ZSTD_inBuffer in{in_, in_end_, in_pos_};
     ZSTD_outBuffer out{scratch, sizeof scratch, 0};
     size_t rc = ZSTD_decompressStream(d, &out, &in);
     in_pos_ = in.pos;
@@ -314,19 +340,17 @@ absl::Status TxFileReader::VerifyTrailer() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> TxFileReader::Next(uint32_t* pgno, std::string_view* page) {
-  if (pages_read_ == header_.page_count) {
-    if (!src_eof_) {
-      LS_RETURN_IF_ERROR(VerifyTrailer());
-      src_eof_ = true;
-    }
-    return false;
-  }
+absl::Status TxFileReader::FrameError(const absl::Status& s) const {
+  return absl::IsDataLoss(s) ? s : Annotate(s, what_);
+}
+
+absl::Status TxFileReader::Decompress(char* dest, size_t n) {
+  if (frames_ != nullptr) return CopyFromFrames(dest, n);
   auto* d = static_cast<ZSTD_DCtx*>(dctx_);
-  ZSTD_outBuffer out{record_.data(), record_.size(), 0};
+  ZSTD_outBuffer out{dest, n, 0};
   while (out.pos < out.size) {
     if (in_pos_ == in_end_) LS_RETURN_IF_ERROR(Fill());
-    ZSTD_inBuffer in{in_buf_.data(), in_end_, in_pos_};
+    ZSTD_inBuffer in{in_, in_end_, in_pos_};
     size_t rc = ZSTD_decompressStream(d, &out, &in);
     in_pos_ = in.pos;
     if (ZSTD_isError(rc)) {
@@ -337,15 +361,65 @@ absl::StatusOr<bool> TxFileReader::Next(uint32_t* pgno, std::string_view* page) 
                                              pages_read_, header_.page_count));
     }
   }
-  uint32_t p = GetBig32(record_.data());
+  return absl::OkStatus();
+}
+
+absl::Status TxFileReader::CopyFromFrames(char* dest, size_t n) {
+  while (n > 0) {
+    if (frame_pos_ == frame_.size()) {
+      absl::StatusOr<std::string_view> next = frames_->Next();
+      if (!next.ok()) return FrameError(next.status());
+      if (next->empty()) {
+        return absl::DataLossError(fmt::format("{}: body ends after {} of {} pages", what_,
+                                               pages_read_, header_.page_count));
+      }
+      frame_ = *next;
+      frame_pos_ = 0;
+    }
+    size_t k = std::min(n, frame_.size() - frame_pos_);
+    std::memcpy(dest, frame_.data() + frame_pos_, k);
+    frame_pos_ += k;
+    dest += k;
+    n -= k;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> TxFileReader::NextPgno(uint32_t* pgno) {
+  if (pages_read_ == header_.page_count) {
+    if (!src_eof_) {
+      LS_RETURN_IF_ERROR(VerifyTrailer());
+      src_eof_ = true;
+    }
+    return false;
+  }
+  char be[4];
+  LS_RETURN_IF_ERROR(Decompress(be, sizeof be));
+  uint32_t p = GetBig32(be);
   if (p == 0 || p <= last_pgno_ || p > header_.commit) {
     return absl::DataLossError(fmt::format("{}: page number {} out of order or beyond commit {}",
                                            what_, p, header_.commit));
   }
   last_pgno_ = p;
-  ++pages_read_;
   *pgno = p;
-  *page = std::string_view(record_).substr(4);
+  return true;
+}
+
+absl::StatusOr<bool> TxFileReader::Next(uint32_t* pgno, std::string_view* page) {
+  LS_ASSIGN_OR_RETURN(bool more, NextPgno(pgno));
+  if (!more) return false;
+  LS_RETURN_IF_ERROR(Decompress(page_.data(), page_.size()));
+  ++pages_read_;
+  *page = page_;
+  return true;
+}
+
+absl::StatusOr<bool> TxFileReader::NextInto(uint32_t* pgno, const PageDest& dest) {
+  LS_ASSIGN_OR_RETURN(bool more, NextPgno(pgno));
+  if (!more) return false;
+  LS_ASSIGN_OR_RETURN(char* at, dest(*pgno));
+  LS_RETURN_IF_ERROR(Decompress(at, header_.page_size));
+  ++pages_read_;
   return true;
 }
 

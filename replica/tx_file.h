@@ -6,6 +6,7 @@
 //     0   4  magic "LSTX"
 //     4   2  format version (1)
 //     6   2  flags: bit 0 = snapshot (holds every page 1..commit)
+//                   bit 1 = framed (the body's frames are independent, below)
 //     8   4  page size in bytes
 //    12   4  commit: database size in pages after max_txid
 //    16   8  lineage
@@ -19,8 +20,12 @@
 //    72   8  body size: bytes of the compressed body
 //    80  48  WAL position after max_txid (resume token, see db_reader.h); zeros if none
 //   128   8  header checksum: XXH3-64 of bytes 0..127
-//   Body: one zstd frame decompressing to `page count` records of
-//         [4-byte pgno][page size bytes], pgno strictly ascending, all <= commit.
+//   Body: zstd frames decompressing, one after the other, to `page count`
+//         records of [4-byte pgno][page size bytes], pgno strictly ascending,
+//         all <= commit. Framed files end a frame after the record that brings
+//         it to kTxFrameBytes or more, so every frame holds whole records and
+//         decompresses on its own: a large restore decompresses them in
+//         parallel. Older files hold one frame (flag bit 1 clear).
 //   Trailer, 8 bytes: XXH3-64 of the body followed by the header (end-to-end
 //         file checksum; body first so a writer can hash while it streams).
 //
@@ -31,12 +36,14 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
 
+#include "replica/frame_decoder.h"
 #include "replica/replica_client.h"
 #include "replica/tx_file_info.h"
 
@@ -45,9 +52,11 @@ namespace litesync {
 inline constexpr size_t kTxHeaderSize = 136;
 inline constexpr size_t kTxTrailerSize = 8;
 inline constexpr size_t kResumeTokenSize = 48;
+inline constexpr size_t kTxFrameBytes = 2 << 20;
 
 struct TxHeader {
   bool snapshot = false;
+  bool framed = false;
   uint32_t page_size = 0;
   uint32_t commit = 0;
   Lineage lineage = 0;
@@ -96,6 +105,7 @@ class TxFileBuilder {
   std::string out_buf_;
   void* cctx_ = nullptr;
   uint64_t body_size_ = 0;
+  uint64_t frame_bytes_ = 0;  // records' bytes in the current frame
   uint64_t pages_ = 0;
   uint32_t last_pgno_ = 0;
 };
@@ -115,9 +125,17 @@ class TxFileReader {
   // Next page into *pgno/*page (valid until the next call); false after the last
   // page once the trailer verified. DataLoss on any corruption.
   absl::StatusOr<bool> Next(uint32_t* pgno, std::string_view* page);
+  // Like Next, but decompresses the page straight into the `page size` bytes at
+  // dest(pgno), saving a copy; an error of `dest` is returned as it is.
+  using PageDest = std::function<absl::StatusOr<char*>(uint32_t pgno)>;
+  absl::StatusOr<bool> NextInto(uint32_t* pgno, const PageDest& dest);
 
  private:
   TxFileReader() = default;
+  absl::StatusOr<bool> NextPgno(uint32_t* pgno);  // false after the verified trailer
+  absl::Status Decompress(char* dest, size_t n);
+  absl::Status CopyFromFrames(char* dest, size_t n);
+  absl::Status FrameError(const absl::Status& s) const;  // names the file
   absl::Status Fill();
   absl::Status VerifyTrailer();
 
@@ -127,10 +145,15 @@ class TxFileReader {
   void* dctx_ = nullptr;
   void* hash_ = nullptr;
   std::string in_buf_;
+  const char* in_ = nullptr;  // the compressed chunk being decompressed
+  // A large framed body: decompressed on threads, then served from frame_.
+  std::unique_ptr<FrameDecoder> frames_;
+  std::string_view frame_;
+  size_t frame_pos_ = 0;
   size_t in_pos_ = 0;
   size_t in_end_ = 0;
   uint64_t body_left_ = 0;
-  std::string record_;
+  std::string page_;  // Next()'s page
   uint32_t pages_read_ = 0;
   uint32_t last_pgno_ = 0;
   bool src_eof_ = false;

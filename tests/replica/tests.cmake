@@ -20,10 +20,15 @@ litesync_test_binary(crash_tests
   replica/s3_crash_test.cc
 )
 
-# The restore's page writer runs a thread of its own: labelled `threads`, so
+# The restore's page writer runs threads of its own: labelled `threads`, so
 # `make tsan` checks it (it synchronizes with std::mutex, which TSan sees).
 litesync_test_binary(page_writer_tests REPLICA_ONLY LABEL threads
   replica/page_writer_test.cc
+)
+
+# Large tx files are decompressed on threads (FrameDecoder): labelled `threads`.
+litesync_test_binary(tx_frames_tests REPLICA_ONLY LABEL threads
+  replica/tx_frames_test.cc
 )
 
 # The Replicator's worker threads against a real writer process: labelled
