@@ -83,7 +83,7 @@ void FrameDecoder::Read(ByteReader& src, uint64_t body_bytes) {
     body_bytes -= got;
     if (status.ok() && got < want) {
       status = absl::DataLossError(
-          fmt::format("{}: truncated body ({} bytes missing)", what_, body_bytes + want - got));
+          fmt::format("{}: truncated body ({} bytes missing)", what_, body_bytes));
     }
     std::lock_guard<std::mutex> lock(mu_);
     if (status.ok()) status = Split(&pending, body_bytes == 0);
