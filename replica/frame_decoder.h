@@ -42,7 +42,7 @@ class FrameDecoder {
 
  private:
   static constexpr int kThreads = 2;
-  static constexpr size_t kDepth = 6;  // frames read and not yet consumed, at most
+  static constexpr size_t kDepth = 5;  // frames read and not yet consumed, at most
   struct Frame {
     std::unique_ptr<char[]> bytes;
     size_t size = 0;

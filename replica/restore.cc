@@ -174,7 +174,7 @@ absl::Status ExecuteRestore(ReplicaClient& client, const RestorePlan& plan,
                                           "removed it?); run restore again to re-plan"
                                         : "restore");
     }
-    LS_ASSIGN_OR_RETURN(auto reader, TxFileReader::Open(std::move(*src), what));
+    LS_ASSIGN_OR_RETURN(auto reader, TxFileReader::Open(std::move(*src), what, TxDecode::kThreads));
     LS_RETURN_IF_ERROR(Annotate(applier.Apply(*reader, info, what, i == 0), "restore"));
   }
   LS_RETURN_IF_ERROR(Annotate(applier.Sync(), "restore"));

@@ -248,7 +248,8 @@ absl::StatusOr<std::unique_ptr<ByteSource>> TxFileBuilder::Finish(uint64_t post_
 // ---------------------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<TxFileReader>> TxFileReader::Open(std::unique_ptr<ByteReader> src,
-                                                                 std::string what) {
+                                                                 std::string what,
+                                                                 TxDecode decode) {
   std::unique_ptr<TxFileReader> r(new TxFileReader());
   r->src_ = std::move(src);
   r->what_ = std::move(what);
@@ -264,7 +265,7 @@ absl::StatusOr<std::unique_ptr<TxFileReader>> TxFileReader::Open(std::unique_ptr
   r->page_.resize(r->header_.page_size);
   // Keep the header for the trailer hash (hashed after the body).
   r->header_bytes_.assign(hdr, sizeof hdr);
-  if (r->body_left_ >= kParallelBytes && r->header_.framed) {
+  if (decode == TxDecode::kThreads && r->header_.framed && r->body_left_ >= kParallelBytes) {
     r->frames_ = std::make_unique<FrameDecoder>(
         *r->src_, r->body_left_, kTxFrameBytes + 4 + r->header_.page_size,
         [st](std::string_view chunk) { XXH3_64bits_update(st, chunk.data(), chunk.size()); },

@@ -110,13 +110,19 @@ class TxFileBuilder {
   uint32_t last_pgno_ = 0;
 };
 
+// How a reader decompresses a large framed body: on the calling thread, or on
+// threads of its own (FrameDecoder: faster, and about 20 MiB more memory).
+enum class TxDecode { kInline, kThreads };
+
 // Reads a tx file sequentially, verifying the header checksum, page order, and
 // the end-to-end checksum when the last page has been read.
 class TxFileReader {
  public:
-  // `what` names the file in errors ("s3://bkt/app/.../x.ltx").
+  // `what` names the file in errors ("s3://bkt/app/.../x.ltx"). kThreads applies
+  // to framed bodies of 8 MiB or more (restore); smaller ones decode inline.
   static absl::StatusOr<std::unique_ptr<TxFileReader>> Open(std::unique_ptr<ByteReader> src,
-                                                            std::string what);
+                                                            std::string what,
+                                                            TxDecode decode = TxDecode::kInline);
   ~TxFileReader();
   TxFileReader(const TxFileReader&) = delete;
   TxFileReader& operator=(const TxFileReader&) = delete;

@@ -84,10 +84,10 @@ std::string BuildUnframed() {
 // Reads every page, checking each against the page written; half the pages go
 // through NextInto. A corrupt page may be served before the end-to-end checksum
 // fails at the end, so reading goes on to the end before a difference counts.
-absl::Status ReadBack(const std::string& bytes) {
+absl::Status ReadBack(const std::string& bytes, TxDecode decode = TxDecode::kThreads) {
   std::unique_ptr<ByteSource> source = MemorySource(bytes);
   LS_ASSIGN_OR_RETURN(auto stream, source->Open());
-  LS_ASSIGN_OR_RETURN(auto reader, TxFileReader::Open(std::move(stream), "big.ltx"));
+  LS_ASSIGN_OR_RETURN(auto reader, TxFileReader::Open(std::move(stream), "big.ltx", decode));
   std::string into(kPageSize, '\0');
   uint32_t pgno = 0;
   absl::Status differs;
@@ -130,6 +130,7 @@ TEST(TxFramesTest, ALargeBodyIsManyFramesOfWholeRecordsAndReadsBackExactly) {
   EXPECT_EQ(frames, static_cast<int>((uint64_t{kPages} * (4 + kPageSize) + kTxFrameBytes - 1) /
                                      kTxFrameBytes));
   LS_EXPECT_OK(ReadBack(bytes));
+  LS_EXPECT_OK(ReadBack(bytes, TxDecode::kInline));  // the compactor's way, and older readers'
 }
 
 TEST(TxFramesTest, AnUnframedFileFromAnOlderVersionStillReads) {
@@ -185,7 +186,7 @@ class FailingReader : public ByteReader {
 TEST(TxFramesTest, AReadErrorIsReturnedNamingTheFile) {
   std::string bytes = BuildFramed();
   auto reader = TxFileReader::Open(std::make_unique<FailingReader>(bytes, bytes.size() / 2),
-                                   "s3://bkt/big.ltx");
+                                   "s3://bkt/big.ltx", TxDecode::kThreads);
   LS_ASSERT_OK(reader);
   uint32_t pgno;
   std::string_view page;
@@ -206,7 +207,7 @@ TEST(TxFramesTest, AReaderLeftHalfwayStopsItsThreads) {
   std::string bytes = BuildFramed();
   for (uint32_t stop_after : {0u, 1u, 700u}) {
     std::unique_ptr<ByteSource> source = MemorySource(bytes);
-    auto reader = TxFileReader::Open(source->Open().value(), "big.ltx");
+    auto reader = TxFileReader::Open(source->Open().value(), "big.ltx", TxDecode::kThreads);
     LS_ASSERT_OK(reader);
     uint32_t pgno;
     std::string_view page;
