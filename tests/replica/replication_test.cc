@@ -148,6 +148,64 @@ TEST_F(ReplicationTest, GrowthAndShrinkRestoreAtExactPageCounts) {
   EXPECT_EQ(std::filesystem::file_size(out), static_cast<uint64_t>(pages * page_size));
 }
 
+// A snapshot body of 8 MiB or more restores through the threaded decoder
+// (replica/frame_decoder.h) and the page writer's hashing threads; increments
+// that grow and shrink the database follow it, and a flipped byte in the
+// snapshot is still caught.
+TEST_F(ReplicationTest, ALargeSnapshotRestoresExactlyThroughTheThreadedDecoder) {
+  testing::CreateWalDb(db());
+  {
+    SqliteDb app = testing::OpenDb(db());
+    testing::ExecOrDie(app.get(), "CREATE TABLE big(x BLOB)");
+    testing::ExecOrDie(app.get(),  // ~16 MiB that zstd cannot shrink
+                       "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE "
+                       "i<4000) INSERT INTO big SELECT randomblob(4000) FROM n");
+  }
+  StartReplicator();
+  absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while (Files(9).empty() && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(20));
+  {
+    SqliteDb app = testing::OpenDb(db());
+    testing::ExecOrDie(app.get(), "UPDATE big SET x = randomblob(3000) WHERE rowid % 7 = 0");
+    testing::ExecOrDie(app.get(), "DELETE FROM big WHERE rowid % 5 = 0");
+    testing::ExecOrDie(app.get(), "VACUUM");
+    testing::ExecOrDie(app.get(),
+                       "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE "
+                       "i<300) INSERT INTO big SELECT randomblob(5000) FROM n");
+  }
+  StopReplicator();
+  std::vector<TxFileInfo> snapshots = Files(9);
+  ASSERT_EQ(snapshots.size(), 1u);
+  std::string snapshot = replica_dir() + "/" + snapshots[0].RelativePath();
+  ASSERT_GT(std::filesystem::file_size(snapshot), 12u << 20) << "too small to take the threads";
+
+  auto client = Client();
+  std::string out = dir_.Join("latest.db");
+  LS_ASSERT_OK(testing::RestoreTo(*client, {}, out));
+  EXPECT_EQ(testing::IntegrityCheck(out), "ok");
+  EXPECT_EQ(*testing::DumpContent(out), *testing::DumpContent(db()));
+  SqliteDb source = testing::OpenDb(db());
+  int64_t pages = std::stoll(testing::QueryOne(source.get(), "PRAGMA page_count"));
+  int64_t page_size = std::stoll(testing::QueryOne(source.get(), "PRAGMA page_size"));
+  EXPECT_EQ(std::filesystem::file_size(out), static_cast<uint64_t>(pages * page_size));
+  RestoreTarget at_snapshot;
+  at_snapshot.txid = snapshots[0].max_txid;
+  std::string first = dir_.Join("snapshot.db");
+  LS_ASSERT_OK(testing::RestoreTo(*client, at_snapshot, first));
+  SqliteDb restored = testing::OpenDb(first);
+  EXPECT_EQ(testing::QueryOne(restored.get(), "SELECT count(*) FROM big"), "4000");
+
+  std::string bytes = testing::ReadFileOrDie(snapshot);
+  bytes[bytes.size() / 2] ^= 0x04;
+  testing::WriteFileOrDie(snapshot, bytes);
+  std::string bad = dir_.Join("bad.db");
+  auto plan = testing::RestoreTo(*client, {}, bad);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_TRUE(absl::IsDataLoss(plan.status())) << plan.status();
+  EXPECT_THAT(std::string(plan.status().message()), ::testing::HasSubstr(snapshots[0].Name()));
+  EXPECT_FALSE(testing::FileExists(bad));
+}
+
 TEST_F(ReplicationTest, RestartResumesWithoutANewSnapshot) {
   testing::CreateWalDb(db());
   // The application keeps a connection open, as a running app does: otherwise its
