@@ -246,6 +246,21 @@ absl::Status DbWatcher::CaptureIncrement(const WalPin& pin) {
                                            from.frames + 1, pin.cursor.frames));
   }
   frames_captured_ += pin.cursor.frames - from.frames;
+  // SQLite's checkpoint fsyncs the WAL before it backfills. In the application
+  // (its autocheckpoint, at every commit once the WAL passes 1000 frames) that
+  // fsync writes out every frame since the last one, inside a commit; writing
+  // out what we just read, on our own thread, leaves it little to do. With a
+  // writer at full speed: 0.81 -> 0.93 of its throughput alone (bench/README).
+  frames_unsynced_ += pin.cursor.frames - from.frames;
+  if (pin.cursor.frames >= static_cast<uint64_t>(options_.min_checkpoint_pages) &&
+      frames_unsynced_ >= kWalSyncFrames) {
+    frames_unsynced_ = 0;
+    if (::fdatasync(fd.get()) != 0) {
+      LogWarn("cannot write out the WAL (the application's next checkpoint will)",
+              {{"db", options_.path},
+               {"err", ErrnoStatus(errno, fmt::format("fdatasync {}", wal_path))}});
+    }
+  }
   if (cur_commit != pin.page_count) {
     return absl::DataLossError(fmt::format("commit size {} differs from the pinned page count {}",
                                            cur_commit, pin.page_count));

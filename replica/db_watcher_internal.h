@@ -57,6 +57,10 @@ inline constexpr absl::Duration kRetentionEvery = absl::Minutes(5);
 // times min_checkpoint_pages frames; it then checks its WAL at most this often.
 inline constexpr uint64_t kHotFactor = 4;
 inline constexpr absl::Duration kHotPoll = absl::Milliseconds(5);
+// Once the WAL passes min_checkpoint_pages, a capture writes the WAL out itself
+// (fdatasync) after this many frames captured since it last did (see
+// CaptureIncrement).
+inline constexpr uint64_t kWalSyncFrames = 256;
 // RESTART checkpoints (which hold the application's writer lock) at most this often.
 inline constexpr absl::Duration kRestartEvery = absl::Seconds(1);
 
