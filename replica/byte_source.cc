@@ -101,4 +101,14 @@ absl::StatusOr<std::string> ReadAll(ByteReader& reader) {
   }
 }
 
+absl::Status ReadFull(ByteReader& reader, char* buf, size_t n, size_t* got) {
+  *got = 0;
+  while (*got < n) {
+    LS_ASSIGN_OR_RETURN(size_t k, reader.Read(buf + *got, n - *got));
+    if (k == 0) break;
+    *got += k;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace litesync

@@ -91,7 +91,7 @@ class DbWatcher {
   bool hot_ = false;                            // committing fast: Step syncs early (see Step)
   uint64_t frames_captured_ = 0;                // WAL frames replayed by every capture so far
   uint64_t captured_at_due_ = 0;                // frames_captured_ at the last step at sync_due_
-  uint64_t frames_unsynced_ = 0;                // captured since we last fdatasynced the WAL
+  uint64_t captured_at_wal_sync_ = 0;           // frames_captured_ when we last fdatasynced the WAL
   absl::Duration hot_poll_;                     // while hot: how often Step checks the WAL
   absl::Time last_snapshot_ = absl::InfinitePast();
   absl::Time retry_open_at_ = absl::InfinitePast();

@@ -72,12 +72,7 @@ void FrameDecoder::Read(ByteReader& src, uint64_t body_bytes) {
     }
     const size_t want = static_cast<size_t>(std::min<uint64_t>(body_bytes, kReadChunk));
     size_t got = 0;
-    while (got < want) {
-      absl::StatusOr<size_t> k = src.Read(chunk.data() + got, want - got);
-      if (!k.ok()) status = k.status();
-      if (!k.ok() || *k == 0) break;
-      got += *k;
-    }
+    status = ReadFull(src, chunk.data(), want, &got);
     on_compressed_(std::string_view(chunk.data(), got));
     pending.append(chunk.data(), got);
     body_bytes -= got;

@@ -40,6 +40,8 @@ std::unique_ptr<ByteSource> MemorySource(std::string bytes);
 absl::StatusOr<std::unique_ptr<ByteSource>> FileSource(const std::string& path);
 // Reads a whole stream into memory.
 absl::StatusOr<std::string> ReadAll(ByteReader& reader);
+// Reads until `n` bytes or the end of the stream; *got says how many arrived.
+absl::Status ReadFull(ByteReader& reader, char* buf, size_t n, size_t* got);
 
 class ReplicaClient {
  public:

@@ -36,16 +36,6 @@ absl::Status WriteAllFd(int fd, const char* p, size_t n, const std::string& path
   return absl::OkStatus();
 }
 
-absl::Status ReadFull(ByteReader& r, char* buf, size_t n, size_t* got) {
-  *got = 0;
-  while (*got < n) {
-    LS_ASSIGN_OR_RETURN(size_t k, r.Read(buf + *got, n - *got));
-    if (k == 0) break;
-    *got += k;
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 TxFileInfo TxHeader::Info(int level) const {
@@ -287,15 +277,14 @@ absl::Status TxFileReader::Fill() {
   if (body_left_ == 0) {
     return absl::DataLossError(fmt::format("{}: body ends inside a page record", what_));
   }
-  size_t want = static_cast<size_t>(std::min<uint64_t>(body_left_, kReadChunk));
+  size_t want = static_cast<size_t>(std::min<uint64_t>(body_left_, in_buf_.size()));
   size_t got = 0;
   LS_RETURN_IF_ERROR(Annotate(ReadFull(*src_, in_buf_.data(), want, &got), what_));
-  XXH3_64bits_update(static_cast<XXH3_state_t*>(hash_), in_buf_.data(), got);
-  in_ = in_buf_.data();
   if (got < want) {
     return absl::DataLossError(
         fmt::format("{}: truncated body ({} bytes missing)", what_, body_left_ - got));
   }
+  XXH3_64bits_update(static_cast<XXH3_state_t*>(hash_), in_buf_.data(), got);
   body_left_ -= got;
   in_pos_ = 0;
   in_end_ = got;
@@ -316,7 +305,7 @@ absl::Status TxFileReader::VerifyTrailer() {
   char scratch[64];
   while (in_pos_ < in_end_ || body_left_ > 0) {
     if (in_pos_ == in_end_) LS_RETURN_IF_ERROR(Fill());
-    ZSTD_inBuffer in{in_, in_end_, in_pos_};
+    ZSTD_inBuffer in{in_buf_.data(), in_end_, in_pos_};
     ZSTD_outBuffer out{scratch, sizeof scratch, 0};
     size_t rc = ZSTD_decompressStream(d, &out, &in);
     in_pos_ = in.pos;
@@ -351,7 +340,7 @@ absl::Status TxFileReader::Decompress(char* dest, size_t n) {
   ZSTD_outBuffer out{dest, n, 0};
   while (out.pos < out.size) {
     if (in_pos_ == in_end_) LS_RETURN_IF_ERROR(Fill());
-    ZSTD_inBuffer in{in_, in_end_, in_pos_};
+    ZSTD_inBuffer in{in_buf_.data(), in_end_, in_pos_};
     size_t rc = ZSTD_decompressStream(d, &out, &in);
     in_pos_ = in.pos;
     if (ZSTD_isError(rc)) {

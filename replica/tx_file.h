@@ -151,7 +151,6 @@ class TxFileReader {
   void* dctx_ = nullptr;
   void* hash_ = nullptr;
   std::string in_buf_;
-  const char* in_ = nullptr;  // the compressed chunk being decompressed
   // A large framed body: decompressed on threads, then served from frame_.
   std::unique_ptr<FrameDecoder> frames_;
   std::string_view frame_;
