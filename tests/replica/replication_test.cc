@@ -82,6 +82,17 @@ class ReplicationTest : public ::testing::Test {
     return out;
   }
   int64_t LastSeq() { return testing::ReadWriterLog(log()).rbegin()->first; }
+  // A restored file passes integrity_check, holds the source's content, and is
+  // exactly the source's size: its page count (read through its WAL, which
+  // litesync's connections leave in place), not its file size.
+  void ExpectEqualsSource(const std::string& out) {
+    EXPECT_EQ(testing::IntegrityCheck(out), "ok");
+    EXPECT_EQ(*testing::DumpContent(out), *testing::DumpContent(db()));
+    SqliteDb source = testing::OpenDb(db());
+    int64_t pages = std::stoll(testing::QueryOne(source.get(), "PRAGMA page_count"));
+    int64_t page_size = std::stoll(testing::QueryOne(source.get(), "PRAGMA page_size"));
+    EXPECT_EQ(std::filesystem::file_size(out), static_cast<uint64_t>(pages * page_size));
+  }
 
   TempDir dir_;
   SyncRegistry registry_;
@@ -138,14 +149,7 @@ TEST_F(ReplicationTest, GrowthAndShrinkRestoreAtExactPageCounts) {
   auto client = Client();
   std::string out = dir_.Join("shrunk.db");
   LS_ASSERT_OK(testing::RestoreTo(*client, {}, out));
-  EXPECT_EQ(testing::IntegrityCheck(out), "ok");
-  EXPECT_EQ(*testing::DumpContent(out), *testing::DumpContent(db()));
-  // The source's size is its page count (read through its WAL, which litesync's
-  // connections leave in place), not its file size.
-  SqliteDb source = testing::OpenDb(db());
-  int64_t pages = std::stoll(testing::QueryOne(source.get(), "PRAGMA page_count"));
-  int64_t page_size = std::stoll(testing::QueryOne(source.get(), "PRAGMA page_size"));
-  EXPECT_EQ(std::filesystem::file_size(out), static_cast<uint64_t>(pages * page_size));
+  ExpectEqualsSource(out);
 }
 
 // A snapshot body of 8 MiB or more restores through the threaded decoder
@@ -182,12 +186,7 @@ TEST_F(ReplicationTest, ALargeSnapshotRestoresExactlyThroughTheThreadedDecoder) 
   auto client = Client();
   std::string out = dir_.Join("latest.db");
   LS_ASSERT_OK(testing::RestoreTo(*client, {}, out));
-  EXPECT_EQ(testing::IntegrityCheck(out), "ok");
-  EXPECT_EQ(*testing::DumpContent(out), *testing::DumpContent(db()));
-  SqliteDb source = testing::OpenDb(db());
-  int64_t pages = std::stoll(testing::QueryOne(source.get(), "PRAGMA page_count"));
-  int64_t page_size = std::stoll(testing::QueryOne(source.get(), "PRAGMA page_size"));
-  EXPECT_EQ(std::filesystem::file_size(out), static_cast<uint64_t>(pages * page_size));
+  ExpectEqualsSource(out);
   RestoreTarget at_snapshot;
   at_snapshot.txid = snapshots[0].max_txid;
   std::string first = dir_.Join("snapshot.db");
