@@ -380,9 +380,9 @@ absl::Time DbWatcher::Step() {
   // in its last sync interval is hot: for the next interval it syncs early,
   // each time min_checkpoint_pages frames are past the base pin (polled from the
   // wal-index header, no syscall, about four times per that many frames at the
-  // last interval's rate). SQLite's autocheckpoint in the application sorts
-  // every frame it may not backfill yet, at every commit: a pin far behind a
-  // fast-growing WAL makes that sort, and so each commit, long.
+  // last interval's rate). Each time the pin moves, the application's next
+  // autocheckpoint sorts the wal-index from the last backfilled frame to the
+  // WAL's end and backfills (docs/FORMAT.md, "Hot databases").
   if (now >= sync_due_) {
     uint64_t frames = frames_captured_ - captured_at_due_;
     auto min_pages = static_cast<uint64_t>(options_.min_checkpoint_pages);

@@ -247,7 +247,7 @@ absl::Status DbWatcher::CaptureIncrement(const WalPin& pin) {
   }
   frames_captured_ += pin.cursor.frames - from.frames;
   // SQLite's checkpoint fsyncs the WAL before it backfills. In the application
-  // (its autocheckpoint, at every commit once the WAL passes 1000 frames) that
+  // (its autocheckpoint, which backfills after each move of our pin) that
   // fsync writes out every frame since the last one, inside a commit; writing
   // out what we just read, on our own thread, leaves it little to do. With a
   // writer at full speed: 0.81 -> 0.93 of its throughput alone (bench/README).
