@@ -11,6 +11,7 @@
 #include "fmt/format.h"
 #include <sqlite3.h>
 
+#include "replica/checkpointer_vfs.h"
 #include "replica/endian.h"
 #include "replica/log.h"
 #include "replica/status.h"
@@ -96,8 +97,9 @@ absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path
   r->inode_ = static_cast<uint64_t>(st.st_ino) ^ (static_cast<uint64_t>(st.st_dev) << 40);
   for (SqliteDb& c : r->conns_) {
     sqlite3* raw = nullptr;
-    int rc =
-        sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    // The checkpoint connection (the last) can keep SQLite's checkpointer lock.
+    const char* vfs = &c == &r->conns_[2] ? CheckpointerVfsName() : nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, vfs);
     c.reset(raw);
     if (rc != SQLITE_OK) return SqliteStatus(raw, rc, fmt::format("open database {}", path));
     r->busy_timeout_ms_ = static_cast<int>(absl::ToInt64Milliseconds(busy_timeout));
@@ -169,7 +171,56 @@ void DbReader::MapWalIndex() {
   }
 }
 
-DbReader::~DbReader() { ReleaseAll(); }
+DbReader::~DbReader() {
+  HoldCheckpointer(conns_[2].get(), false);
+  ReleaseAll();
+}
+
+bool DbReader::holds_checkpoint_lock() const { return HoldsCheckpointer(conns_[2].get()); }
+
+void DbReader::HoldCheckpointLock(bool hold) {
+  sqlite3* db = conns_[2].get();
+  if (hold) {
+    // A header that is not whole now may be a commit in progress; one that
+    // stays so was torn by a crash, and every process's next read recovers
+    // the wal-index, under the checkpointer lock.
+    WalIndexHeader h;
+    if (!ReadWalIndexHeader(&h)) {
+      absl::SleepFor(absl::Microseconds(20));
+      hold = ReadWalIndexHeader(&h);
+    }
+  }
+  if (!hold || HoldsCheckpointer(db)) {
+    HoldCheckpointer(db, hold);
+    return;
+  }
+  // The application takes the lock for a few microseconds after each commit
+  // (to find that it has nothing to backfill); a real checkpoint of its own
+  // holds it longer: then retry at the next step.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    if (HoldCheckpointer(db, true)) return;
+    absl::SleepFor(absl::Microseconds(10));
+  }
+  LogDebug("checkpointer lock busy; retrying at the next step", {{"db", path_}});
+}
+
+// A historical pin (sqlite3_snapshot_open) takes the checkpointer lock shared,
+// on another connection: let it go meanwhile.
+class DbReader::CheckpointerPause {
+ public:
+  explicit CheckpointerPause(DbReader* r) : r_(r), was_(r->holds_checkpoint_lock()) {
+    HoldCheckpointer(r_->conns_[2].get(), false);
+  }
+  ~CheckpointerPause() {
+    if (was_) r_->HoldCheckpointLock(true);
+  }
+  CheckpointerPause(const CheckpointerPause&) = delete;
+  CheckpointerPause& operator=(const CheckpointerPause&) = delete;
+
+ private:
+  DbReader* r_;
+  bool was_;
+};
 
 int DbReader::FreeConn() const {
   for (int i = 0; i < 2; ++i) {
@@ -231,6 +282,8 @@ absl::StatusOr<bool> DbReader::MayHaveChanged() {
 
 absl::Status DbReader::BeginPin(int conn, const PinToken* token, WalPin* pin) {
   sqlite3* db = conns_[conn].get();
+  std::optional<CheckpointerPause> pause;  // sqlite3_snapshot_open takes it shared
+  if (token != nullptr) pause.emplace(this);
   // Read before the pin: a commit after it changes the value (a commit in
   // between only causes one needless capture).
   header_at_pin_[conn].reset();
@@ -277,6 +330,8 @@ absl::Status DbReader::BeginPin(int conn, const PinToken* token, WalPin* pin) {
 }
 
 absl::StatusOr<WalPin> DbReader::PinNext() {
+  // Recovery of a torn wal-index header, by our read too, needs the lock.
+  if (holds_checkpoint_lock()) HoldCheckpointLock(true);
   ReleaseNext();
   int c = FreeConn();
   WalPin pin;

@@ -99,6 +99,18 @@ class DbReader {
   using BusyFn = std::function<bool(int attempt)>;
   absl::Status Checkpoint(int mode, int* log, int* done, BusyFn on_busy = nullptr);
 
+  // litesync as the database's only checkpointer (docs/FORMAT.md, "The only checkpointer").
+  // With `hold`, takes SQLite's checkpointer lock (through the VFS's own
+  // xShmLock, on the checkpoint connection, which is on the checkpointer VFS)
+  // and keeps it through litesync's own checkpoints: the application's
+  // checkpoints, its autocheckpoint after each commit included, then return
+  // SQLITE_BUSY at once instead of sorting and backfilling inside its commits.
+  // Released around historical pins, when the reader closes, and whenever the live
+  // wal-index header cannot be read whole (a torn header needs SQLite's
+  // recovery, which takes that lock). Call at every step: it re-checks.
+  void HoldCheckpointLock(bool hold);
+  bool holds_checkpoint_lock() const;
+
   const std::string& path() const { return path_; }
   std::string wal_path() const { return path_ + "-wal"; }
   uint64_t inode() const { return inode_; }
@@ -112,6 +124,7 @@ class DbReader {
   // unavailable (no shared-memory mapping, or a writer is updating it).
   bool ReadWalIndexHeader(WalIndexHeader* out) const;
   void MapWalIndex();
+  class CheckpointerPause;
 
   std::string path_;
   uint64_t inode_ = 0;

@@ -224,92 +224,6 @@ absl::Status DbWatcher::Recover() {
   return absl::OkStatus();
 }
 
-// RESTART and TRUNCATE take the writer lock first, so the WAL cannot grow while
-// they run. Each time SQLite waits for our pin, capture up to the frozen end,
-// upload it, and re-pin: once everything is backfilled the new pin reads the
-// database file (frame 0) and the WAL restarts exactly at a position we hold.
-// The checkpoint only ever moves past what every replica acknowledged, so after
-// a kill -9 the replica's last position is still in the WAL or is the database
-// file itself (a restart resumes instead of taking a snapshot). When an upload
-// fails we give up: SQLite then backfills no further than the pin it was
-// waiting for. The application waits for its writer lock meanwhile (its
-// busy_timeout), as with any checkpoint: for one capture and one upload of the
-// newest writes.
-absl::Status DbWatcher::RestartWal(int mode, int* log, int* done) {
-  absl::Status captured;
-  absl::Time deadline = absl::Now() + options_.busy_timeout;
-  std::optional<WalIndexHeader> seen;
-  int pinned = 0;
-  auto on_busy = [&](int) {
-    if (!captured.ok() || absl::Now() > deadline) return false;
-    // While the wal-index header still moves, the application holds the writer
-    // lock between its commits: retry soon and cheaply, to take the lock in the
-    // short gap between two of its transactions (a capture now would be stale).
-    if (auto h = reader_->LiveWalIndexHeader()) {
-      bool moving = !seen || *seen != *h;
-      seen = h;
-      if (moving) {
-        absl::SleepFor(absl::Microseconds(20));
-        return true;
-      }
-    }
-    if (++pinned > 2) absl::SleepFor(absl::Milliseconds(1));  // an application reader
-    auto pin = reader_->PinNext();
-    if (!pin.ok()) {
-      captured = pin.status();
-      return false;
-    }
-    captured = CaptureIncrement(*pin);
-    if (!captured.ok()) return false;
-    Upload(clock_->Now(), /*force=*/true, /*maintain=*/false);
-    for (auto& slot : slots_) {
-      if (!slot->queue.empty() || !slot->last_status.ok()) return false;
-    }
-    return true;
-  };
-  absl::Status s = reader_->Checkpoint(mode, log, done, on_busy);
-  LS_RETURN_IF_ERROR(captured);
-  return s;
-}
-
-absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
-  for (auto& slot : slots_) {
-    if (!slot->queue.empty() || slot->needs_snapshot || !slot->last_status.ok()) {
-      return absl::OkStatus();
-    }
-  }
-  const WalPin& base = reader_->base();
-  if (!base.has_wal || base.cursor.frames == 0) return absl::OkStatus();
-  int64_t frames = base.cursor.frames;
-  bool big = frames >= options_.min_checkpoint_pages;
-  bool due = now - last_restart_ >= options_.checkpoint_interval;
-  if (!big && !due) return absl::OkStatus();
-  // Only RESTART and TRUNCATE restart the WAL under our pin, and they hold the
-  // application's writer lock while they run: at most once per kRestartEvery,
-  // unless the WAL passed truncate_pages. RESTART leaves the file's size alone,
-  // so the application overwrites pages already cached instead of growing the
-  // file again; TRUNCATE returns the space of a WAL past truncate_pages, and of
-  // a quiet one (a checkpoint due by time, not size).
-  bool huge = frames >= options_.truncate_pages;
-  if (!due && !huge && now - last_restart_ < kRestartEvery) return absl::OkStatus();
-  last_restart_ = now;
-  wal_size_stale_ = true;
-  // First a PASSIVE checkpoint: it backfills, and fsyncs the database file,
-  // without the writer lock, and never past our base pin (which every replica
-  // acknowledged); the restart then has little left to backfill.
-  int log = 0, done = 0;
-  absl::Status s = reader_->Checkpoint(SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-  if (!s.ok() && !absl::IsUnavailable(s)) return s;
-  int mode = huge || !big ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART;
-  s = RestartWal(mode, &log, &done);
-  LogDebug("checkpoint", {{"db", options_.path},
-                          {"wal_frames", log},
-                          {"backfilled", done},
-                          {"result", s.ok() ? "ok" : "busy"}});
-  if (!s.ok() && !absl::IsUnavailable(s)) return s;
-  return absl::OkStatus();
-}
-
 // A fresh snapshot every snapshot-interval (default: the retention period), so
 // retention can drop old history and a restore of the latest state stays short.
 bool DbWatcher::MaybeScheduleSnapshot(absl::Time now) {
@@ -346,7 +260,11 @@ absl::Time DbWatcher::Step() {
   if (!reader_ && now < retry_open_at_) return retry_open_at_;
   if (hot_ && reader_ && now < sync_due_) {
     std::optional<uint32_t> past = reader_->FramesPastBase();
-    if (past && *past < options_.min_checkpoint_pages) return std::min(sync_due_, now + hot_poll_);
+    if (past && *past < options_.min_checkpoint_pages) {
+      absl::Time next = std::min(sync_due_, now + hot_poll_);
+      KeepCheckpointLock(now, next);
+      return next;
+    }
   }
   absl::Status s = EnsureOpen();
   if (s.ok()) s = Capture();
@@ -380,9 +298,10 @@ absl::Time DbWatcher::Step() {
   // in its last sync interval is hot: for the next interval it syncs early,
   // each time min_checkpoint_pages frames are past the base pin (polled from the
   // wal-index header, no syscall, about four times per that many frames at the
-  // last interval's rate). Each time the pin moves, the application's next
-  // autocheckpoint sorts the wal-index from the last backfilled frame to the
-  // WAL's end and backfills (docs/FORMAT.md, "Hot databases").
+  // last interval's rate). Short captures keep the catch-up before each restart
+  // short; and whenever litesync does not hold the checkpointer lock, the
+  // application's autocheckpoint after each move of the pin has less to sort
+  // and backfill (docs/FORMAT.md, "Hot databases").
   if (now >= sync_due_) {
     uint64_t frames = frames_captured_ - captured_at_due_;
     auto min_pages = static_cast<uint64_t>(options_.min_checkpoint_pages);
@@ -393,7 +312,9 @@ absl::Time DbWatcher::Step() {
     captured_at_due_ = frames_captured_;
     sync_due_ = NextStep(now, interval);
   }
-  return hot_ ? std::min(sync_due_, now + hot_poll_) : sync_due_;
+  absl::Time next = hot_ ? std::min(sync_due_, now + hot_poll_) : sync_due_;
+  KeepCheckpointLock(now, next);
+  return next;
 }
 
 absl::Status DbWatcher::FinalSync(absl::Time deadline) {

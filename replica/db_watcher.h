@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,9 @@ class DbWatcher {
   bool MaybeScheduleSnapshot(absl::Time now);  // true when a snapshot was queued
   absl::Status MaybeCheckpoint(absl::Time now);
   absl::Status RestartWal(int mode, int* log, int* done);  // MaybeCheckpoint's second step
+  void KeepCheckpointLock(absl::Time now, absl::Time next_step);
+  absl::StatusOr<bool> CatchUp();
+  bool CaughtUp() const;  // every replica has everything captured, and is healthy
   void RecordError(const absl::Status& s);
   void CloseReader();
   std::string StagingPath(uint64_t txid) const;
@@ -88,11 +92,13 @@ class DbWatcher {
   uint32_t page_size_ = 0;
   absl::Time last_restart_ = absl::InfinitePast();
   absl::Time sync_due_ = absl::InfinitePast();  // the next step by the sync interval
-  bool hot_ = false;                            // committing fast: Step syncs early (see Step)
-  uint64_t frames_captured_ = 0;                // WAL frames replayed by every capture so far
-  uint64_t captured_at_due_ = 0;                // frames_captured_ at the last step at sync_due_
-  uint64_t captured_at_wal_sync_ = 0;           // frames_captured_ when we last fdatasynced the WAL
-  absl::Duration hot_poll_;                     // while hot: how often Step checks the WAL
+  std::optional<WalPin> restarted_;             // the WAL at the last RESTART, all of it backfilled
+  bool restarting_ = false;       // inside RestartWal: the application waits for its writer lock
+  bool hot_ = false;              // committing fast: Step syncs early (see Step)
+  uint64_t frames_captured_ = 0;  // WAL frames replayed by every capture so far
+  uint64_t captured_at_due_ = 0;  // frames_captured_ at the last step at sync_due_
+  uint64_t captured_at_wal_sync_ = 0;  // frames_captured_ when we last fdatasynced the WAL
+  absl::Duration hot_poll_;            // while hot: how often Step checks the WAL
   absl::Time last_snapshot_ = absl::InfinitePast();
   absl::Time retry_open_at_ = absl::InfinitePast();
   int64_t wal_size_ = 0;

@@ -246,16 +246,17 @@ absl::Status DbWatcher::CaptureIncrement(const WalPin& pin) {
                                            from.frames + 1, pin.cursor.frames));
   }
   frames_captured_ += pin.cursor.frames - from.frames;
-  // SQLite's checkpoint fsyncs the WAL before it backfills. In the application
-  // (its autocheckpoint, which backfills after each move of our pin) that
-  // fsync writes out every frame since the last one, inside a commit; writing
-  // out what we just read, on our own thread, leaves it little to do. With a
-  // writer at full speed: 0.81 -> 0.93 of its throughput alone (bench/README).
-  if (pin.cursor.frames >= static_cast<uint64_t>(options_.min_checkpoint_pages) &&
+  // SQLite's checkpoint fsyncs the WAL before it backfills: every frame
+  // written since the last one, hundreds of MiB a second beside a writer at
+  // full speed. Writing out what we just read, as we go, keeps that fsync short:
+  // in our PASSIVE checkpoint (so the restart after it has little to catch up
+  // on), and in the application's when it checkpoints (we do not hold the
+  // checkpointer lock). Not while a RESTART holds the application's writer lock.
+  if (!restarting_ && pin.cursor.frames >= static_cast<uint64_t>(options_.min_checkpoint_pages) &&
       frames_captured_ - captured_at_wal_sync_ >= kWalSyncFrames) {
     captured_at_wal_sync_ = frames_captured_;
     if (::fdatasync(fd.get()) != 0) {
-      LogWarn("cannot write out the WAL (the application's next checkpoint will)",
+      LogWarn("cannot write out the WAL (the next checkpoint will)",
               {{"db", options_.path},
                {"err", ErrnoStatus(errno, fmt::format("fdatasync {}", wal_path))}});
     }

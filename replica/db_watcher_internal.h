@@ -61,8 +61,14 @@ inline constexpr absl::Duration kHotPoll = absl::Milliseconds(5);
 // (fdatasync) after this many frames captured since it last did (see
 // CaptureIncrement).
 inline constexpr uint64_t kWalSyncFrames = 256;
+// Before a RESTART, at most this many captures to catch up (DbWatcher::CatchUp).
+inline constexpr int kCatchUpRounds = 3;
 // RESTART checkpoints (which hold the application's writer lock) at most this often.
 inline constexpr absl::Duration kRestartEvery = absl::Seconds(1);
+// litesync keeps SQLite's checkpointer lock only while its next step, which
+// re-checks the wal-index header, is at most this far away (see
+// DbWatcher::KeepCheckpointLock).
+inline constexpr absl::Duration kCheckpointLockRecheck = absl::Seconds(1);
 
 }  // namespace watcher_internal
 }  // namespace litesync

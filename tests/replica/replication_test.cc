@@ -409,6 +409,79 @@ TEST_F(ReplicationTest, WalStaysBoundedUnderContinuousWrites) {
   EXPECT_EQ(*testing::DumpContent(out), *testing::DumpContent(db()));
 }
 
+// While litesync runs and its replicas are healthy, it is the database's only
+// checkpointer: the application's checkpoints answer SQLITE_BUSY (test_writer
+// exits 1). A failing replica gives the lock back (litesync then waits to
+// checkpoint, and the application backfills up to its pin as before); so does
+// stopping litesync.
+TEST_F(ReplicationTest, LitesyncIsTheOnlyCheckpointerWhileItsReplicasAreHealthy) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "TSan builds never hold the checkpointer lock (DbReader::ReadWalIndexHeader)";
+#endif
+  testing::CreateWalDb(db());
+  StartReplicator();
+  auto app_checkpoint_becomes = [&](int want) {
+    absl::Time deadline = absl::Now() + absl::Seconds(15);
+    int got = -1;
+    while (absl::Now() < deadline) {
+      got = testing::RunProcess({testing::WriterBin(), db(), "-checkpoint", "PASSIVE"},
+                                absl::Seconds(30));
+      if (got == want) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return false;
+  };
+  ASSERT_EQ(Write({"-txns", "50"}), 0);
+  EXPECT_TRUE(app_checkpoint_becomes(1));
+
+  std::string away = replica_dir() + ".away";
+  ASSERT_EQ(::rename(replica_dir().c_str(), away.c_str()), 0);
+  testing::WriteFileOrDie(replica_dir(), "not a directory");
+  ASSERT_EQ(Write({"-txns", "5"}), 0);
+  EXPECT_TRUE(app_checkpoint_becomes(0)) << "still held with a failing replica";
+
+  ASSERT_EQ(::unlink(replica_dir().c_str()), 0);
+  ASSERT_EQ(::rename(away.c_str(), replica_dir().c_str()), 0);
+  ASSERT_EQ(Write({"-txns", "5"}), 0);
+  EXPECT_TRUE(app_checkpoint_becomes(1)) << "not taken again once the replica healed";
+
+  StopReplicator();
+  EXPECT_EQ(testing::RunProcess({testing::WriterBin(), db(), "-checkpoint", "PASSIVE"},
+                                absl::Seconds(30)),
+            0);
+  std::string out = dir_.Join("latest.db");
+  LS_ASSERT_OK(testing::RestoreTo(*Client(), {}, out));
+  EXPECT_EQ(*testing::DumpContent(out), *testing::DumpContent(db()));
+}
+
+// RESTART keeps the WAL file's size for the next writes. When none come, the
+// space a burst took is returned by the next checkpoint due by time (a
+// TRUNCATE of the empty WAL).
+TEST_F(ReplicationTest, AnEmptyWalLeftLargeByABurstIsTruncatedOnceACheckpointIsDue) {
+  testing::CreateWalDb(db());
+  replicator_ = std::make_unique<Replicator>(&registry_, Clock::Real());
+  DbOptions opts = testing::DbWithReplica(db(), testing::FileReplica(replica_dir()));
+  opts.min_checkpoint_pages = 200;
+  opts.checkpoint_interval = absl::Seconds(2);
+  LS_ASSERT_OK(replicator_->Add(opts));
+  replicator_->Start();
+  ASSERT_EQ(Write({"-duration", "2", "-rate", "1000", "-mode", "insert", "-payload", "1000",
+                   "-autocheckpoint", "0"}),
+            0);
+  auto wal_size = [&] {
+    struct stat st;
+    return ::stat((db() + "-wal").c_str(), &st) == 0 ? st.st_size : -1;
+  };
+  EXPECT_GT(wal_size(), 200 << 12) << "the burst's WAL";
+  absl::Time deadline = absl::Now() + absl::Seconds(15);
+  while (wal_size() != 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(wal_size(), 0);
+  StopReplicator();
+  std::string out = dir_.Join("latest.db");
+  LS_ASSERT_OK(testing::RestoreTo(*Client(), {}, out));
+  EXPECT_EQ(*testing::DumpContent(out), *testing::DumpContent(db()));
+}
+
 TEST_F(ReplicationTest, NonWalDatabaseIsSwitchedToWalMode) {
   {
     SqliteDb app = testing::OpenDb(db());
