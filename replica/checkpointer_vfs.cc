@@ -159,8 +159,9 @@ bool HoldCheckpointer(sqlite3* db, bool hold) {
     p->held = false;
     return true;
   }
-  volatile void* region = nullptr;  // attaches the connection to the -shm; never grows it
-  if (p->real->pMethods->xShmMap(p->real, 0, 32 * 1024, 0, &region) != SQLITE_OK) return false;
+  // Not attached to the -shm (SQLite has not opened the WAL on `db`): an error.
+  // Attaching here would leave the attachment, and an open file, behind when
+  // `db` closes, as SQLite only detaches what its WAL code attached.
   if (RealLock(p, SQLITE_SHM_LOCK) != SQLITE_OK) return false;
   p->held = true;
   return true;

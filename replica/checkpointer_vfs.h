@@ -18,11 +18,12 @@ namespace litesync {
 // Registers the VFS (once, thread-safe) and returns its name for sqlite3_open_v2.
 const char* CheckpointerVfsName();
 
-// `db` must have been opened with that VFS and have read the database (so its
-// -shm is attached). Takes the lock (false when another connection or process
-// holds it, or `db` is not on this VFS) or lets it go (once SQLite itself, on
-// `db`, no longer uses it). A request by SQLite that takes more than the
-// checkpointer lock (recovery of a torn wal-index) first lets it go.
+// `db` must have been opened with that VFS and have read the database in WAL
+// mode (so SQLite's WAL code attached it to the -shm). Takes the lock (false
+// when another connection or process holds it, or `db` is not on this VFS) or
+// lets it go (once SQLite itself, on `db`, no longer uses it). A request by
+// SQLite that takes more than the checkpointer lock (recovery of a torn
+// wal-index) first lets it go.
 bool HoldCheckpointer(sqlite3* db, bool hold);
 bool HoldsCheckpointer(sqlite3* db);
 

@@ -127,8 +127,10 @@ absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path
     }
     LogInfo("database switched to WAL mode", {{"db", path}});
   }
+  // A first read opens the WAL in each pager: sqlite3_snapshot_open needs it on
+  // the pin connections, HoldCheckpointer on the checkpoint connection.
+  LS_RETURN_IF_ERROR(Exec(admin, "SELECT 1 FROM sqlite_schema LIMIT 1", path));
   for (int i = 0; i < 2; ++i) {
-    // A first read opens the WAL in the pager; sqlite3_snapshot_open needs it.
     LS_RETURN_IF_ERROR(Exec(r->conns_[i].get(), "SELECT 1 FROM sqlite_schema LIMIT 1", path));
     sqlite3_stmt* raw = nullptr;
     int rc = sqlite3_prepare_v3(r->conns_[i].get(), "SELECT data FROM sqlite_dbpage WHERE pgno=?1",
