@@ -138,7 +138,8 @@ sqlite3_vfs* Vfs() {
 
 File* FileOf(sqlite3* db) {
   sqlite3_file* f = nullptr;  // the pager's file: ours when opened with this VFS
-  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
+  if (db == nullptr ||        // a DbReader whose Open failed before this connection
+      sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
       f == nullptr || f->pMethods != &kMethods) {
     return nullptr;
   }
