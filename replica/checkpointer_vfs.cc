@@ -22,6 +22,8 @@ static_assert(sizeof(File) % 8 == 0, "the unix VFS's file follows, 8-byte aligne
 
 sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real; }
 const sqlite3_io_methods* M(sqlite3_file* f) { return Real(f)->pMethods; }
+// The unix VFS's files on Linux are version 3 (shared memory, memory maps).
+bool HasShm(sqlite3_file* f) { return M(f)->iVersion >= 2 && M(f)->xShmMap != nullptr; }
 
 int RealLock(File* p, int flags) {
   return p->real->pMethods->xShmLock(p->real, kCheckpointer, 1, flags | SQLITE_SHM_EXCLUSIVE);
@@ -29,7 +31,7 @@ int RealLock(File* p, int flags) {
 
 int ShmLock(sqlite3_file* f, int ofst, int n, int flags) {
   auto* p = reinterpret_cast<File*>(f);
-  if (M(f)->iVersion < 2 || M(f)->xShmLock == nullptr) return SQLITE_IOERR_SHMLOCK;
+  if (!HasShm(f)) return SQLITE_IOERR_SHMLOCK;
   if (p->held && ofst <= kCheckpointer && kCheckpointer < ofst + n) {
     if (ofst == kCheckpointer && n == 1) {  // this connection's checkpoint: already ours
       p->sqlite_has = (flags & SQLITE_SHM_LOCK) != 0;
@@ -45,7 +47,7 @@ int ShmLock(sqlite3_file* f, int ofst, int n, int flags) {
 
 int ShmUnmap(sqlite3_file* f, int delete_flag) {
   auto* p = reinterpret_cast<File*>(f);
-  if (M(f)->iVersion < 2 || M(f)->xShmUnmap == nullptr) return SQLITE_OK;
+  if (!HasShm(f)) return SQLITE_OK;
   if (p->held && !p->sqlite_has) RealLock(p, SQLITE_SHM_UNLOCK);
   p->held = false;
   return M(f)->xShmUnmap(Real(f), delete_flag);
@@ -66,8 +68,6 @@ int CheckReserved(sqlite3_file* f, int* out) { return M(f)->xCheckReservedLock(R
 int FileControl(sqlite3_file* f, int op, void* arg) { return M(f)->xFileControl(Real(f), op, arg); }
 int SectorSize(sqlite3_file* f) { return M(f)->xSectorSize(Real(f)); }
 int DeviceCharacteristics(sqlite3_file* f) { return M(f)->xDeviceCharacteristics(Real(f)); }
-// The unix VFS's files on Linux are version 3 (shared memory, memory maps).
-bool HasShm(sqlite3_file* f) { return M(f)->iVersion >= 2 && M(f)->xShmMap != nullptr; }
 int ShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
   if (!HasShm(f)) return SQLITE_IOERR_SHMMAP;
   return M(f)->xShmMap(Real(f), region, size, extend, out);

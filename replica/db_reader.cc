@@ -129,9 +129,10 @@ absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path
   }
   // A first read opens the WAL in each pager: sqlite3_snapshot_open needs it on
   // the pin connections, HoldCheckpointer on the checkpoint connection.
-  LS_RETURN_IF_ERROR(Exec(admin, "SELECT 1 FROM sqlite_schema LIMIT 1", path));
+  for (SqliteDb& c : r->conns_) {
+    LS_RETURN_IF_ERROR(Exec(c.get(), "SELECT 1 FROM sqlite_schema LIMIT 1", path));
+  }
   for (int i = 0; i < 2; ++i) {
-    LS_RETURN_IF_ERROR(Exec(r->conns_[i].get(), "SELECT 1 FROM sqlite_schema LIMIT 1", path));
     sqlite3_stmt* raw = nullptr;
     int rc = sqlite3_prepare_v3(r->conns_[i].get(), "SELECT data FROM sqlite_dbpage WHERE pgno=?1",
                                 -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);

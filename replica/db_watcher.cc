@@ -331,7 +331,7 @@ absl::Status DbWatcher::FinalSync(absl::Time deadline) {
     bool done = true;
     absl::Status last;
     for (auto& slot : slots_) {
-      if (!slot->queue.empty() || slot->needs_snapshot || !slot->last_status.ok()) {
+      if (!slot->caught_up()) {
         done = false;
         last = slot->last_status.ok() ? absl::UnavailableError(fmt::format(
                                             "replica {} still has unsent tx files", slot->name))

@@ -138,7 +138,7 @@ absl::StatusOr<bool> DbWatcher::CatchUp() {
 
 bool DbWatcher::CaughtUp() const {
   for (const auto& slot : slots_) {
-    if (!slot->queue.empty() || slot->needs_snapshot || !slot->last_status.ok()) return false;
+    if (!slot->caught_up()) return false;
   }
   return true;
 }
@@ -154,8 +154,8 @@ bool DbWatcher::CaughtUp() const {
 void DbWatcher::KeepCheckpointLock(absl::Time now, absl::Time next_step) {
   if (!reader_) return;
   bool hold = positioned_ && next_step - now <= kCheckpointLockRecheck;
-  for (auto& slot : slots_) {
-    if (slot->needs_snapshot || !slot->last_status.ok()) hold = false;
+  for (const auto& slot : slots_) {
+    if (!slot->healthy()) hold = false;
   }
   bool held = reader_->holds_checkpoint_lock();
   reader_->HoldCheckpointLock(hold);

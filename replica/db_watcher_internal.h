@@ -44,6 +44,11 @@ struct DbWatcher::Slot {
   ReplicaLease lease;  // held while this instance writes the replica
   absl::Time next_retention = absl::InfinitePast();
   absl::Time next_validation = absl::InfinitePast();
+
+  // Reachable and on the chain (no snapshot owed).
+  bool healthy() const { return last_status.ok() && !needs_snapshot; }
+  // ...and holding everything captured.
+  bool caught_up() const { return healthy() && queue.empty(); }
 };
 
 namespace watcher_internal {
