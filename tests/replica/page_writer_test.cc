@@ -40,16 +40,22 @@ UniqueFd Create(const std::string& path) {
   return UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
 }
 
-TEST(PageWriterTest, WritesEveryPageAtItsOffsetAcrossManyRuns) {
-  TempDir dir;
-  std::string path = dir.Join("out.db");
-  UniqueFd fd = Create(path);
-  ASSERT_TRUE(fd.valid());
+// Each test writes a fresh, empty out.db in its own directory.
+class PageWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(fd_.valid()); }
+
+  TempDir dir_;
+  std::string path_ = dir_.Join("out.db");
+  UniqueFd fd_ = Create(path_);
+};
+
+TEST_F(PageWriterTest, WritesEveryPageAtItsOffsetAcrossManyRuns) {
   constexpr size_t kPage = 4096;
   constexpr uint32_t kPages = 3000;  // ~12 MiB: several 4 MiB runs, queued and written
   std::string want(kPage * kPages, '\0');
   {
-    PageWriter w(fd.get(), path);
+    PageWriter w(fd_.get(), path_);
     LS_ASSERT_OK(w.Reserve(uint64_t{kPages} * kPage));
     for (uint32_t p = 1; p <= kPages; ++p) {
       if (p % 7 == 0) continue;  // gaps break runs
@@ -63,23 +69,19 @@ TEST(PageWriterTest, WritesEveryPageAtItsOffsetAcrossManyRuns) {
     LS_ASSERT_OK(w.Sync());
     EXPECT_EQ(w.direct_bytes() + w.buffered_bytes(), uint64_t{kPages - kPages / 7 + 1} * kPage);
   }
-  EXPECT_EQ(ReadAll(path), want);
+  EXPECT_EQ(ReadAll(path_), want);
 }
 
 // Restore hashes pages in the observer, on the writer's threads: every page added
 // must be seen once, with its bytes, and a page added twice in the order added.
-TEST(PageWriterTest, TheObserverSeesEveryPageOnceAndARepeatAfterItsFirstCopy) {
-  TempDir dir;
-  std::string path = dir.Join("out.db");
-  UniqueFd fd = Create(path);
-  ASSERT_TRUE(fd.valid());
+TEST_F(PageWriterTest, TheObserverSeesEveryPageOnceAndARepeatAfterItsFirstCopy) {
   constexpr size_t kPage = 4096;
   constexpr uint32_t kPages = 4000;  // several runs, spread over both threads
   std::mutex mu;
   std::map<uint32_t, std::vector<std::string>> seen;
   std::string want(kPage * kPages, '\0');
   {
-    PageWriter w(fd.get(), path, [&](uint32_t pgno, std::string_view page) {
+    PageWriter w(fd_.get(), path_, [&](uint32_t pgno, std::string_view page) {
       std::lock_guard<std::mutex> lock(mu);
       seen[pgno].emplace_back(page);
     });
@@ -103,17 +105,13 @@ TEST(PageWriterTest, TheObserverSeesEveryPageOnceAndARepeatAfterItsFirstCopy) {
     EXPECT_EQ(seen[p][0], Page(p, kPage)) << "page " << p;
   }
   EXPECT_EQ(seen[kPages - 1][1], Page(7000, kPage));
-  EXPECT_EQ(ReadAll(path), want);
+  EXPECT_EQ(ReadAll(path_), want);
 }
 
-TEST(PageWriterTest, UnalignedRunsGoThroughThePageCache) {
-  TempDir dir;
-  std::string path = dir.Join("out.db");
-  UniqueFd fd = Create(path);
-  ASSERT_TRUE(fd.valid());
+TEST_F(PageWriterTest, UnalignedRunsGoThroughThePageCache) {
   constexpr size_t kPage = 1024;
   std::string want;
-  PageWriter w(fd.get(), path);
+  PageWriter w(fd_.get(), path_);
   for (uint32_t p = 1; p <= 5; ++p) {  // 5 KiB: not a multiple of the direct alignment
     want += Page(p, kPage);
     LS_ASSERT_OK(w.Add(p, Page(p, kPage)));
@@ -121,28 +119,22 @@ TEST(PageWriterTest, UnalignedRunsGoThroughThePageCache) {
   LS_ASSERT_OK(w.Wait());
   EXPECT_EQ(w.buffered_bytes(), 5 * kPage);
   EXPECT_EQ(w.direct_bytes(), 0u);
-  EXPECT_EQ(ReadAll(path), want);
+  EXPECT_EQ(ReadAll(path_), want);
 }
 
-TEST(PageWriterTest, AWriteErrorIsReportedWithThePath) {
-  TempDir dir;
-  std::string path = dir.Join("out.db");
-  { UniqueFd make = Create(path); }
-  UniqueFd ro(::open(path.c_str(), O_RDONLY | O_CLOEXEC));  // writes fail with EBADF
+TEST_F(PageWriterTest, AWriteErrorIsReportedWithThePath) {
+  UniqueFd ro(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));  // writes fail with EBADF
   ASSERT_TRUE(ro.valid());
-  PageWriter w(ro.get(), path);
+  PageWriter w(ro.get(), path_);
   LS_ASSERT_OK(w.Add(1, Page(1, 1024)));
   absl::Status s = w.Wait();
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find(path), std::string::npos) << s;
+  EXPECT_NE(s.message().find(path_), std::string::npos) << s;
   EXPECT_FALSE(w.Add(2, Page(2, 1024)).ok() && w.Wait().ok()) << "the error must stick";
 }
 
-TEST(PageWriterTest, APageOfTheWrongSizeIsRefused) {
-  TempDir dir;
-  std::string path = dir.Join("out.db");
-  UniqueFd fd = Create(path);
-  PageWriter w(fd.get(), path);
+TEST_F(PageWriterTest, APageOfTheWrongSizeIsRefused) {
+  PageWriter w(fd_.get(), path_);
   EXPECT_FALSE(w.Add(1, "").ok());
   EXPECT_FALSE(w.Add(1, std::string(8 << 20, 'x')).ok());
 }
