@@ -87,6 +87,21 @@ absl::Status CheckSqliteHeader(const std::string& path) {
 
 }  // namespace
 
+WalPin PinFromToken(const PinToken& token) {
+  WalIndexHdrCopy h;
+  std::memcpy(&h, token.data(), sizeof h);
+  WalPin pin;
+  pin.has_wal = h.is_init != 0;
+  pin.salt1 = GetBig32(h.salt);
+  pin.salt2 = GetBig32(h.salt + 4);
+  pin.cursor = WalCursor{h.mx_frame, h.frame_cksum[0], h.frame_cksum[1]};
+  pin.page_count = h.n_page;
+  // WalIndexHdr stores 65536 as 1 (wal.c: szPage).
+  pin.page_size = h.page_size == 1 ? 65536u : h.page_size;
+  pin.token = token;
+  return pin;
+}
+
 absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path,
                                                          absl::Duration busy_timeout) {
   LS_RETURN_IF_ERROR(CheckSqliteHeader(path));

@@ -39,6 +39,10 @@ struct WalPin {
   PinToken token{};  // opaque; reopens this position while it is still in the WAL
 };
 
+// What a token says of its position (salts, frames and running checksum, size)
+// without opening it: for a position SQLite no longer has.
+WalPin PinFromToken(const PinToken& token);
+
 class DbReader {
  public:
   // Opens `path` (must exist and be a SQLite database), switching it to WAL mode

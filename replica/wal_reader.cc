@@ -110,8 +110,8 @@ absl::StatusOr<bool> VerifyCursor(int fd, std::string_view path, const WalHeader
 }
 
 absl::StatusOr<WalCursor> ScanWal(int fd, std::string_view path, const WalHeader& hdr,
-                                  const WalCursor& from, uint64_t limit,
-                                  const CommitFn& on_commit) {
+                                  const WalCursor& from, uint64_t limit, const CommitFn& on_commit,
+                                  const FrameFn& on_frame) {
   const size_t frame_size = kWalFrameHeaderSize + hdr.page_size;
   // 256 KiB a read: a 4 MiB buffer cost 8 MiB of peak RSS (glibc's heap kept it
   // once the mmap threshold rose), and larger reads were not measurably faster.
@@ -132,6 +132,11 @@ absl::StatusOr<WalCursor> ScanWal(int fd, std::string_view path, const WalHeader
       const uint8_t* f = buf.data() + i * frame_size;
       if (!FrameValid(hdr, f, &c1, &c2)) return committed;
       pending.push_back(WalFrame{GetBig32(f), next});
+      if (on_frame) {
+        std::string_view page(reinterpret_cast<const char*>(f + kWalFrameHeaderSize),
+                              hdr.page_size);
+        LS_RETURN_IF_ERROR(on_frame(GetBig32(f), page));
+      }
       uint32_t commit = GetBig32(f + 4);
       if (commit != 0) {
         WalCursor end{next, c1, c2};

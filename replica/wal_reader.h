@@ -54,10 +54,15 @@ absl::StatusOr<WalHeader> ReadWalHeader(int fd, std::string_view path);
 // of that transaction. Stops quietly at the first invalid frame, EOF, or a
 // transaction that is not complete within the limit. Returns the cursor after the
 // last complete transaction. DataLoss when `from` itself does not verify.
+// `on_frame` (optional) sees each valid frame's page as it was verified, before
+// its transaction's `on_commit`: the same bytes the checksum covered, for WAL
+// regions that a writer may overwrite meanwhile (no pin protects them).
 using CommitFn = std::function<absl::Status(const std::vector<WalFrame>& frames,
                                             uint32_t commit_size, const WalCursor& end)>;
+using FrameFn = std::function<absl::Status(uint32_t pgno, std::string_view page)>;
 absl::StatusOr<WalCursor> ScanWal(int fd, std::string_view path, const WalHeader& hdr,
-                                  const WalCursor& from, uint64_t limit, const CommitFn& on_commit);
+                                  const WalCursor& from, uint64_t limit, const CommitFn& on_commit,
+                                  const FrameFn& on_frame = nullptr);
 
 // The cursor at the start of a generation (its header's checksum).
 WalCursor StartCursor(const WalHeader& hdr);

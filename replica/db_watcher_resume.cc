@@ -1,0 +1,263 @@
+// DbWatcher, resuming: where the replicas are, and whether the database still
+// continues from there (docs/FORMAT.md, "Resuming after a restart").
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+
+#include "fmt/format.h"
+
+#include "replica/db_watcher.h"
+#include "replica/db_watcher_internal.h"
+#include "replica/handles.h"
+#include "replica/log.h"
+#include "replica/page_checksum.h"
+#include "replica/replica_head.h"
+#include "replica/status.h"
+#include "replica/wal_reader.h"
+
+namespace litesync {
+
+using namespace watcher_internal;  // NOLINT: this module's own constants
+
+// Finds where the replicas are and resumes there when the database still
+// matches; otherwise starts a new lineage. Never guesses: a resume is verified by
+// the full database checksum against the replica's last post-checksum.
+absl::Status DbWatcher::Recover() {
+  positioned_ = false;
+  for (auto& slot : slots_) {  // queued files belong to the position being abandoned
+    slot->queue.clear();
+    slot->queued_bytes = 0;
+  }
+  std::optional<ReplicaHead> leader;
+  std::vector<std::optional<ReplicaHead>> heads(slots_.size());
+  bool unreadable = false;
+  uint64_t named = 0;  // the highest TXID an unreadable replica names
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    auto head = ReadReplicaHead(*slots_[i]->client);
+    if (absl::IsDataLoss(head.status())) {
+      // The replica's last state is unknown: never resume on it, and never stall
+      // on it either. A new lineage starts above every TXID the replica names.
+      LogError("replica's newest file is unreadable; starting a new lineage",
+               {{"db", options_.path}, {"replica", slots_[i]->name}, {"err", head.status()}});
+      LS_ASSIGN_OR_RETURN(uint64_t newest, NewestNamedTxid(*slots_[i]->client));
+      named = std::max(named, newest);
+      unreadable = true;
+      continue;
+    }
+    if (!head.ok()) {
+      return Annotate(head.status(), fmt::format("read replica {}", slots_[i]->name));
+    }
+    heads[i] = *head;
+    if (*head && (!leader || std::tie((*head)->info.lineage, (*head)->info.max_txid) >
+                                 std::tie(leader->info.lineage, leader->info.max_txid))) {
+      leader = *head;
+    }
+  }
+  if (unreadable) {  // TXIDs never go back: above everything named anywhere
+    txid_ = std::max({txid_, named, leader ? leader->info.max_txid : uint64_t{0}});
+    return StartLineage("the replica's newest file is unreadable");
+  }
+  if (!leader) return StartLineage("replica is empty");
+  txid_ = leader->info.max_txid;
+
+  const TxHeader& h = leader->header;
+  // Where the replica's last state may still be found, in order: the stored
+  // position; the current state (nothing written since); the start of the
+  // current WAL generation (the WAL was restarted since, e.g. by litesync's own
+  // TRUNCATE just before it died, and the application wrote on). Each candidate
+  // counts only when its full checksum equals the replica's last post-checksum.
+  // Last, the previous generation's tail (ResumeAfterRestart).
+  enum class At { kToken, kNow, kGenerationStart };
+  auto name = [](At at) {
+    return at == At::kToken ? "stored position" : at == At::kNow ? "current state" : "wal start";
+  };
+  auto verify = [&](At at) -> absl::StatusOr<bool> {
+    absl::StatusOr<WalPin> pin = at == At::kToken ? reader_->PinNextAt(PinToken(h.resume))
+                                 : at == At::kNow ? reader_->PinNext()
+                                                  : reader_->PinNextAtGenerationStart();
+    if (!pin.ok()) {
+      LogDebug("resume position unavailable",
+               {{"db", options_.path}, {"at", name(at)}, {"err", pin.status()}});
+      return false;
+    }
+    if (pin->page_count != h.commit || pin->page_size != h.page_size) {
+      LogDebug("resume position differs", {{"db", options_.path},
+                                           {"pages", pin->page_count},
+                                           {"want_pages", h.commit},
+                                           {"at", name(at)}});
+      reader_->ReleaseNext();
+      return false;
+    }
+    uint64_t sum = 0;
+    LS_RETURN_IF_ERROR(reader_->ScanNext([&](uint32_t pgno, std::string_view page) {
+      sum ^= PageHash(pgno, page);
+      return absl::OkStatus();
+    }));
+    if (sum != h.post_checksum) reader_->ReleaseNext();
+    return sum == h.post_checksum;
+  };
+  bool resumed = false;
+  std::string from;
+  for (At at : {At::kToken, At::kNow, At::kGenerationStart}) {
+    LS_ASSIGN_OR_RETURN(resumed, verify(at));
+    from = name(at);
+    if (resumed) break;
+  }
+  lineage_ = leader->info.lineage;
+  checksum_ = h.post_checksum;
+  commit_ = h.commit;
+  page_size_ = h.page_size;
+  std::shared_ptr<Pending> tail;
+  if (!resumed) {
+    absl::StatusOr<std::shared_ptr<Pending>> t = ResumeAfterRestart(h);
+    if (!t.ok()) {
+      LogDebug("resume after a WAL restart impossible",
+               {{"db", options_.path}, {"err", t.status()}});
+      return StartLineage("database does not match the replica's last position");
+    }
+    tail = *t;
+    from = "previous wal generation";
+    resumed = true;
+  }
+  reader_->PromoteNext();
+  positioned_ = true;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    bool same = heads[i] && heads[i]->info.lineage == lineage_ &&
+                heads[i]->info.max_txid == leader->info.max_txid;
+    slots_[i]->needs_snapshot = !same;
+    registry_->Update(options_.path, slots_[i]->name, [&](SyncRecord& r) {
+      r.lineage = lineage_;
+      r.local_txid = txid_;
+      if (same) r.replicated_txid = leader->info.max_txid;
+    });
+  }
+  if (tail) Enqueue(tail);
+  LogInfo("resumed replication", {{"db", options_.path},
+                                  {"lineage", LineageName(lineage_)},
+                                  {"txid", TxidString(txid_)},
+                                  {"from", from}});
+  LogDebug("resume position",
+           {{"salt1", reader_->base().salt1}, {"frames", reader_->base().cursor.frames}});
+  return absl::OkStatus();
+}
+
+// The replica's last position P is in a WAL generation that is gone: while
+// litesync was down the application checkpointed all of it and restarted the
+// WAL (its autocheckpoint does, once litesync no longer holds the checkpointer
+// lock). The database file then holds exactly that generation's end, and the
+// frames after P usually still stand in the WAL file beyond what the new
+// generation has overwritten. They become one tx file from P to that end, when
+// every check holds (any failure: a new lineage, as before):
+//  - exactly one restart since P (SQLite adds one to salt-1 at each restart);
+//  - the frames after P verify with P's salts and SQLite's running checksum
+//    continuing from P's (stored in its token), read once, the checked bytes kept
+//    (the new generation may overwrite them meanwhile);
+//  - the database at the new generation's start (pinned: nothing can be
+//    backfilled into it while we read) has the tail's final size, and every
+//    page the tail wrote, as written; pages that grew in unwritten are zeros.
+// Pages the tail did not write are the same at P and at its end: in WAL mode
+// only a checkpoint writes the database file, and it writes only frames. The
+// checksum chain of the replica goes on from P's post-checksum to the full
+// checksum of that state, computed here.
+absl::StatusOr<std::shared_ptr<DbWatcher::Pending>> DbWatcher::ResumeAfterRestart(
+    const TxHeader& h) {
+  const WalPin at = PinFromToken(PinToken(h.resume));
+  if (!at.has_wal || at.cursor.frames == 0 || at.page_size != h.page_size) {
+    return absl::FailedPreconditionError("the replicated position holds no WAL frames");
+  }
+  std::string wal_path = reader_->wal_path();
+  UniqueFd fd(::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, fmt::format("open {}", wal_path));
+  LS_ASSIGN_OR_RETURN(WalHeader prev, ReadWalHeader(fd.get(), wal_path));
+  if (prev.salt1 != at.salt1 + 1 || prev.page_size != h.page_size) {
+    return absl::FailedPreconditionError(
+        fmt::format("the WAL is not the generation after the replicated one (salt-1 {} after {})",
+                    prev.salt1, at.salt1));
+  }
+  LS_ASSIGN_OR_RETURN(WalPin start, reader_->PinNextAtGenerationStart());
+  auto fail = [&](std::string why) {
+    reader_->ReleaseNext();
+    return absl::FailedPreconditionError(std::move(why));
+  };
+  if (start.has_wal && (start.salt1 != prev.salt1 || start.salt2 != prev.salt2)) {
+    return fail("the WAL restarted again while it was read");
+  }
+  prev.salt1 = at.salt1;
+  prev.salt2 = at.salt2;
+
+  std::map<uint32_t, std::string> pending, written;  // pgno -> newest page of the tail
+  uint32_t commit = h.commit, floor = h.commit;
+  uint64_t ntx = 0, bytes = 0;
+  auto on_frame = [&](uint32_t pgno, std::string_view page) -> absl::Status {
+    bytes += page.size();
+    if (bytes > kMaxQueuedBytes) return absl::ResourceExhaustedError("the WAL tail is too long");
+    pending[pgno] = std::string(page);
+    return absl::OkStatus();
+  };
+  auto on_commit = [&](const std::vector<WalFrame>&, uint32_t size, const WalCursor&) {
+    for (auto& [pgno, page] : pending) written[pgno] = std::move(page);
+    pending.clear();
+    written.erase(written.upper_bound(size), written.end());
+    commit = size;
+    floor = std::min(floor, size);
+    ++ntx;
+    return absl::OkStatus();
+  };
+  absl::StatusOr<WalCursor> end = ScanWal(fd.get(), wal_path, prev, at.cursor, 0, on_commit,
+                                          on_frame);
+  if (!end.ok()) return fail(std::string(end.status().message()));
+  if (ntx == 0) return fail("no frame after the replicated position is left in the WAL");
+  if (commit != start.page_count) {
+    return fail(fmt::format("the WAL tail ends at {} pages, the database has {}", commit,
+                            start.page_count));
+  }
+  const std::string zeros(h.page_size, '\0');
+  uint64_t sum = 0;
+  absl::Status s = reader_->ScanNext([&](uint32_t pgno, std::string_view page) {
+    sum ^= PageHash(pgno, page);
+    auto it = written.find(pgno);
+    bool differs = it != written.end() ? page != it->second : pgno > floor && page != zeros;
+    if (differs) {
+      return absl::DataLossError(
+          fmt::format("page {} of the database is not what the WAL tail wrote", pgno));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return fail(std::string(s.message()));
+
+  TxHeader t;
+  t.page_size = h.page_size;
+  t.commit = commit;
+  t.lineage = h.lineage;
+  t.min_txid = h.max_txid + 1;
+  t.max_txid = h.max_txid + ntx;
+  t.timestamp_ms = absl::ToUnixMillis(clock_->Now());
+  t.pre_checksum = h.post_checksum;
+  t.resume = reader_->next().token;
+  auto p = std::make_shared<Pending>();
+  if (bytes > kStageToDiskBytes) p->staging_path = StagingPath(t.max_txid);
+  absl::StatusOr<std::unique_ptr<TxFileBuilder>> builder = TxFileBuilder::Create(t,
+                                                                                 p->staging_path);
+  if (!builder.ok()) return fail(std::string(builder.status().message()));
+  for (uint32_t pgno = floor + 1; pgno <= commit; ++pgno) {
+    written.try_emplace(pgno, zeros);  // grown in and never written: zeros, as captured
+  }
+  for (const auto& [pgno, page] : written) {
+    if (absl::Status a = (*builder)->AddPage(pgno, page); !a.ok()) return fail(a.ToString());
+  }
+  absl::StatusOr<std::unique_ptr<ByteSource>> source = (*builder)->Finish(sum);
+  if (!source.ok()) return fail(source.status().ToString());
+  p->bytes = std::move(*source);
+  p->info = t.Info(0);
+  p->info.size = p->bytes->Size();
+  txid_ = t.max_txid;
+  checksum_ = sum;
+  commit_ = commit;
+  LogInfo("replicated position found in the previous WAL generation",
+          {{"db", options_.path}, {"transactions", ntx}, {"pages", written.size()}});
+  return p;
+}
+
+}  // namespace litesync
