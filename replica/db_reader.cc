@@ -107,9 +107,6 @@ absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path
   LS_RETURN_IF_ERROR(CheckSqliteHeader(path));
   std::unique_ptr<DbReader> r(new DbReader());
   r->path_ = path;
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, fmt::format("stat {}", path));
-  r->inode_ = static_cast<uint64_t>(st.st_ino) ^ (static_cast<uint64_t>(st.st_dev) << 40);
   for (SqliteDb& c : r->conns_) {
     sqlite3* raw = nullptr;
     // The checkpoint connection (the last) can keep SQLite's checkpointer lock.
@@ -163,7 +160,60 @@ absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path
     LogDebug("snapshot recovery skipped", {{"db", path}, {"code", rc}});
   }
   r->MapWalIndex();
+  LS_RETURN_IF_ERROR(r->MarkFiles());
   return r;
+}
+
+// The files as SQLite opened them: the first reads above created the -wal and
+// -shm when they were missing. (A replacement between those reads and these
+// stats is caught by Recover, which verifies the database against the replica.)
+absl::Status DbReader::MarkFiles() {
+  auto mark = [](const std::string& p, FileMark* m) -> absl::Status {
+    struct stat st;
+    if (::stat(p.c_str(), &st) != 0) return ErrnoStatus(errno, fmt::format("stat {}", p));
+    *m = FileMark{st.st_dev, st.st_ino, st.st_size, st.st_mtim, 0};
+    return absl::OkStatus();
+  };
+  LS_RETURN_IF_ERROR(mark(path_, &db_mark_));
+  LS_RETURN_IF_ERROR(mark(wal_path(), &wal_mark_));
+  LS_RETURN_IF_ERROR(mark(path_ + "-shm", &shm_mark_));
+  db_mark_.epoch = lock_epoch_;
+  return absl::OkStatus();
+}
+
+void DbReader::MarkDatabase() {
+  struct stat st;
+  if (::stat(path_.c_str(), &st) != 0) return;
+  db_mark_.size = st.st_size;
+  db_mark_.mtime = st.st_mtim;
+  db_mark_.epoch = lock_epoch_;
+}
+
+absl::Status DbReader::CheckFiles() {
+  auto changed = [](const std::string& p, const FileMark& m, struct stat* st) {
+    return ::stat(p.c_str(), st) != 0 || st->st_dev != m.dev || st->st_ino != m.ino;
+  };
+  struct stat st;
+  for (const auto& [p, m] : {std::pair<std::string, const FileMark*>{wal_path(), &wal_mark_},
+                             {path_ + "-shm", &shm_mark_}}) {
+    if (changed(p, *m, &st)) {
+      return absl::FailedPreconditionError(
+          fmt::format("{} was deleted or replaced while litesync had it open", p));
+    }
+  }
+  if (changed(path_, db_mark_, &st)) {
+    return absl::FailedPreconditionError(fmt::format("{} was replaced by another file", path_));
+  }
+  bool same = st.st_size == db_mark_.size && st.st_mtim.tv_sec == db_mark_.mtime.tv_sec &&
+              st.st_mtim.tv_nsec == db_mark_.mtime.tv_nsec;
+  if (!same && holds_checkpoint_lock() && db_mark_.epoch == lock_epoch_) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{} was written outside SQLite's WAL (copied over in place?) while litesync was the "
+        "only checkpointer",
+        path_));
+  }
+  if (!same || db_mark_.epoch != lock_epoch_) MarkDatabase();  // someone else's checkpoint
+  return absl::OkStatus();
 }
 
 // SQLite's own mapping of the -shm file's first region, held by the VFS until
@@ -216,7 +266,10 @@ void DbReader::HoldCheckpointLock(bool hold) {
   // (to find that it has nothing to backfill); a real checkpoint of its own
   // holds it longer: then retry at the next step.
   for (int attempt = 0; attempt < 20; ++attempt) {
-    if (HoldCheckpointer(db, true)) return;
+    if (HoldCheckpointer(db, true)) {
+      ++lock_epoch_;  // others may have checkpointed while we did not hold it
+      return;
+    }
     absl::SleepFor(absl::Microseconds(10));
   }
   LogDebug("checkpointer lock busy; retrying at the next step", {{"db", path_}});
@@ -474,6 +527,7 @@ absl::Status DbReader::ScanBase(const PageFn& fn) {
 }
 
 absl::Status DbReader::Checkpoint(int mode, int* log, int* done, BusyFn on_busy) {
+  LS_RETURN_IF_ERROR(CheckFiles());
   sqlite3* db = conns_[2].get();
   if (on_busy) {
     sqlite3_busy_handler(
@@ -496,6 +550,7 @@ absl::Status DbReader::Checkpoint(int mode, int* log, int* done, BusyFn on_busy)
     absl::SleepFor(absl::Microseconds(50));
   }
   if (on_busy) sqlite3_busy_timeout(db, busy_timeout_ms_);
+  MarkDatabase();  // our own writes to the database file
   if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return absl::UnavailableError("checkpoint busy");
   if (rc != SQLITE_OK) return SqliteStatus(db, rc, fmt::format("checkpoint {}", path_));
   return absl::OkStatus();

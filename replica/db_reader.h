@@ -8,6 +8,8 @@
 // salts, last frame and its running checksum. Not thread-safe.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -115,9 +117,17 @@ class DbReader {
   void HoldCheckpointLock(bool hold);
   bool holds_checkpoint_lock() const;
 
+  // OK while the files this reader opened are the ones at their paths: the
+  // database (the same inode), its -wal and -shm (neither deleted nor
+  // replaced), and, while litesync held the checkpointer lock since it last
+  // looked, the database file unchanged but by litesync's own checkpoints (in
+  // WAL mode nothing else writes it). FailedPrecondition naming what changed:
+  // the reader must be closed, never checkpoint again (its WAL would be written
+  // into another database). Checkpoint checks it first too.
+  absl::Status CheckFiles();
+
   const std::string& path() const { return path_; }
   std::string wal_path() const { return path_ + "-wal"; }
-  uint64_t inode() const { return inode_; }
 
  private:
   DbReader() = default;
@@ -130,8 +140,21 @@ class DbReader {
   void MapWalIndex();
   class CheckpointerPause;
 
+  // A file as opened: device and inode; for the database also its size and
+  // modification time, and the checkpointer-lock epoch they were read in.
+  struct FileMark {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    struct timespec mtime = {};
+    uint64_t epoch = 0;
+  };
+  absl::Status MarkFiles();
+  void MarkDatabase();
+
   std::string path_;
-  uint64_t inode_ = 0;
+  FileMark db_mark_, wal_mark_, shm_mark_;
+  uint64_t lock_epoch_ = 0;  // counts acquisitions of the checkpointer lock
   SqliteDb conns_[3];
   SqliteStmt page_stmt_[2];
   WalPin pins_[2];

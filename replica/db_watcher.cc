@@ -102,9 +102,13 @@ absl::Status DbWatcher::EnsureOpen() {
       }
       return ErrnoStatus(err, fmt::format("stat {}", options_.path));
     }
-    uint64_t inode = static_cast<uint64_t>(st.st_ino) ^ (static_cast<uint64_t>(st.st_dev) << 40);
-    if (inode == reader_->inode()) return absl::OkStatus();
-    LogWarn("database file replaced; reopening", {{"db", options_.path}});
+    absl::Status same = reader_->CheckFiles();
+    if (same.ok()) return absl::OkStatus();
+    // Never checkpoint the old WAL into whatever is at the path now: let go of
+    // every file, reopen, and let Recover verify the database (a new lineage
+    // unless it is still the replicated one).
+    LogWarn("database file replaced; reopening",
+            {{"db", options_.path}, {"reason", std::string(same.message())}});
     CloseReader();
   }
   LS_ASSIGN_OR_RETURN(reader_, DbReader::Open(options_.path, options_.busy_timeout));

@@ -205,8 +205,8 @@ absl::StatusOr<std::shared_ptr<DbWatcher::Pending>> DbWatcher::ResumeAfterRestar
     ++ntx;
     return absl::OkStatus();
   };
-  absl::StatusOr<WalCursor> end = ScanWal(fd.get(), wal_path, prev, at.cursor, 0, on_commit,
-                                          on_frame);
+  absl::StatusOr<WalCursor> end =
+      ScanWal(fd.get(), wal_path, prev, at.cursor, 0, on_commit, on_frame);
   if (!end.ok()) return fail(std::string(end.status().message()));
   if (ntx == 0) return fail("no frame after the replicated position is left in the WAL");
   if (commit != start.page_count) {
@@ -238,8 +238,8 @@ absl::StatusOr<std::shared_ptr<DbWatcher::Pending>> DbWatcher::ResumeAfterRestar
   t.resume = reader_->next().token;
   auto p = std::make_shared<Pending>();
   if (bytes > kStageToDiskBytes) p->staging_path = StagingPath(t.max_txid);
-  absl::StatusOr<std::unique_ptr<TxFileBuilder>> builder = TxFileBuilder::Create(t,
-                                                                                 p->staging_path);
+  absl::StatusOr<std::unique_ptr<TxFileBuilder>> builder =
+      TxFileBuilder::Create(t, p->staging_path);
   if (!builder.ok()) return fail(std::string(builder.status().message()));
   for (uint32_t pgno = floor + 1; pgno <= commit; ++pgno) {
     written.try_emplace(pgno, zeros);  // grown in and never written: zeros, as captured

@@ -18,6 +18,7 @@ litesync_test_binary(replica_tests REPLICA_ONLY
 litesync_test_binary(crash_tests
   replica/crash_test.cc
   replica/s3_crash_test.cc
+  replica/replaced_db_test.cc
 )
 
 # The restore's page writer runs threads of its own: labelled `threads`, so
