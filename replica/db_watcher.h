@@ -72,6 +72,7 @@ class DbWatcher {
   void Upload(absl::Time now, bool force, bool maintain = true);
   void Maintain(Slot* slot, absl::Time now);
   absl::Status EnsureLease(Slot* slot, absl::Time now);
+  void ChainBroken(Slot* slot, const absl::Status& why);
   void MaybeValidate(Slot* slot, absl::Time now);
   bool MaybeScheduleSnapshot(absl::Time now);  // true when a snapshot was queued
   absl::Status MaybeCheckpoint(absl::Time now);
@@ -107,8 +108,9 @@ class DbWatcher {
   absl::Time last_snapshot_ = absl::InfinitePast();
   absl::Time retry_open_at_ = absl::InfinitePast();
   int64_t wal_size_ = 0;
-  bool resync_ = false;         // a replica's lease changed hands: Recover before writing
-  bool wal_size_stale_ = true;  // the WAL may have changed since wal_size_ was read
+  bool resync_ = false;             // a replica's lease changed hands: Recover before writing
+  std::string new_lineage_reason_;  // non-empty: Recover starts a new lineage (ChainBroken)
+  bool wal_size_stale_ = true;      // the WAL may have changed since wal_size_ was read
 };
 
 }  // namespace litesync

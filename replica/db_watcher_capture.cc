@@ -88,11 +88,13 @@ absl::Status DbWatcher::StartLineage(const std::string& why) {
     slot->queued_bytes = 0;
     slot->needs_snapshot = false;
   }
+  (*p)->new_lineage = why;
+  (*p)->pages = pin.page_count;
   Enqueue(*p);
-  LogInfo("new lineage", {{"db", options_.path},
-                          {"lineage", LineageName(lineage_)},
-                          {"reason", why},
-                          {"pages", pin.page_count}});
+  // "new lineage" is logged once a replica has the snapshot (Upload): an
+  // instance that waits for another's lease writes nothing.
+  LogDebug("snapshot staged for a new lineage",
+           {{"db", options_.path}, {"lineage", LineageName(lineage_)}, {"reason", why}});
   return absl::OkStatus();
 }
 

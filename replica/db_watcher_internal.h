@@ -23,6 +23,8 @@ struct DbWatcher::Pending {
   std::unique_ptr<ByteSource> bytes;
   std::string staging_path;  // removed when the last queue lets go
   bool snapshot = false;
+  std::string new_lineage;  // a new lineage's snapshot: why (logged when a replica has it)
+  uint32_t pages = 0;       // for that log line
   ~Pending() {
     if (!staging_path.empty()) ::unlink(staging_path.c_str());
   }

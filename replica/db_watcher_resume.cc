@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <utility>
 
 #include "fmt/format.h"
 
@@ -54,6 +55,15 @@ absl::Status DbWatcher::Recover() {
                                  std::tie(leader->info.lineage, leader->info.max_txid))) {
       leader = *head;
     }
+  }
+  if (!new_lineage_reason_.empty()) {  // ChainBroken: never resume on that chain
+    std::string why = std::exchange(new_lineage_reason_, "");
+    for (auto& slot : slots_) {
+      LS_ASSIGN_OR_RETURN(uint64_t newest, NewestNamedTxid(*slot->client));
+      named = std::max(named, newest);
+    }
+    txid_ = std::max({txid_, named, leader ? leader->info.max_txid : uint64_t{0}});
+    return StartLineage(why);
   }
   if (unreadable) {  // TXIDs never go back: above everything named anywhere
     txid_ = std::max({txid_, named, leader ? leader->info.max_txid : uint64_t{0}});

@@ -36,10 +36,36 @@ absl::Status DbWatcher::EnsureLease(Slot* slot, absl::Time now) {
   absl::Status s =
       Annotate(slot->lease.Ensure(*slot->client, now), fmt::format("replicate {}", options_.path));
   if (absl::IsAborted(s)) {
-    LogInfo("replica lease taken over", {{"db", options_.path}, {"replica", slot->name}});
+    LogInfo(slot->lease.lost() ? "replica lease regained" : "replica lease taken over",
+            {{"db", options_.path}, {"replica", slot->name}});
+    if (slot->lease.lost()) {
+      ChainBroken(slot, absl::AbortedError(fmt::format(
+                            "{}: another litesync held this replica's lease meanwhile and may "
+                            "have written it",
+                            slot->name)));
+    }
     resync_ = true;
   }
   return s;
+}
+
+// The replica's chain may hold files this instance did not write (another
+// writer took the lease, a file name it writes was taken, tx files overlap):
+// its latest point may not restore. The replica is unhealthy, saying why, until
+// a new lineage (a full snapshot) is in it: Recover starts one after resync_.
+void DbWatcher::ChainBroken(Slot* slot, const absl::Status& why) {
+  absl::Status s = Annotate(why, fmt::format("replicate {}: the replica's chain is broken; "
+                                             "starting a new lineage",
+                                             options_.path));
+  LogError("replica chain broken", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+  new_lineage_reason_ = std::string(why.message());
+  slot->last_status = s;
+  absl::Time now = clock_->Now();
+  registry_->Update(options_.path, slot->name, [&](SyncRecord& r) {
+    r.last_error = s;
+    r.last_error_time = now;
+    r.sync_error_count++;
+  });
 }
 
 void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
@@ -52,6 +78,10 @@ void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
     if (!slot->queue.empty() || slot->needs_snapshot) {
       s = EnsureLease(slot.get(), now);
       if (absl::IsAborted(s)) return;
+      if (slot->lease.confirming()) {  // nothing is written before it is confirmed
+        slot->retry_at = slot->lease.confirm_at();
+        continue;
+      }
     }
     if (s.ok() && slot->needs_snapshot && positioned_) {
       absl::Status snap = SnapshotBaseFor(slot.get());
@@ -67,12 +97,24 @@ void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
     while (s.ok() && !slot->queue.empty()) {
       const std::shared_ptr<Pending>& p = slot->queue.front();
       s = slot->client->Write(p->info, *p->bytes);
+      if (absl::IsAlreadyExists(s)) {  // a tx file name of ours was taken by another writer
+        ChainBroken(slot.get(), s);
+        resync_ = true;
+        return;
+      }
       if (!s.ok()) {
         s = Annotate(s,
                      fmt::format("replicate {}: upload tx file {}", options_.path, p->info.Name()));
         break;
       }
       wrote = true;
+      if (!p->new_lineage.empty()) {
+        LogInfo("new lineage", {{"db", options_.path},
+                                {"replica", slot->name},
+                                {"lineage", LineageName(p->info.lineage)},
+                                {"reason", p->new_lineage},
+                                {"pages", p->pages}});
+      }
       if (p->info.level == 0) slot->compaction->NoteLevel0Written();
       bytes += p->info.size;
       snapshots += p->snapshot ? 1 : 0;
@@ -131,7 +173,7 @@ void DbWatcher::Maintain(Slot* slot, absl::Time now) {
   if (slot->compaction->NextDue(now) <= now || now >= slot->next_retention) {
     absl::Status s = EnsureLease(slot, now);  // they write and delete
     if (!s.ok()) {
-      if (!absl::IsAborted(s)) {
+      if (!absl::IsAborted(s) && !slot->lease.confirming()) {
         LogWarn("maintenance skipped",
                 {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
       }
@@ -140,6 +182,11 @@ void DbWatcher::Maintain(Slot* slot, absl::Time now) {
   }
   CompactionResult compacted;
   absl::Status s = slot->compaction->RunDue(*slot->client, lineage_, now, &compacted);
+  if (absl::IsDataLoss(s)) {  // overlapping files: not all of them are ours
+    ChainBroken(slot, s);
+    resync_ = true;
+    return;
+  }
   if (!s.ok()) {
     LogWarn("compaction failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
   } else if (!compacted.written.empty()) {

@@ -2,11 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <fstream>
 #include <random>
 #include <set>
 #include <string>
@@ -20,6 +22,22 @@
 
 namespace litesync {
 namespace {
+
+// Whether two files hold the same bytes (a retried write finding its own file).
+bool SameFile(const std::string& a, const std::string& b) {
+  std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
+  if (!fa || !fb) return false;
+  std::vector<char> ba(1 << 16), bb(1 << 16);
+  while (fa && fb) {
+    fa.read(ba.data(), static_cast<std::streamsize>(ba.size()));
+    fb.read(bb.data(), static_cast<std::streamsize>(bb.size()));
+    if (fa.gcount() != fb.gcount() ||
+        !std::equal(ba.begin(), ba.begin() + fa.gcount(), bb.begin())) {
+      return false;
+    }
+  }
+  return fa.eof() && fb.eof();
+}
 
 constexpr absl::Duration kStaleTempAge = absl::Hours(1);
 
@@ -124,7 +142,20 @@ class FileReplicaClient : public ReplicaClient {
     std::string tmp = fmt::format("{}/.{}.tmp-{}-{:08x}", dir, info.Name(), ::getpid(),
                                   static_cast<uint32_t>(std::random_device{}()));
     absl::Status s = WriteTemp(tmp, bytes);
-    if (s.ok() && ::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    if (s.ok() && info.level == 0) {
+      // A level-0 name is written once, by the replica's one writer: link(2)
+      // fails when it exists, so a file another writer put there is never
+      // replaced unnoticed (the same bytes again are a retry of ours).
+      if (::link(tmp.c_str(), final_path.c_str()) != 0) {
+        s = errno != EEXIST ? ErrnoStatus(errno, fmt::format("link {} to {}", tmp, final_path))
+            : SameFile(tmp, final_path)
+                ? absl::OkStatus()
+                : absl::AlreadyExistsError(
+                      fmt::format("{} exists with other content: another writer uses this replica",
+                                  final_path));
+      }
+      ::unlink(tmp.c_str());
+    } else if (s.ok() && ::rename(tmp.c_str(), final_path.c_str()) != 0) {
       s = ErrnoStatus(errno, fmt::format("rename {} to {}", tmp, final_path));
     }
     if (!s.ok()) {
@@ -169,7 +200,7 @@ class FileReplicaClient : public ReplicaClient {
     }
     return absl::OkStatus();
   }
-  absl::StatusOr<std::string> ReadRecord(std::string_view name) override {
+  absl::StatusOr<Record> ReadRecord(std::string_view name) override {
     std::string path = fmt::format("{}/{}", root_, name);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
@@ -177,15 +208,41 @@ class FileReplicaClient : public ReplicaClient {
       return ErrnoStatus(errno, fmt::format("open {}", path));
     }
     FdReader reader(std::move(fd), path);
-    return ReadAll(reader);
+    LS_ASSIGN_OR_RETURN(std::string bytes, ReadAll(reader));
+    return Record{bytes, bytes};  // records are small: the content is the version
   }
-  absl::Status WriteRecord(std::string_view name, std::string_view bytes) override {
+  // Conditional writes are atomic between processes: the read, compare and
+  // rename happen under an exclusive flock(2) on "<root>/.records.lock" (the
+  // kernel lets go when a holder dies; Linux's NFS client maps it to a lock on
+  // the server), and a record that must not exist yet is created with link(2),
+  // which fails when the name exists, on every POSIX file system and NFS.
+  absl::Status WriteRecord(std::string_view name, std::string_view bytes,
+                           const RecordCondition& when) override {
     std::string path = fmt::format("{}/{}", root_, name);
     LS_RETURN_IF_ERROR(MkdirAll(root_));
+    std::string lock_path = root_ + "/.records.lock";
+    UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!lock.valid()) return ErrnoStatus(errno, fmt::format("open {}", lock_path));
+    while (::flock(lock.get(), LOCK_EX) != 0) {
+      if (errno != EINTR) return ErrnoStatus(errno, fmt::format("lock {}", lock_path));
+    }
+    if (when.kind == RecordCondition::kVersion) {
+      absl::StatusOr<Record> now = ReadRecord(name);
+      if (!now.ok() && !absl::IsNotFound(now.status())) return now.status();
+      if (!now.ok() || now->version != when.version) {
+        return absl::AbortedError(fmt::format("{} changed since it was read", path));
+      }
+    }
     std::string tmp = fmt::format("{}/.{}.tmp-{}-{:08x}", root_, name, ::getpid(),
                                   static_cast<uint32_t>(std::random_device{}()));
     absl::Status s = WriteTemp(tmp, *MemorySource(std::string(bytes)));
-    if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (s.ok() && when.kind == RecordCondition::kAbsent) {
+      if (::link(tmp.c_str(), path.c_str()) != 0) {
+        s = errno == EEXIST ? absl::AbortedError(fmt::format("{} exists already", path))
+                            : ErrnoStatus(errno, fmt::format("link {} to {}", tmp, path));
+      }
+      ::unlink(tmp.c_str());
+    } else if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
       s = ErrnoStatus(errno, fmt::format("rename {} to {}", tmp, path));
     }
     if (!s.ok()) {
@@ -194,6 +251,7 @@ class FileReplicaClient : public ReplicaClient {
     }
     return FsyncDir(root_);
   }
+  RecordConditions record_conditions() const override { return RecordConditions::kEnforced; }
 
  private:
   std::string LevelDir(Lineage lineage, int level) const {

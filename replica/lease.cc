@@ -5,7 +5,10 @@
 
 #include <cerrno>
 #include <charconv>
+#include <fstream>
+#include <optional>
 #include <random>
+#include <sstream>
 
 #include "fmt/format.h"
 
@@ -31,11 +34,55 @@ std::string HostName() {
   return buf;
 }
 
+// /proc/PID/stat: after the command's closing ')', field 3 is the state and
+// field 22 the start time in clock ticks after boot (proc(5)).
+struct ProcStat {
+  char state = '?';
+  uint64_t start = 0;
+};
+std::optional<ProcStat> ReadProcStat(int64_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!in || !std::getline(in, line)) return std::nullopt;
+  size_t close = line.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(line.substr(close + 1));
+  ProcStat st;
+  std::string skip;
+  fields >> st.state;
+  for (int field = 4; field < 22 && fields; ++field) fields >> skip;
+  fields >> st.start;
+  return st;
+}
+
+uint64_t OwnStartTime() {
+  static const uint64_t start = [] {
+    std::optional<ProcStat> st = ReadProcStat(::getpid());
+    return st ? st->start : 0;
+  }();
+  return start;
+}
+
+// A process on this host that is gone: no such pid, a zombie (killed, not yet
+// reaped by its parent), or another process that reuses the pid.
+bool ProcessGone(int64_t pid, uint64_t start) {
+  if (pid <= 0) return false;
+  std::optional<ProcStat> st = ReadProcStat(pid);
+  if (!st) return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+  if (st->state == 'Z' || st->state == 'X') return true;
+  return start != 0 && st->start != 0 && st->start != start;
+}
+
+std::string Until(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
 }  // namespace
 
 std::string EncodeLease(const LeaseRecord& r) {
-  return fmt::format("litesync-lease 1\nowner {}\nprocess {}\nhost {}\npid {}\nexpires_ms {}\n",
-                     r.owner, r.process, r.host, r.pid, absl::ToUnixMillis(r.expires));
+  return fmt::format(
+      "litesync-lease 1\nowner {}\nprocess {}\nhost {}\npid {}\nstart {}\nexpires_ms {}\n", r.owner,
+      r.process, r.host, r.pid, r.start, absl::ToUnixMillis(r.expires));
 }
 
 absl::StatusOr<LeaseRecord> DecodeLease(std::string_view bytes) {
@@ -58,6 +105,7 @@ absl::StatusOr<LeaseRecord> DecodeLease(std::string_view bytes) {
     if (key == "process") r.process = value;
     if (key == "host") r.host = value;
     if (key == "pid" && number(value, &n)) r.pid = n;
+    if (key == "start" && number(value, &n)) r.start = static_cast<uint64_t>(n);
     if (key == "expires_ms" && number(value, &n)) {
       r.expires = absl::FromUnixMillis(n);
       expires = true;
@@ -72,7 +120,7 @@ absl::StatusOr<LeaseRecord> DecodeLease(std::string_view bytes) {
 ReplicaLease::ReplicaLease() : owner_(RandomId()) {}
 
 LeaseRecord ReplicaLease::Mine(absl::Time expires) const {
-  return LeaseRecord{owner_, ProcessId(), HostName(), ::getpid(), expires};
+  return LeaseRecord{owner_, ProcessId(), HostName(), ::getpid(), OwnStartTime(), expires};
 }
 
 // Another owner's record that binds no one: expired, or left on this host by a
@@ -81,66 +129,105 @@ bool ReplicaLease::Stale(const LeaseRecord& r, absl::Time now) const {
   if (r.expires <= now) return true;
   if (r.host != HostName()) return false;
   if (r.pid == ::getpid()) return r.process != ProcessId();
-  return r.pid > 0 && ::kill(static_cast<pid_t>(r.pid), 0) != 0 && errno == ESRCH;
+  return ProcessGone(r.pid, r.start);
+}
+
+absl::Status ReplicaLease::Wait(ReplicaClient& client, const LeaseRecord& theirs) {
+  lost_ = lost_ || held_;
+  held_ = false;
+  refused_ = true;
+  return absl::FailedPreconditionError(fmt::format(
+      "replica {} is in use by another litesync (host {}, pid {}, lease until {}); waiting for "
+      "its lease. Only one instance may write a replica: if this one should write it, stop the "
+      "other one; otherwise give this database another replica path",
+      client.Describe(), theirs.host, theirs.pid, Until(theirs.expires)));
+}
+
+absl::Status ReplicaLease::Acquired(ReplicaClient& client, absl::Time now) {
+  if (!held_) LogInfo("replica lease acquired", {{"replica", client.Describe()}});
+  held_ = true;
+  renew_at_ = now + kLeaseTtl / 3;
+  if (!refused_) return absl::OkStatus();
+  refused_ = false;
+  return absl::AbortedError(
+      fmt::format("{}: lease {} another instance; re-reading the replica", client.Describe(),
+                  lost_ ? "regained after it was lost to" : "taken over from"));
 }
 
 absl::Status ReplicaLease::Ensure(ReplicaClient& client, absl::Time now) {
   if (held_ && now < renew_at_) return absl::OkStatus();
-  absl::StatusOr<std::string> bytes = client.ReadRecord(kLeaseRecord);
-  if (absl::IsUnimplemented(bytes.status())) {  // storage without records: no lease
+  if (!refused_) lost_ = false;
+  bool confirm = confirming();
+  if (confirm && now < confirm_at_) {
+    return absl::UnavailableError(
+        fmt::format("{}: confirming the replica's lease", client.Describe()));
+  }
+  confirm_at_ = absl::InfinitePast();
+  absl::StatusOr<Record> record = client.ReadRecord(kLeaseRecord);
+  if (absl::IsUnimplemented(record.status())) {  // storage without records: no lease
     held_ = true;
     renew_at_ = absl::InfiniteFuture();
     return absl::OkStatus();
   }
-  if (!bytes.ok() && !absl::IsNotFound(bytes.status())) {
-    return Annotate(bytes.status(), "read the replica's lease");
+  if (!record.ok() && !absl::IsNotFound(record.status())) {
+    return Annotate(record.status(), "read the replica's lease");
   }
-  if (bytes.ok()) {
-    absl::StatusOr<LeaseRecord> theirs = DecodeLease(*bytes);
-    if (!theirs.ok()) {
-      LogWarn("replacing an unreadable lease record", {{"replica", client.Describe()}});
-    } else if (theirs->owner != owner_ && !Stale(*theirs, now)) {
+  RecordCondition when{RecordCondition::kAbsent, ""};
+  if (record.ok()) {
+    absl::StatusOr<LeaseRecord> theirs = DecodeLease(record->bytes);
+    if (held_ && (!theirs.ok() || theirs->owner != owner_)) {
+      // Another instance wrote the lease while we held it: it may have written
+      // the replica too. Whatever happens next, we re-read it (Aborted, lost()).
+      LogWarn("replica lease lost to another litesync; this replica may hold its files",
+              {{"replica", client.Describe()},
+               {"host", theirs.ok() ? theirs->host : "?"},
+               {"pid", theirs.ok() ? theirs->pid : 0}});
       held_ = false;
       refused_ = true;
-      return absl::FailedPreconditionError(fmt::format(
-          "replica {} is in use by another litesync (host {}, pid {}, lease until {}); only one "
-          "instance may write a replica: stop the other one, or give this database another "
-          "replica path",
-          client.Describe(), theirs->host, theirs->pid,
-          absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", theirs->expires, absl::UTCTimeZone())));
+      lost_ = true;
     }
-  }
-  LS_RETURN_IF_ERROR(Annotate(client.WriteRecord(kLeaseRecord, EncodeLease(Mine(now + kLeaseTtl))),
-                              "write the replica's lease"));
-  if (!held_) {  // a first acquisition: did another instance write in the same moment?
-    LS_ASSIGN_OR_RETURN(std::string back, client.ReadRecord(kLeaseRecord));
-    absl::StatusOr<LeaseRecord> r = DecodeLease(back);
-    if (!r.ok() || r->owner != owner_) {
-      return absl::FailedPreconditionError(fmt::format(
-          "replica {}: another litesync took the lease at the same moment; retrying later",
-          client.Describe()));
+    if (theirs.ok() && theirs->owner != owner_ && (confirm || !Stale(*theirs, now))) {
+      return Wait(client, *theirs);  // confirming: a later write than ours won
     }
-    LogInfo("replica lease acquired", {{"replica", client.Describe()}});
+    if (theirs.ok() && theirs->owner == owner_ && confirm) return Acquired(client, now);
+    if (!theirs.ok()) {
+      LogWarn("replacing an unreadable lease record", {{"replica", client.Describe()}});
+    }
+    when = RecordCondition{RecordCondition::kVersion, record->version};
+  } else if (confirm) {
+    return absl::UnavailableError(
+        fmt::format("{}: the lease written a moment ago is gone; retrying", client.Describe()));
   }
-  held_ = true;
-  renew_at_ = now + kLeaseTtl / 3;
-  if (refused_) {
-    refused_ = false;
-    return absl::AbortedError(fmt::format(
-        "{}: lease taken over from another instance; re-reading the replica", client.Describe()));
+  absl::Status s = client.WriteRecord(kLeaseRecord, EncodeLease(Mine(now + kLeaseTtl)), when);
+  if (absl::IsAborted(s)) {  // another instance wrote it since we read it
+    held_ = false;
+    refused_ = true;
+    return absl::FailedPreconditionError(fmt::format(
+        "replica {}: another litesync took the lease at the same moment; waiting for it",
+        client.Describe()));
   }
-  return absl::OkStatus();
+  LS_RETURN_IF_ERROR(Annotate(s, "write the replica's lease"));
+  if (!held_ && client.record_conditions() != RecordConditions::kEnforced) {
+    confirm_at_ = now + kLeaseSettle;
+    return absl::UnavailableError(
+        fmt::format("{}: confirming the replica's lease (the storage does not enforce "
+                    "conditional writes; docs/FORMAT.md, \"The lease\")",
+                    client.Describe()));
+  }
+  return Acquired(client, now);
 }
 
 absl::Status ReplicaLease::Release(ReplicaClient& client, absl::Time now) {
+  confirm_at_ = absl::InfinitePast();
   if (!held_ || renew_at_ == absl::InfiniteFuture()) return absl::OkStatus();
   held_ = false;
   renew_at_ = absl::InfinitePast();
   // Only our own record: if another instance took over meanwhile, it stays.
-  LS_ASSIGN_OR_RETURN(std::string bytes, client.ReadRecord(kLeaseRecord));
-  absl::StatusOr<LeaseRecord> r = DecodeLease(bytes);
+  LS_ASSIGN_OR_RETURN(Record record, client.ReadRecord(kLeaseRecord));
+  absl::StatusOr<LeaseRecord> r = DecodeLease(record.bytes);
   if (!r.ok() || r->owner != owner_) return absl::OkStatus();
-  return client.WriteRecord(kLeaseRecord, EncodeLease(Mine(now - absl::Seconds(1))));
+  return client.WriteRecord(kLeaseRecord, EncodeLease(Mine(now - absl::Seconds(1))),
+                            RecordCondition{RecordCondition::kVersion, record.version});
 }
 
 }  // namespace litesync

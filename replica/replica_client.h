@@ -43,6 +43,26 @@ absl::StatusOr<std::string> ReadAll(ByteReader& reader);
 // Reads until `n` bytes or the end of the stream; *got says how many arrived.
 absl::Status ReadFull(ByteReader& reader, char* buf, size_t n, size_t* got);
 
+// A record as read: its bytes, and the version a conditional write names (the
+// ETag on S3, the bytes themselves in a directory).
+struct Record {
+  std::string bytes;
+  std::string version;
+};
+
+// When WriteRecord may write.
+struct RecordCondition {
+  enum Kind { kAlways, kAbsent, kVersion };
+  Kind kind = kAlways;
+  std::string version;  // kVersion: Record::version as read
+};
+
+enum class RecordConditions {
+  kEnforced,  // a conditional write that succeeded held its condition
+  kUnknown,   // not known yet (S3 until the server showed it either way)
+  kIgnored,   // writes are unconditional
+};
+
 class ReplicaClient {
  public:
   virtual ~ReplicaClient() = default;
@@ -67,13 +87,22 @@ class ReplicaClient {
   // A small named record at the replica's root beside the lineages (the writer's
   // lease, lease.h), written atomically. NotFound when absent; a backend without
   // records answers Unimplemented.
-  virtual absl::StatusOr<std::string> ReadRecord(std::string_view name) {
+  virtual absl::StatusOr<Record> ReadRecord(std::string_view name) {
     return absl::UnimplementedError(fmt::format("{}: no records", name));
   }
-  virtual absl::Status WriteRecord(std::string_view name, std::string_view bytes) {
+  // Writes the record when `when` holds: always, only if no record exists, or
+  // only if it is still at the version that ReadRecord returned. Aborted when the
+  // condition does not hold (another writer got there first).
+  virtual absl::Status WriteRecord(std::string_view name, std::string_view bytes,
+                                   const RecordCondition& when = {}) {
     (void)bytes;
+    (void)when;
     return absl::UnimplementedError(fmt::format("{}: no records", name));
   }
+  // Whether the storage enforces WriteRecord's condition. Not enforced (S3
+  // servers without conditional writes, such as s3rver): the write happened
+  // unconditionally and the caller must verify by reading back (lease.h).
+  virtual RecordConditions record_conditions() const { return RecordConditions::kIgnored; }
 };
 
 // The factory: the only place that knows the concrete backends.

@@ -208,6 +208,9 @@ absl::Status S3Api::ErrorFor(const S3Call& call, long http_status, std::string_v
         fmt::format("{} (bucket \"{}\" is {}; set region, or the endpoint of that region)", head,
                     bucket, region.empty() ? "in another region" : "in region " + region));
   }
+  // A conditional write whose condition failed (412), or that raced another
+  // conditional write to the key (409 ConditionalRequestConflict).
+  if (http_status == 412 || code == "ConditionalRequestConflict") return absl::AbortedError(head);
   if (http_status == 408 || code == "RequestTimeout") return absl::DeadlineExceededError(head);
   if (http_status == 501) return absl::UnimplementedError(head);
   if (http_status >= 500 || http_status == 429 || RetryableCode(code)) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "fmt/format.h"
 
 #include "replica/s3_upload.h"
@@ -46,8 +47,10 @@ class S3ReplicaClient : public ReplicaClient {
   absl::StatusOr<std::unique_ptr<ByteReader>> Open(const TxFileInfo& info) override;
   absl::Status Delete(std::span<const TxFileInfo> files) override;
   absl::Status Ping() override;
-  absl::StatusOr<std::string> ReadRecord(std::string_view name) override;
-  absl::Status WriteRecord(std::string_view name, std::string_view bytes) override;
+  absl::StatusOr<Record> ReadRecord(std::string_view name) override;
+  absl::Status WriteRecord(std::string_view name, std::string_view bytes,
+                           const RecordCondition& when) override;
+  RecordConditions record_conditions() const override { return conditions_; }
 
  private:
   // One ListObjectsV2 page of keys under `prefix`, no delimiter.
@@ -57,6 +60,7 @@ class S3ReplicaClient : public ReplicaClient {
   absl::Status DeleteOneByOne(std::span<const std::string> keys);
 
   S3Api api_;
+  RecordConditions conditions_ = RecordConditions::kUnknown;
 };
 
 absl::StatusOr<ListPage> S3ReplicaClient::ListOnePage(const std::string& prefix,
@@ -253,21 +257,49 @@ absl::Status S3ReplicaClient::DeleteOneByOne(std::span<const std::string> keys) 
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> S3ReplicaClient::ReadRecord(std::string_view name) {
+absl::StatusOr<Record> S3ReplicaClient::ReadRecord(std::string_view name) {
   S3Call call;
   call.key = api_.Key(name);
   call.what = "GET " + api_.S3Url(call.key);
   LS_ASSIGN_OR_RETURN(HttpResponse response, api_.Send(call));
-  return std::move(response.body);
+  std::string etag(response.Header("etag"));
+  return Record{std::move(response.body), etag};
 }
 
-absl::Status S3ReplicaClient::WriteRecord(std::string_view name, std::string_view bytes) {
-  S3Call call;
-  call.method = "PUT";
-  call.key = api_.Key(name);
-  call.body = bytes;
-  call.what = "PUT " + api_.S3Url(call.key);
-  return api_.Send(call).status();
+// Conditional writes (S3's If-None-Match: * and If-Match: ETag on PUT, which
+// AWS and most compatible servers honour, answering 412 when the condition
+// fails and 409 when another conditional write to the key is in flight). Some
+// servers ignore both headers and overwrite (s3rver): which kind this server is
+// shows the first time the record exists, when a PUT with If-None-Match: * is
+// answered 412 (enforced; the PUT with If-Match follows) or 200 (ignored: the
+// record is written, unconditionally, as the caller was about to do).
+absl::Status S3ReplicaClient::WriteRecord(std::string_view name, std::string_view bytes,
+                                          const RecordCondition& when) {
+  auto put = [&](std::string_view header, std::string value) -> absl::Status {
+    S3Call call;
+    call.method = "PUT";
+    call.key = api_.Key(name);
+    call.body = bytes;
+    call.what = "PUT " + api_.S3Url(call.key);
+    if (!header.empty()) call.headers.emplace_back(std::string(header), std::move(value));
+    absl::Status s = api_.Send(call).status();
+    if (absl::IsAborted(s) && absl::StrContains(s.message(), "HTTP 412")) {
+      conditions_ = RecordConditions::kEnforced;
+    }
+    return s;
+  };
+  if (when.kind == RecordCondition::kAlways || conditions_ == RecordConditions::kIgnored) {
+    return put("", "");
+  }
+  if (when.kind == RecordCondition::kAbsent) return put("If-None-Match", "*");
+  if (conditions_ == RecordConditions::kUnknown) {
+    absl::Status probe = put("If-None-Match", "*");  // the record exists: 412 where enforced
+    if (!absl::IsAborted(probe)) {
+      if (probe.ok()) conditions_ = RecordConditions::kIgnored;
+      return probe;
+    }
+  }
+  return put("If-Match", when.version);
 }
 
 absl::Status S3ReplicaClient::Ping() {

@@ -1,4 +1,4 @@
-// The replica lease (FIELD_NOTES 13): one writer per replica. Two instances on a
+// The replica lease (docs/FORMAT.md, "The lease"): one writer per replica. Two instances on a
 // real file replica: the second is refused with the holder named, takes over when
 // the first releases or dies or its lease expires, and two watchers on one
 // database and replica never both write.
@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <utility>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -49,13 +51,14 @@ class LeaseTest : public ::testing::Test {
 };
 
 TEST_F(LeaseTest, RecordsRoundTripAndGarbageIsNotALease) {
-  LeaseRecord r{"o1", "p1", "h1", 42, absl::FromUnixMillis(1'700'000'000'123)};
+  LeaseRecord r{"o1", "p1", "h1", 42, 777, absl::FromUnixMillis(1'700'000'000'123)};
   auto back = DecodeLease(EncodeLease(r));
   LS_ASSERT_OK(back);
   EXPECT_EQ(back->owner, "o1");
   EXPECT_EQ(back->process, "p1");
   EXPECT_EQ(back->host, "h1");
   EXPECT_EQ(back->pid, 42);
+  EXPECT_EQ(back->start, 777u);
   EXPECT_EQ(back->expires, r.expires);
   EXPECT_FALSE(DecodeLease("").ok());
   EXPECT_FALSE(DecodeLease("owner x\nexpires_ms 5\n").ok());
@@ -94,7 +97,7 @@ TEST_F(LeaseTest, ALeaseIsRenewedOnlyWhenDueAndExpiresWhenNotRenewed) {
 }
 
 TEST_F(LeaseTest, AnotherHostsLeaseBindsUntilItExpires) {
-  WriteRecord({"other", "proc", "some-other-host", ::getpid(), clock_.Now() + kLeaseTtl});
+  WriteRecord({"other", "proc", "some-other-host", ::getpid(), 0, clock_.Now() + kLeaseTtl});
   ReplicaLease b;
   EXPECT_TRUE(absl::IsFailedPrecondition(b.Ensure(*client_, clock_.Now())));
   clock_.Advance(kLeaseTtl);
@@ -106,19 +109,137 @@ TEST_F(LeaseTest, ADeadHolderOnThisHostIsTakenOverAtOnce) {
   if (child == 0) ::_exit(0);
   ASSERT_GT(child, 0);
   ASSERT_EQ(::waitpid(child, nullptr, 0), child);  // a pid that is gone (kill -9)
-  WriteRecord({"dead", "proc", Host(), child, clock_.Now() + kLeaseTtl});
+  WriteRecord({"dead", "proc", Host(), child, 0, clock_.Now() + kLeaseTtl});
   ReplicaLease b;
   LS_ASSERT_OK(b.Ensure(*client_, clock_.Now()));
 }
 
+// Killed but not yet reaped by its parent: a zombie still answers kill(pid, 0).
+TEST_F(LeaseTest, AZombieHolderOnThisHostIsTakenOverAtOnce) {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  for (int i = 0; i < 400; ++i) {  // until it has exited: state Z in /proc/PID/stat
+    std::string stat = testing::ReadFileOrDie(fmt::format("/proc/{}/stat", child));
+    if (stat.find(") Z") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  WriteRecord({"zombie", "proc", Host(), child, 0, clock_.Now() + kLeaseTtl});
+  ReplicaLease b;
+  LS_EXPECT_OK(b.Ensure(*client_, clock_.Now()));
+  ::waitpid(child, nullptr, 0);
+}
+
+// The holder's pid now belongs to another process (its start time differs).
+TEST_F(LeaseTest, AHolderWhosePidWasReusedIsTakenOver) {
+  WriteRecord({"reused", "proc", Host(), ::getppid(), 1, clock_.Now() + kLeaseTtl});
+  ReplicaLease b;
+  LS_EXPECT_OK(b.Ensure(*client_, clock_.Now()));
+}
+
+// Delegates to a real client; runs `after_read` once, right after the first
+// ReadRecord: another instance acts between this one's read and its write.
+class InterleavedClient : public ReplicaClient {
+ public:
+  InterleavedClient(ReplicaClient* inner, RecordConditions conditions)
+      : inner_(inner), conditions_(conditions) {}
+  std::function<void()> after_read;
+
+  std::string_view Type() const override { return inner_->Type(); }
+  std::string Describe() const override { return inner_->Describe(); }
+  absl::StatusOr<std::vector<Lineage>> ListLineages() override { return inner_->ListLineages(); }
+  absl::StatusOr<std::vector<TxFileInfo>> List(Lineage l, int level) override {
+    return inner_->List(l, level);
+  }
+  absl::Status Write(const TxFileInfo& info, const ByteSource& bytes) override {
+    return inner_->Write(info, bytes);
+  }
+  absl::StatusOr<std::unique_ptr<ByteReader>> Open(const TxFileInfo& info) override {
+    return inner_->Open(info);
+  }
+  absl::Status Delete(std::span<const TxFileInfo> files) override { return inner_->Delete(files); }
+  absl::Status Ping() override { return inner_->Ping(); }
+  absl::StatusOr<Record> ReadRecord(std::string_view name) override {
+    auto r = inner_->ReadRecord(name);
+    if (after_read) std::exchange(after_read, nullptr)();
+    return r;
+  }
+  // kIgnored plays an S3 server that ignores If-None-Match and If-Match.
+  absl::Status WriteRecord(std::string_view name, std::string_view bytes,
+                           const RecordCondition& when) override {
+    if (conditions_ == RecordConditions::kIgnored) return inner_->WriteRecord(name, bytes, {});
+    return inner_->WriteRecord(name, bytes, when);
+  }
+  RecordConditions record_conditions() const override { return conditions_; }
+
+ private:
+  ReplicaClient* inner_;
+  RecordConditions conditions_;
+};
+
+// Two instances that both read "no lease" (the race two sidecars started back
+// to back hit): with conditional writes the second write fails.
+TEST_F(LeaseTest, TwoInstancesReadingTheSameFreeLeaseGetItOnceWithConditionalWrites) {
+  InterleavedClient slow(client_.get(), RecordConditions::kEnforced);
+  ReplicaLease a, b;
+  absl::Status b_got;
+  slow.after_read = [&] { b_got = b.Ensure(*client_, clock_.Now()); };
+  absl::Status a_got = a.Ensure(slow, clock_.Now());
+  LS_EXPECT_OK(b_got);
+  EXPECT_TRUE(absl::IsFailedPrecondition(a_got)) << a_got;
+  EXPECT_THAT(std::string(a_got.message()), HasSubstr("waiting"));
+  EXPECT_TRUE(b.held());
+  EXPECT_FALSE(a.held());
+}
+
+// The same on storage that ignores conditions (s3rver): both writes land, and
+// the read-back after kLeaseSettle leaves exactly one holder, the last writer.
+TEST_F(LeaseTest, TwoInstancesReadingTheSameFreeLeaseGetItOnceWithoutConditionalWrites) {
+  InterleavedClient slow(client_.get(), RecordConditions::kIgnored);
+  InterleavedClient plain(client_.get(), RecordConditions::kIgnored);
+  ReplicaLease a, b;
+  absl::Status b_got;
+  slow.after_read = [&] { b_got = b.Ensure(plain, clock_.Now()); };
+  absl::Status a_got = a.Ensure(slow, clock_.Now());
+  EXPECT_TRUE(absl::IsUnavailable(b_got)) << b_got;  // confirming: nothing written yet
+  EXPECT_TRUE(absl::IsUnavailable(a_got)) << a_got;
+  EXPECT_TRUE(a.confirming() && b.confirming());
+  EXPECT_TRUE(absl::IsUnavailable(a.Ensure(slow, clock_.Now())));  // not before confirm_at
+  clock_.Advance(kLeaseSettle);
+  b_got = b.Ensure(plain, clock_.Now());
+  a_got = a.Ensure(slow, clock_.Now());
+  EXPECT_TRUE(absl::IsFailedPrecondition(b_got)) << b_got;
+  LS_EXPECT_OK(a_got);
+  EXPECT_TRUE(a.held());
+  EXPECT_FALSE(b.held());
+}
+
+// A holder whose lease another instance took (it stalled past the expiry) loses
+// it at its next renewal, says so, and when it gets it back it is told the
+// replica may hold another writer's files (lost()).
+TEST_F(LeaseTest, ALostLeaseIsReportedAndRegainedAsLost) {
+  ReplicaLease a, b;
+  LS_ASSERT_OK(a.Ensure(*client_, clock_.Now()));
+  clock_.Advance(kLeaseTtl + absl::Seconds(1));  // a stalled
+  EXPECT_TRUE(absl::IsAborted(b.Ensure(*client_, clock_.Now())) || b.held());
+  absl::Status lost = a.Ensure(*client_, clock_.Now());
+  EXPECT_TRUE(absl::IsFailedPrecondition(lost)) << lost;
+  EXPECT_FALSE(a.held());
+  LS_ASSERT_OK(b.Release(*client_, clock_.Now()));
+  absl::Status back = a.Ensure(*client_, clock_.Now());
+  EXPECT_TRUE(absl::IsAborted(back)) << back;
+  EXPECT_TRUE(a.lost());
+  EXPECT_THAT(std::string(back.message()), HasSubstr("regained"));
+}
+
 TEST_F(LeaseTest, ALiveHolderOnThisHostBinds) {
-  WriteRecord({"live", "proc", Host(), ::getppid(), clock_.Now() + kLeaseTtl});
+  WriteRecord({"live", "proc", Host(), ::getppid(), 0, clock_.Now() + kLeaseTtl});
   ReplicaLease b;
   EXPECT_TRUE(absl::IsFailedPrecondition(b.Ensure(*client_, clock_.Now())));
 }
 
 TEST_F(LeaseTest, AnEarlierLifeOfARestartedContainerWithOurPidIsTakenOver) {
-  WriteRecord({"before", "earlier-process", Host(), ::getpid(), clock_.Now() + kLeaseTtl});
+  WriteRecord({"before", "earlier-process", Host(), ::getpid(), 0, clock_.Now() + kLeaseTtl});
   ReplicaLease b;
   LS_ASSERT_OK(b.Ensure(*client_, clock_.Now()));
 }

@@ -103,8 +103,8 @@ TEST_F(ReplacedDbTest, CopiedOverInPlaceWithAWriterActiveLosesNothing) {
   std::filesystem::remove(db_ + "-wal");
   std::filesystem::remove(db_ + "-shm");
   CopyInPlace(other_, db_);
-  EXPECT_EQ(testing::RunProcess({testing::WriterBin(), db_, "-txns", "300", "-rate", "100",
-                                 "-log", dir_.Join("writer.log")},
+  EXPECT_EQ(testing::RunProcess({testing::WriterBin(), db_, "-txns", "300", "-rate", "100", "-log",
+                                 dir_.Join("writer.log")},
                                 absl::Seconds(60), dir_.Join("writer.out")),
             0)
       << testing::ReadFileOrDie(dir_.Join("writer.out"));

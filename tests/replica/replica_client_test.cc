@@ -245,11 +245,30 @@ TEST_P(ReplicaClientTest, FailedWriteLeavesNothingUnderTheFinalName) {
   EXPECT_EQ(got, "whole");
 }
 
+// Compaction may write a level-1+ name again after an interruption.
 TEST_P(ReplicaClientTest, RewritingANameReplacesTheWholeFile) {
-  Write(Info(1, 0, 1, 1), Bytes(5000, 1));
-  Write(Info(1, 0, 1, 1), "short");
-  LS_ASSERT_OK_AND_ASSIGN(std::string got, Read(Info(1, 0, 1, 1)));
+  Write(Info(1, 1, 1, 1), Bytes(5000, 1));
+  Write(Info(1, 1, 1, 1), "short");
+  LS_ASSERT_OK_AND_ASSIGN(std::string got, Read(Info(1, 1, 1, 1)));
   EXPECT_EQ(got, "short");
+}
+
+// A directory replica writes a level-0 name once: the same bytes again are a
+// retry, other bytes mean another writer uses the replica (AlreadyExists, the
+// first file kept). S3 overwrites: its writer learns of a rival from the lease.
+TEST_P(ReplicaClientTest, ALevelZeroNameIsWrittenOnceInADirectory) {
+  Write(Info(1, 0, 1, 1), Bytes(5000, 1));
+  Write(Info(1, 0, 1, 1), Bytes(5000, 1));
+  std::unique_ptr<ByteSource> other = MemorySource("short");
+  absl::Status s = client_->Write(Info(1, 0, 1, 1), *other);
+  LS_ASSERT_OK_AND_ASSIGN(std::string got, Read(Info(1, 0, 1, 1)));
+  if (client_->Type() == "file") {
+    EXPECT_TRUE(absl::IsAlreadyExists(s)) << s;
+    EXPECT_EQ(got, Bytes(5000, 1));
+  } else {
+    LS_EXPECT_OK(s);
+    EXPECT_EQ(got, "short");
+  }
 }
 
 TEST_P(ReplicaClientTest, PingSucceedsOnAFreshReplica) { LS_EXPECT_OK(client_->Ping()); }
