@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
+#include "fmt/format.h"
 #include <gtest/gtest.h>
 
-#include "fmt/format.h"
 #include "replica/replica_client.h"
 #include "tests/cmd/cli_util.h"
 #include "tests/testutil/process.h"

@@ -6,10 +6,12 @@
 #include <atomic>
 #include <mutex>
 
+#include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "replica/lease.h"
 #include "replica/log.h"
 #include "replica/s3_replica_client.h"
 #include "replica/status.h"
@@ -281,6 +283,84 @@ TEST_F(S3FaultTest, RefusedConnectionsAreUnavailableUntilTheProxyListensAgain) {
   EXPECT_THAT(std::string(s.message()), HasSubstr(proxy_.endpoint()));
   proxy_.SetMode(Fault::kNone);
   LS_EXPECT_OK(client_->Ping());
+}
+
+}  // namespace
+}  // namespace litesync
+
+namespace litesync {
+namespace {
+
+// The lease on S3 with conditional writes. s3rver ignores If-None-Match and
+// If-Match on PUT; the proxy answers 412 where a server that enforces them would
+// (scripted), and the request heads show what litesync sent.
+class S3LeaseTest : public S3FaultTest {
+ protected:
+  // Heads of the requests after the first `skip`, that carry `header`.
+  int PutsWith(const std::string& header, size_t skip = 0) {
+    int n = 0;
+    std::vector<std::string> heads = proxy_.request_heads();
+    for (size_t i = skip; i < heads.size(); ++i) {
+      if (heads[i].rfind("PUT ", 0) == 0 &&
+          absl::AsciiStrToLower(heads[i]).find(absl::AsciiStrToLower(header)) !=
+              std::string::npos) {
+        ++n;
+      }
+    }
+    return n;
+  }
+  absl::Time now_ = absl::Now();
+};
+
+// A first record is created with If-None-Match: *; a 412 (another instance
+// created it first) leaves this one waiting, and it wrote nothing else.
+TEST_F(S3LeaseTest, AFirstLeaseIsCreatedOnlyIfAbsent) {
+  ReplicaLease a;
+  proxy_.Script({Fault::kNone, Fault::kPreconditionFailed412});  // GET: 404; PUT: 412
+  absl::Status s = a.Ensure(*client_, now_);
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("waiting"));
+  EXPECT_EQ(PutsWith("If-None-Match: *"), 1);
+  EXPECT_EQ(proxy_.requests(), 2);
+  EXPECT_EQ(client_->record_conditions(), RecordConditions::kEnforced);
+}
+
+// Taking over an existing (released) record: If-None-Match: * first, whose 412
+// proves the server enforces conditions, then If-Match with the ETag read; no
+// read-back confirmation is needed then.
+TEST_F(S3LeaseTest, AnExistingRecordIsTakenOverWithIfMatchWhereEnforced) {
+  ReplicaLease first;
+  absl::Status s = first.Ensure(*client_, now_);  // s3rver: written, confirming
+  ASSERT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_EQ(client_->record_conditions(), RecordConditions::kUnknown);
+  auto fresh = MakeClient(FastRetries());  // another instance, knowing nothing yet
+  ReplicaLease b;
+  size_t before = proxy_.request_heads().size();
+  now_ += kLeaseTtl + absl::Seconds(1);  // `first` never confirmed nor renewed: expired
+  proxy_.Script({Fault::kNone, Fault::kPreconditionFailed412});  // GET; probe PUT: 412
+  LS_EXPECT_OK(b.Ensure(*fresh, now_));
+  EXPECT_TRUE(b.held());
+  EXPECT_FALSE(b.confirming());
+  EXPECT_EQ(fresh->record_conditions(), RecordConditions::kEnforced);
+  EXPECT_EQ(PutsWith("If-None-Match: *", before), 1);
+  EXPECT_EQ(PutsWith("If-Match: ", before), 1);
+}
+
+// A server that ignores conditions shows it by answering the probe 200: the
+// record is written, and the acquisition is confirmed by a read-back.
+TEST_F(S3LeaseTest, AServerThatIgnoresConditionsIsConfirmedByReadingBack) {
+  ReplicaLease first;
+  ASSERT_TRUE(absl::IsUnavailable(first.Ensure(*client_, now_)));
+  auto fresh = MakeClient(FastRetries());
+  ReplicaLease b;
+  now_ += kLeaseTtl + absl::Seconds(1);
+  absl::Status s = b.Ensure(*fresh, now_);
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_EQ(fresh->record_conditions(), RecordConditions::kIgnored);
+  now_ += kLeaseSettle;
+  LS_EXPECT_OK(b.Ensure(*fresh, now_));
+  EXPECT_TRUE(b.held());
+  EXPECT_TRUE(absl::IsFailedPrecondition(first.Ensure(*client_, now_)));
 }
 
 }  // namespace

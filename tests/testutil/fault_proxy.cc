@@ -280,6 +280,14 @@ void FaultProxy::Serve(Conn* conn) {
               stopping_);
       ::shutdown(client, SHUT_WR);
       return;
+    case Fault::kPreconditionFailed412:
+      drain_body();
+      SendAll(client,
+              ErrorResponse(412, "Precondition Failed", "PreconditionFailed",
+                            "At least one of the pre-conditions you specified did not hold"),
+              stopping_);
+      ::shutdown(client, SHUT_WR);
+      return;
     case Fault::kSlowDown503:
       drain_body();
       SendAll(client,

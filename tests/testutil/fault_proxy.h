@@ -26,14 +26,15 @@
 namespace litesync::testing {
 
 enum class Fault {
-  kNone,              // pass the request through
-  kHttp500,           // 500 InternalError
-  kError200,          // 200 OK whose body is an <Error> (as CompleteMultipartUpload may)
-  kSlowDown503,       // 503 SlowDown, as S3 throttles
-  kReset,             // TCP reset once the request head arrived
-  kResetMidResponse,  // forward reset_after_bytes() bytes of the answer, then reset
-  kStall,             // read the request, answer nothing for stall_time(), then close
-  kRefuse,            // as a mode only: the port is closed (connection refused)
+  kNone,                   // pass the request through
+  kHttp500,                // 500 InternalError
+  kError200,               // 200 OK whose body is an <Error> (as CompleteMultipartUpload may)
+  kSlowDown503,            // 503 SlowDown, as S3 throttles
+  kPreconditionFailed412,  // 412, as S3 answers a conditional PUT whose condition failed
+  kReset,                  // TCP reset once the request head arrived
+  kResetMidResponse,       // forward reset_after_bytes() bytes of the answer, then reset
+  kStall,                  // read the request, answer nothing for stall_time(), then close
+  kRefuse,                 // as a mode only: the port is closed (connection refused)
 };
 
 class FaultProxy {
