@@ -7,7 +7,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -52,6 +54,18 @@ class ReplacedDbTest : public ::testing::Test {
     testing::ExecOrDie(o.get(), "PRAGMA wal_checkpoint(TRUNCATE)");
   }
 
+  // litesync replicates src.db; then, as a user would with the application
+  // stopped, its -wal and -shm are deleted and other.db is copied over it.
+  std::unique_ptr<testing::Process> ReplicateThenReplaceInPlace() {
+    auto sidecar = std::make_unique<testing::Process>(
+        std::vector<std::string>{testing::LitesyncBin(), "replicate", db_, replica_}, log_);
+    absl::SleepFor(absl::Seconds(2));
+    std::filesystem::remove(db_ + "-wal");
+    std::filesystem::remove(db_ + "-shm");
+    CopyInPlace(other_, db_);
+    return sidecar;
+  }
+
   // The replica restores exactly to the database, and holds `lineages` lineages.
   void ExpectReplicaIsTheDatabase(size_t lineages) {
     auto client = NewFileReplicaClient(testing::FileReplica(replica_));
@@ -73,11 +87,7 @@ class ReplacedDbTest : public ::testing::Test {
 };
 
 TEST_F(ReplacedDbTest, CopiedOverInPlaceIsNeverRevertedAndLaterWritesReachTheReplica) {
-  testing::Process sidecar({testing::LitesyncBin(), "replicate", db_, replica_}, log_);
-  absl::SleepFor(absl::Seconds(2));
-  std::filesystem::remove(db_ + "-wal");
-  std::filesystem::remove(db_ + "-shm");
-  CopyInPlace(other_, db_);
+  std::unique_ptr<testing::Process> sidecar = ReplicateThenReplaceInPlace();
   // litesync's next steps (and checkpoints) come and go.
   absl::SleepFor(absl::Seconds(3));
   EXPECT_EQ(Rows(db_), "77") << "the replaced database was reverted";
@@ -87,8 +97,8 @@ TEST_F(ReplacedDbTest, CopiedOverInPlaceIsNeverRevertedAndLaterWritesReachTheRep
   }
   absl::SleepFor(absl::Seconds(2));
   EXPECT_EQ(Rows(db_), "78");
-  sidecar.Signal(SIGTERM);
-  EXPECT_EQ(sidecar.Wait(absl::Seconds(60)), 0) << testing::ReadFileOrDie(log_);
+  sidecar->Signal(SIGTERM);
+  EXPECT_EQ(sidecar->Wait(absl::Seconds(60)), 0) << testing::ReadFileOrDie(log_);
   std::string log = testing::ReadFileOrDie(log_);
   EXPECT_NE(log.find("level=WARN msg=\"database file replaced; reopening\""), std::string::npos)
       << log;
@@ -98,11 +108,7 @@ TEST_F(ReplacedDbTest, CopiedOverInPlaceIsNeverRevertedAndLaterWritesReachTheRep
 // The same with the application writing right after the replacement (a writer
 // process that starts on the new file at once).
 TEST_F(ReplacedDbTest, CopiedOverInPlaceWithAWriterActiveLosesNothing) {
-  testing::Process sidecar({testing::LitesyncBin(), "replicate", db_, replica_}, log_);
-  absl::SleepFor(absl::Seconds(2));
-  std::filesystem::remove(db_ + "-wal");
-  std::filesystem::remove(db_ + "-shm");
-  CopyInPlace(other_, db_);
+  std::unique_ptr<testing::Process> sidecar = ReplicateThenReplaceInPlace();
   EXPECT_EQ(testing::RunProcess({testing::WriterBin(), db_, "-txns", "300", "-rate", "100", "-log",
                                  dir_.Join("writer.log")},
                                 absl::Seconds(60), dir_.Join("writer.out")),
@@ -110,8 +116,8 @@ TEST_F(ReplacedDbTest, CopiedOverInPlaceWithAWriterActiveLosesNothing) {
       << testing::ReadFileOrDie(dir_.Join("writer.out"));
   EXPECT_EQ(Rows(db_), "77") << "the replaced database was reverted";
   absl::SleepFor(absl::Seconds(1));
-  sidecar.Signal(SIGTERM);
-  EXPECT_EQ(sidecar.Wait(absl::Seconds(60)), 0) << testing::ReadFileOrDie(log_);
+  sidecar->Signal(SIGTERM);
+  EXPECT_EQ(sidecar->Wait(absl::Seconds(60)), 0) << testing::ReadFileOrDie(log_);
   ExpectReplicaIsTheDatabase(2);
 }
 

@@ -263,38 +263,23 @@ void FaultProxy::Serve(Conn* conn) {
     }
   };
 
+  // The error answers: the body is read (the client sent it whole) and discarded.
+  auto answer = [&](int status, const char* reason, const char* code, const char* message) {
+    drain_body();
+    SendAll(client, ErrorResponse(status, reason, code, message), stopping_);
+    ::shutdown(client, SHUT_WR);
+  };
+  constexpr const char* kInternal = "We encountered an internal error. Please try again.";
   switch (fault) {
     case Fault::kHttp500:
-      drain_body();
-      SendAll(client,
-              ErrorResponse(500, "Internal Server Error", "InternalError",
-                            "We encountered an internal error. Please try again."),
-              stopping_);
-      ::shutdown(client, SHUT_WR);
-      return;
+      return answer(500, "Internal Server Error", "InternalError", kInternal);
     case Fault::kError200:
-      drain_body();
-      SendAll(client,
-              ErrorResponse(200, "OK", "InternalError",
-                            "We encountered an internal error. Please try again."),
-              stopping_);
-      ::shutdown(client, SHUT_WR);
-      return;
+      return answer(200, "OK", "InternalError", kInternal);
     case Fault::kPreconditionFailed412:
-      drain_body();
-      SendAll(client,
-              ErrorResponse(412, "Precondition Failed", "PreconditionFailed",
-                            "At least one of the pre-conditions you specified did not hold"),
-              stopping_);
-      ::shutdown(client, SHUT_WR);
-      return;
+      return answer(412, "Precondition Failed", "PreconditionFailed",
+                    "At least one of the pre-conditions you specified did not hold");
     case Fault::kSlowDown503:
-      drain_body();
-      SendAll(client,
-              ErrorResponse(503, "Slow Down", "SlowDown", "Please reduce your request rate."),
-              stopping_);
-      ::shutdown(client, SHUT_WR);
-      return;
+      return answer(503, "Slow Down", "SlowDown", "Please reduce your request rate.");
     case Fault::kReset:
     case Fault::kRefuse:
       ResetClose(conn->fd);
