@@ -95,7 +95,10 @@ void RunInterruptible(const std::function<void()>& work,
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
-  const struct timespec poll = {0, 50 * 1000 * 1000};
+  // A short poll: the work is usually done in a few milliseconds, and every
+  // millisecond of start-up is one a restarted sidecar is not replicating (a
+  // crash loop's restarts resume only while the WAL still holds their position).
+  const struct timespec poll = {0, 2 * 1000 * 1000};
   while (!done.load()) {
     int sig = sigtimedwait(&set, nullptr, &poll);
     if (sig == SIGINT || sig == SIGTERM) on_signal(sig);  // does not return

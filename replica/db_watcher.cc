@@ -208,6 +208,9 @@ absl::Time DbWatcher::Step() {
     sync_due_ = NextStep(now, interval);
   }
   absl::Time next = hot_ ? std::min(sync_due_, now + hot_poll_) : sync_due_;
+  for (auto& slot : slots_) {  // a lease being confirmed: write as soon as it is
+    if (slot->lease.confirming()) next = std::min(next, slot->lease.confirm_at());
+  }
   KeepCheckpointLock(now, next);
   return next;
 }

@@ -57,7 +57,7 @@ class DbWatcher {
   // the WAL generation the application checkpointed and restarted meanwhile;
   // the next pin holds the new generation's start. An error when it cannot be
   // proven (db_watcher_resume.cc).
-  absl::StatusOr<std::shared_ptr<Pending>> ResumeAfterRestart(const TxHeader& h);
+  absl::StatusOr<std::shared_ptr<Pending>> ResumeFromWalTail(const TxHeader& h);
   absl::Status Capture(bool force = false);  // force: pin even when quiet
   // Reads the WAL between the base and the next pin. FailedPrecondition-free:
   // returns DataLoss on a continuity break (the caller starts a new lineage).

@@ -78,7 +78,7 @@ absl::Status DbWatcher::Recover() {
   // current WAL generation (the WAL was restarted since, e.g. by litesync's own
   // TRUNCATE just before it died, and the application wrote on). Each candidate
   // counts only when its full checksum equals the replica's last post-checksum.
-  // Last, the previous generation's tail (ResumeAfterRestart).
+  // Last, the previous generation's tail (ResumeFromWalTail).
   enum class At { kToken, kNow, kGenerationStart };
   auto name = [](At at) {
     return at == At::kToken ? "stored position" : at == At::kNow ? "current state" : "wal start";
@@ -121,14 +121,14 @@ absl::Status DbWatcher::Recover() {
   page_size_ = h.page_size;
   std::shared_ptr<Pending> tail;
   if (!resumed) {
-    absl::StatusOr<std::shared_ptr<Pending>> t = ResumeAfterRestart(h);
+    absl::StatusOr<std::shared_ptr<Pending>> t = ResumeFromWalTail(h);
     if (!t.ok()) {
       LogDebug("resume after a WAL restart impossible",
                {{"db", options_.path}, {"err", t.status()}});
       return StartLineage("database does not match the replica's last position");
     }
     tail = *t;
-    from = "previous wal generation";
+    from = "wal tail";
     resumed = true;
   }
   reader_->PromoteNext();
@@ -153,49 +153,64 @@ absl::Status DbWatcher::Recover() {
   return absl::OkStatus();
 }
 
-// The replica's last position P is in a WAL generation that is gone: while
-// litesync was down the application checkpointed all of it and restarted the
-// WAL (its autocheckpoint does, once litesync no longer holds the checkpointer
-// lock). The database file then holds exactly that generation's end, and the
-// frames after P usually still stand in the WAL file beyond what the new
-// generation has overwritten. They become one tx file from P to that end, when
-// every check holds (any failure: a new lineage, as before):
-//  - exactly one restart since P (SQLite adds one to salt-1 at each restart);
+// The replica's last position P can no longer be opened: while litesync was
+// down the application checkpointed all of P's WAL generation (its
+// autocheckpoint does, once litesync no longer holds the checkpointer lock) and,
+// usually, its next write restarted the WAL. The frames after P are then gone
+// from SQLite's view but still stand in the WAL file: all of them when the WAL
+// was not restarted, those beyond what the new generation has overwritten when
+// it was. They become one tx file from P to the state E at their end, when every
+// check holds (any failure: a new lineage, as before):
+//  - no restart since P (E: the current state, pinned, so no frame up to it can
+//    be overwritten), or exactly one (SQLite adds one to salt-1 at each restart;
+//    E: the new generation's start, the database file, pinned so that nothing
+//    can be backfilled into it while we read);
 //  - the frames after P verify with P's salts and SQLite's running checksum
-//    continuing from P's (stored in its token), read once, the checked bytes kept
-//    (the new generation may overwrite them meanwhile);
-//  - the database at the new generation's start (pinned: nothing can be
-//    backfilled into it while we read) has the tail's final size, and every
-//    page the tail wrote, as written; pages that grew in unwritten are zeros.
-// Pages the tail did not write are the same at P and at its end: in WAL mode
-// only a checkpoint writes the database file, and it writes only frames. The
-// checksum chain of the replica goes on from P's post-checksum to the full
-// checksum of that state, computed here.
-absl::StatusOr<std::shared_ptr<DbWatcher::Pending>> DbWatcher::ResumeAfterRestart(
+//    continuing from P's (stored in its token; at frame 0, its generation
+//    header's, rebuilt after a restart), read once, the checked bytes kept (a
+//    new generation may overwrite them meanwhile), and without a restart they
+//    end exactly at E's position;
+//  - E has the tail's final size, and every page the tail wrote, as written;
+//    pages that grew in unwritten are zeros.
+// Pages the tail did not write are the same at P and at E: in WAL mode only a
+// checkpoint writes the database file, and it writes only frames. The checksum
+// chain of the replica goes on from P's post-checksum to the full checksum of E,
+// computed here.
+absl::StatusOr<std::shared_ptr<DbWatcher::Pending>> DbWatcher::ResumeFromWalTail(
     const TxHeader& h) {
   const WalPin at = PinFromToken(PinToken(h.resume));
-  if (!at.has_wal || at.cursor.frames == 0 || at.page_size != h.page_size) {
-    return absl::FailedPreconditionError("the replicated position holds no WAL frames");
+  if (!at.has_wal || at.page_size != h.page_size) {
+    return absl::FailedPreconditionError("the replicated position is not in a WAL");
   }
   std::string wal_path = reader_->wal_path();
   UniqueFd fd(::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus(errno, fmt::format("open {}", wal_path));
-  LS_ASSIGN_OR_RETURN(WalHeader prev, ReadWalHeader(fd.get(), wal_path));
-  if (prev.salt1 != at.salt1 + 1 || prev.page_size != h.page_size) {
-    return absl::FailedPreconditionError(
-        fmt::format("the WAL is not the generation after the replicated one (salt-1 {} after {})",
-                    prev.salt1, at.salt1));
+  LS_ASSIGN_OR_RETURN(WalHeader gen, ReadWalHeader(fd.get(), wal_path));
+  const bool restarted = gen.salt1 != at.salt1 || gen.salt2 != at.salt2;
+  if ((restarted && gen.salt1 != at.salt1 + 1) || gen.page_size != h.page_size) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the WAL is neither the replicated generation nor the next one (salt-1 {} after {})",
+        gen.salt1, at.salt1));
   }
-  LS_ASSIGN_OR_RETURN(WalPin start, reader_->PinNextAtGenerationStart());
+  LS_ASSIGN_OR_RETURN(WalPin e,
+                      restarted ? reader_->PinNextAtGenerationStart() : reader_->PinNext());
   auto fail = [&](std::string why) {
     reader_->ReleaseNext();
     return absl::FailedPreconditionError(std::move(why));
   };
-  if (start.has_wal && (start.salt1 != prev.salt1 || start.salt2 != prev.salt2)) {
+  if (e.has_wal && (e.salt1 != gen.salt1 || e.salt2 != gen.salt2)) {
     return fail("the WAL restarted again while it was read");
   }
-  prev.salt1 = at.salt1;
-  prev.salt2 = at.salt2;
+  WalHeader prev = gen;
+  WalCursor from = at.cursor.frames == 0 ? StartCursor(gen) : at.cursor;
+  if (restarted) {
+    // The previous generation's header, as it was: the same but for its salts
+    // and one checkpoint sequence number less (SQLite adds one at each restart).
+    prev.salt1 = at.salt1;
+    prev.salt2 = at.salt2;
+    prev.checkpoint_seq -= 1;
+    if (at.cursor.frames == 0) from = ComputeStartCursor(prev);
+  }
 
   std::map<uint32_t, std::string> pending, written;  // pgno -> newest page of the tail
   uint32_t commit = h.commit, floor = h.commit;
@@ -216,12 +231,16 @@ absl::StatusOr<std::shared_ptr<DbWatcher::Pending>> DbWatcher::ResumeAfterRestar
     return absl::OkStatus();
   };
   absl::StatusOr<WalCursor> end =
-      ScanWal(fd.get(), wal_path, prev, at.cursor, 0, on_commit, on_frame);
+      ScanWal(fd.get(), wal_path, prev, from, restarted ? 0 : e.cursor.frames, on_commit, on_frame);
   if (!end.ok()) return fail(std::string(end.status().message()));
   if (ntx == 0) return fail("no frame after the replicated position is left in the WAL");
-  if (commit != start.page_count) {
-    return fail(fmt::format("the WAL tail ends at {} pages, the database has {}", commit,
-                            start.page_count));
+  if (!restarted && (end->frames != e.cursor.frames || end->cksum1 != e.cursor.cksum1 ||
+                     end->cksum2 != e.cursor.cksum2)) {
+    return fail("the WAL frames after the replicated position do not verify");
+  }
+  if (commit != e.page_count) {
+    return fail(
+        fmt::format("the WAL tail ends at {} pages, the database has {}", commit, e.page_count));
   }
   const std::string zeros(h.page_size, '\0');
   uint64_t sum = 0;
@@ -265,7 +284,8 @@ absl::StatusOr<std::shared_ptr<DbWatcher::Pending>> DbWatcher::ResumeAfterRestar
   txid_ = t.max_txid;
   checksum_ = sum;
   commit_ = commit;
-  LogInfo("replicated position found in the previous WAL generation",
+  LogInfo(restarted ? "replicated position found in the previous WAL generation"
+                    : "replicated position found in the checkpointed WAL",
           {{"db", options_.path}, {"transactions", ntx}, {"pages", written.size()}});
   return p;
 }

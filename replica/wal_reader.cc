@@ -96,6 +96,19 @@ absl::StatusOr<WalHeader> ReadWalHeader(int fd, std::string_view path) {
 
 WalCursor StartCursor(const WalHeader& hdr) { return WalCursor{0, hdr.cksum1, hdr.cksum2}; }
 
+WalCursor ComputeStartCursor(const WalHeader& hdr) {
+  uint8_t b[24];
+  PutBig32(b, hdr.magic);
+  PutBig32(b + 4, 3007000);
+  PutBig32(b + 8, hdr.page_size);
+  PutBig32(b + 12, hdr.checkpoint_seq);
+  PutBig32(b + 16, hdr.salt1);
+  PutBig32(b + 20, hdr.salt2);
+  WalCursor c;
+  Checksum(hdr.big_endian_checksums(), b, sizeof b, &c.cksum1, &c.cksum2);
+  return c;
+}
+
 absl::StatusOr<bool> VerifyCursor(int fd, std::string_view path, const WalHeader& hdr,
                                   const WalCursor& cursor) {
   if (cursor.frames == 0) {

@@ -66,6 +66,9 @@ absl::StatusOr<WalCursor> ScanWal(int fd, std::string_view path, const WalHeader
 
 // The cursor at the start of a generation (its header's checksum).
 WalCursor StartCursor(const WalHeader& hdr);
+// The same for a header that is no longer in the file (another generation's,
+// rebuilt from its fields): the checksum computed over them.
+WalCursor ComputeStartCursor(const WalHeader& hdr);
 
 // Offset of frame `index`'s page data in the WAL file.
 inline uint64_t WalPageOffset(uint64_t index, uint32_t page_size) {

@@ -165,7 +165,7 @@ std::string RestartAfterApplicationCheckpoint(const TempDir& dir, int tail, int 
 TEST(CrashTest, ResumesFromThePreviousWalGenerationAfterTheApplicationRestartedIt) {
   TempDir dir;
   std::string log = RestartAfterApplicationCheckpoint(dir, /*tail=*/20, /*after=*/3, 1);
-  EXPECT_NE(log.find("from=\"previous wal generation\""), std::string::npos) << log;
+  EXPECT_NE(log.find("from=\"wal tail\""), std::string::npos) << log;
 }
 
 // The new generation overwrote the frames after the replicated position: they
@@ -173,7 +173,7 @@ TEST(CrashTest, ResumesFromThePreviousWalGenerationAfterTheApplicationRestartedI
 TEST(CrashTest, AnOverwrittenWalTailStartsANewLineage) {
   TempDir dir;
   std::string log = RestartAfterApplicationCheckpoint(dir, /*tail=*/20, /*after=*/400, 2);
-  EXPECT_EQ(log.find("previous wal generation"), std::string::npos) << log;
+  EXPECT_EQ(log.find("from=\"wal tail\""), std::string::npos) << log;
 }
 
 }  // namespace
