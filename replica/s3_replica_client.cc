@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -275,7 +276,8 @@ absl::StatusOr<Record> S3ReplicaClient::ReadRecord(std::string_view name) {
 // record is written, unconditionally, as the caller was about to do).
 absl::Status S3ReplicaClient::WriteRecord(std::string_view name, std::string_view bytes,
                                           const RecordCondition& when) {
-  auto put = [&](std::string_view header, std::string value) -> absl::Status {
+  std::function<absl::Status(std::string_view, std::string)> put;
+  put = [&](std::string_view header, std::string value) -> absl::Status {
     S3Call call;
     call.method = "PUT";
     call.key = api_.Key(name);
@@ -285,6 +287,12 @@ absl::Status S3ReplicaClient::WriteRecord(std::string_view name, std::string_vie
     absl::Status s = api_.Send(call).status();
     if (absl::IsAborted(s) && absl::StrContains(s.message(), "HTTP 412")) {
       conditions_ = RecordConditions::kEnforced;
+    }
+    // A server that refuses the header itself (501 NotImplemented) has no
+    // conditional writes either: write as one that ignores them.
+    if (absl::IsUnimplemented(s) && !header.empty()) {
+      conditions_ = RecordConditions::kIgnored;
+      return put("", "");
     }
     return s;
   };

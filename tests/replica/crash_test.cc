@@ -168,6 +168,15 @@ TEST(CrashTest, ResumesFromThePreviousWalGenerationAfterTheApplicationRestartedI
   EXPECT_NE(log.find("from=\"wal tail\""), std::string::npos) << log;
 }
 
+// The application checkpointed everything but has not written since, so the
+// WAL was not restarted: the frames after the replicated position are all there.
+TEST(CrashTest, ResumesFromACheckpointedWalTheApplicationDidNotRestart) {
+  TempDir dir;
+  std::string log = RestartAfterApplicationCheckpoint(dir, /*tail=*/20, /*after=*/0, 1);
+  EXPECT_NE(log.find("from=\"wal tail\""), std::string::npos) << log;
+  EXPECT_NE(log.find("found in the checkpointed WAL"), std::string::npos) << log;
+}
+
 // The new generation overwrote the frames after the replicated position: they
 // cannot be proven, so a new lineage starts, and the restore is still exact.
 TEST(CrashTest, AnOverwrittenWalTailStartsANewLineage) {

@@ -346,6 +346,20 @@ TEST_F(S3LeaseTest, AnExistingRecordIsTakenOverWithIfMatchWhereEnforced) {
   EXPECT_EQ(PutsWith("If-Match: ", before), 1);
 }
 
+// A server that refuses the conditional header (501) is written to as one
+// that ignores conditions: unconditionally, then confirmed by a read-back.
+TEST_F(S3LeaseTest, AServerThatRefusesConditionalHeadersIsWrittenUnconditionally) {
+  ReplicaLease a;
+  proxy_.Script({Fault::kNone, Fault::kNotImplemented501});  // GET: 404; PUT: 501
+  absl::Status s = a.Ensure(*client_, now_);
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;  // written, confirming
+  EXPECT_EQ(client_->record_conditions(), RecordConditions::kIgnored);
+  EXPECT_EQ(proxy_.requests(), 3);
+  now_ += kLeaseSettle;
+  LS_EXPECT_OK(a.Ensure(*client_, now_));
+  EXPECT_TRUE(a.held());
+}
+
 // A server that ignores conditions shows it by answering the probe 200: the
 // record is written, and the acquisition is confirmed by a read-back.
 TEST_F(S3LeaseTest, AServerThatIgnoresConditionsIsConfirmedByReadingBack) {

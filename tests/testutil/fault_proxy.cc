@@ -278,6 +278,9 @@ void FaultProxy::Serve(Conn* conn) {
     case Fault::kPreconditionFailed412:
       return answer(412, "Precondition Failed", "PreconditionFailed",
                     "At least one of the pre-conditions you specified did not hold");
+    case Fault::kNotImplemented501:
+      return answer(501, "Not Implemented", "NotImplemented",
+                    "A header you provided implies functionality that is not implemented");
     case Fault::kSlowDown503:
       return answer(503, "Slow Down", "SlowDown", "Please reduce your request rate.");
     case Fault::kReset:

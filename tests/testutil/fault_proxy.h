@@ -31,6 +31,7 @@ enum class Fault {
   kError200,               // 200 OK whose body is an <Error> (as CompleteMultipartUpload may)
   kSlowDown503,            // 503 SlowDown, as S3 throttles
   kPreconditionFailed412,  // 412, as S3 answers a conditional PUT whose condition failed
+  kNotImplemented501,      // 501, as servers without conditional PUT answer one
   kReset,                  // TCP reset once the request head arrived
   kResetMidResponse,       // forward reset_after_bytes() bytes of the answer, then reset
   kStall,                  // read the request, answer nothing for stall_time(), then close
