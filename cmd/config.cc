@@ -346,14 +346,10 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
   return config;
 }
 
-}  // namespace
-
-absl::StatusOr<Config> ParseConfigText(const std::string& text, const std::string& path) {
-  absl::StatusOr<std::string> expanded = config_internal::ExpandEnv(text, path);
-  if (!expanded.ok()) return expanded.status();
+absl::StatusOr<Config> ParseExpanded(const std::string& expanded, const std::string& path) {
   YAML::Node root;
   try {
-    root = YAML::Load(*expanded);
+    root = YAML::Load(expanded);
   } catch (const YAML::Exception& e) {
     int line = e.mark.is_null() ? 1 : e.mark.line + 1;
     return ConfigError(path, line, "", fmt::format("invalid YAML: {}", e.msg));
@@ -364,6 +360,17 @@ absl::StatusOr<Config> ParseConfigText(const std::string& text, const std::strin
     int line = e.mark.is_null() ? 1 : e.mark.line + 1;
     return ConfigError(path, line, "", fmt::format("invalid config: {}", e.msg));
   }
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfigText(const std::string& text, const std::string& path) {
+  std::vector<config_internal::Substitution> subs;
+  absl::StatusOr<std::string> expanded = config_internal::ExpandEnv(text, path, &subs);
+  if (!expanded.ok()) return expanded.status();
+  absl::StatusOr<Config> config = ParseExpanded(*expanded, path);
+  if (!config.ok()) return config_internal::AsWritten(config.status(), path, subs);
+  return config;
 }
 
 absl::StatusOr<Config> LoadConfig(const std::string& path) {

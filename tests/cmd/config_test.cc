@@ -280,6 +280,38 @@ dbs:
   EXPECT_THAT(msg, HasSubstr("environment variable LITESYNC_UNSET_VAR is not set"));
 }
 
+// Issue 14: a config error quotes the value as the file has it, never what a
+// variable expanded to (the variable may hold a secret).
+TEST_F(ConfigTest, ErrorsQuoteTheValueAsWrittenNotItsExpansion) {
+  Set("LITESYNC_TEST_VAR", "Sup3rS3cretT0ken");
+  std::string msg = Error(R"(
+dbs:
+  - path: /data/app.db
+    replica:
+      url: s3://bkt/app
+      endpoint: notaurl${LITESYNC_TEST_VAR}
+)");
+  EXPECT_EQ(msg,
+            "litesync.yml:6: dbs[0].replica.endpoint: must start with http:// or https:// (got "
+            "\"notaurl${LITESYNC_TEST_VAR}\")");
+  EXPECT_THAT(msg, Not(HasSubstr("Sup3rS3cret")));
+
+  // $VAR as written, and a short value on the line the error cites.
+  Set("LITESYNC_TEST_VAR", "ftp");
+  EXPECT_EQ(Error("dbs:\n  - path: /a.db\n    replica:\n      type: $LITESYNC_TEST_VAR\n"),
+            "litesync.yml:4: dbs[0].replica.type: must be \"file\" or \"s3\" (got "
+            "\"$LITESYNC_TEST_VAR\")");
+}
+
+TEST_F(ConfigTest, ErrorsKeepTheirOwnWordsWhenAShortValueOfAnotherLineMatchesThem) {
+  Set("LITESYNC_TEST_VAR", "s3");
+  // `s3` from line 4 is not the value line 5's error quotes.
+  EXPECT_EQ(Error("dbs:\n  - path: /a.db\n    replica:\n      type: ${LITESYNC_TEST_VAR}\n"
+                  "      url: ftp://x/y\n"),
+            "litesync.yml:5: dbs[0].replica.url: scheme must be \"file\" or \"s3\" (got "
+            "\"ftp\")");
+}
+
 TEST_F(ConfigTest, VariablesInCommentsAreIgnored) {
   LS_ASSERT_OK(Parse(R"(
 # secret-access-key: ${LITESYNC_UNSET_VAR}
