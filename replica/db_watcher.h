@@ -21,6 +21,7 @@
 
 #include "replica/clock.h"
 #include "replica/db_reader.h"
+#include "replica/repeat_log.h"
 #include "replica/replica_client.h"
 #include "replica/replica_options.h"
 #include "replica/sync_record.h"
@@ -104,6 +105,7 @@ class DbWatcher {
   int64_t wal_size_ = 0;
   bool resync_ = false;         // a replica's lease changed hands: Recover before writing
   bool wal_size_stale_ = true;  // the WAL may have changed since wal_size_ was read
+  RepeatedErrorLog open_log_{LogLevel::kError, "sync failed", "sync recovered"};
 };
 
 }  // namespace litesync

@@ -3,6 +3,7 @@
 litesync_test_binary(cmd_tests
   cmd/cli_daemon_test.cc
   cmd/cli_errors_test.cc
+  cmd/cli_failing_replica_test.cc
   cmd/cli_many_dbs_test.cc
   cmd/cli_replicate_test.cc
   cmd/cli_sidecar_test.cc

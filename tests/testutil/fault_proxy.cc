@@ -287,6 +287,11 @@ void FaultProxy::Serve(Conn* conn) {
               stopping_);
       ::shutdown(client, SHUT_WR);
       return;
+    case Fault::kAccessDenied403:
+      drain_body();
+      SendAll(client, ErrorResponse(403, "Forbidden", "AccessDenied", "Access Denied"), stopping_);
+      ::shutdown(client, SHUT_WR);
+      return;
     case Fault::kReset:
     case Fault::kRefuse:
       ResetClose(conn->fd);

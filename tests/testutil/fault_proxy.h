@@ -30,6 +30,7 @@ enum class Fault {
   kHttp500,           // 500 InternalError
   kError200,          // 200 OK whose body is an <Error> (as CompleteMultipartUpload may)
   kSlowDown503,       // 503 SlowDown, as S3 throttles
+  kAccessDenied403,   // 403 AccessDenied, as for a revoked key or a changed bucket policy
   kReset,             // TCP reset once the request head arrived
   kResetMidResponse,  // forward reset_after_bytes() bytes of the answer, then reset
   kStall,             // read the request, answer nothing for stall_time(), then close
