@@ -284,7 +284,7 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
   absl::StatusOr<MapView> view =
       MapView::Make(file, root, "", 1,
                     {"log-level", "addr", "heartbeat-url", "heartbeat-interval", "heartbeats",
-                     "dbs", "dirs", "access-key-id", "secret-access-key"});
+                     "dbs", "dirs", "access-key-id", "secret-access-key", "shutdown-sync-timeout"});
   if (!view.ok()) return view.status();
   const MapView& top = *view;
   Config config;
@@ -303,6 +303,11 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
   if (absl::Status s = top.ReadString("addr", &config.addr); !s.ok()) return s;
   if (!config.addr.empty()) {
     if (absl::Status s = CheckAddr(top, config.addr); !s.ok()) return s;
+  }
+  if (absl::Status s = top.ReadDuration("shutdown-sync-timeout", DurationRule::kNonNegative,
+                                        &config.shutdown_sync_timeout);
+      !s.ok()) {
+    return s;
   }
   GlobalCredentials global;
   if (absl::Status s = top.ReadString("access-key-id", &global.access_key_id); !s.ok()) return s;

@@ -1,7 +1,8 @@
 // The daemon with a replica that keeps failing (issue 14): one log line per
-// backoff step with a repeat count instead of one per attempt, and the recovery
-// logged at once. Real processes: litesync, test_writer, s3rver behind the fault
-// proxy on 127.0.0.1.
+// backoff step with a repeat count instead of one per attempt, the recovery
+// logged at once, and a shutdown that gives up the final sync after
+// shutdown-sync-timeout. Real processes: litesync, test_writer, s3rver behind
+// the fault proxy on 127.0.0.1.
 #include <signal.h>
 #include <stdlib.h>
 
@@ -161,6 +162,54 @@ TEST_F(CliFailingReplicaTest, ADatabaseNotCreatedYetIsLoggedOncePerStepUntilItAp
       << ReadFileOrEmpty(log);
   p->Signal(SIGTERM);
   EXPECT_EQ(p->Wait(absl::Seconds(60)), 0) << ReadFileOrEmpty(log);
+}
+
+// The field report: SIGTERM with an unreachable replica logged `sync failed`
+// every ~200 ms for 30 s. Now the final sync retries with backoff, gives up after
+// shutdown-sync-timeout, and litesync exits 1 having logged a few lines.
+TEST_F(CliFailingReplicaTest, SigtermWithAnUnreachableReplicaGivesUpAfterShutdownSyncTimeout) {
+  Write(20, 3);
+  WriteConfig("shutdown-sync-timeout: 6s\n");
+  std::string log;
+  auto p = Start(&log);
+  proxy_.SetMode(testing::Fault::kRefuse);
+  Write(5, 4);  // only the final sync can ship these
+  size_t before = CountLines(ReadFileOrEmpty(log), {"msg="});
+  absl::Time stop = absl::Now();
+  p->Signal(SIGTERM);
+  int code = p->Wait(absl::Seconds(60));
+  absl::Duration took = absl::Now() - stop;
+  std::string text = ReadFileOrEmpty(log);
+  EXPECT_EQ(code, 1) << text;
+  EXPECT_THAT(text, HasSubstr("shutdown_sync_timeout=6s"));
+  EXPECT_THAT(text, HasSubstr("msg=\"final sync failed\""));
+  EXPECT_THAT(text, HasSubstr("msg=\"litesync stopped\" final_sync=failed"));
+  // It retried until the timeout (a lower bound: load only makes it later), and
+  // gave up soon after it (generous: a loaded 2-core machine).
+  EXPECT_GE(took, absl::Seconds(5)) << text;
+  EXPECT_LE(took, absl::Seconds(6 + 20)) << text;
+  // At most: stopping, the first failure, a repeat line per step (5 s), the
+  // final sync failed, stopped; the old code logged ~5 lines a second.
+  size_t during = CountLines(text, {"msg="}) - before;
+  EXPECT_LE(during, 8u) << text;
+  EXPECT_LE(CountLines(text, {"msg=\"sync failed\""}), 3u) << text;
+  proxy_.SetMode(testing::Fault::kNone);
+}
+
+// 0 is one attempt, no retries.
+TEST_F(CliFailingReplicaTest, ShutdownSyncTimeoutZeroMakesOneAttempt) {
+  Write(20, 5);
+  WriteConfig("shutdown-sync-timeout: 0s\n");
+  std::string log;
+  auto p = Start(&log);
+  proxy_.SetMode(testing::Fault::kRefuse);
+  Write(5, 6);
+  absl::Time stop = absl::Now();
+  p->Signal(SIGTERM);
+  EXPECT_EQ(p->Wait(absl::Seconds(60)), 1) << ReadFileOrEmpty(log);
+  EXPECT_LE(absl::Now() - stop, absl::Seconds(20)) << ReadFileOrEmpty(log);
+  EXPECT_EQ(CountLines(ReadFileOrEmpty(log), {"msg=\"sync failed\""}), 1u) << ReadFileOrEmpty(log);
+  proxy_.SetMode(testing::Fault::kNone);
 }
 
 }  // namespace

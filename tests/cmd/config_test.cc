@@ -707,6 +707,19 @@ TEST_F(ConfigTest, EmptyHeartbeatUrlTurnsTheHeartbeatOff) {
   EXPECT_TRUE(c.heartbeat.targets.empty());
 }
 
+TEST_F(ConfigTest, ShutdownSyncTimeoutDefaultsTo30sAndTakesADuration) {
+  LS_ASSERT_OK_AND_ASSIGN(Config c, Parse(kDbs));
+  EXPECT_EQ(c.shutdown_sync_timeout, absl::Seconds(30));
+  LS_ASSERT_OK_AND_ASSIGN(c, Parse("shutdown-sync-timeout: 5s\n" + std::string(kDbs)));
+  EXPECT_EQ(c.shutdown_sync_timeout, absl::Seconds(5));
+  LS_ASSERT_OK_AND_ASSIGN(c, Parse("shutdown-sync-timeout: 0s\n" + std::string(kDbs)));
+  EXPECT_EQ(c.shutdown_sync_timeout, absl::ZeroDuration());
+  EXPECT_THAT(Error("shutdown-sync-timeout: soon\n" + std::string(kDbs)),
+              StartsWith("litesync.yml:1: shutdown-sync-timeout: must be a duration"));
+  EXPECT_THAT(Error("shutdown-sync-timeout: -1s\n" + std::string(kDbs)),
+              StartsWith("litesync.yml:1: shutdown-sync-timeout: must not be negative"));
+}
+
 TEST_F(ConfigTest, LogLevelAndAddrAreValidated) {
   const std::string dbs = kDbs;
   EXPECT_EQ(Error(dbs + "log-level: verbose\n"),
@@ -778,6 +791,7 @@ TEST_F(ConfigTest, TheExampleConfigParses) {
 TEST_F(ConfigTest, TheExampleConfigDescribesEveryKey) {
   std::string text = testing::ReadFileOrDie(ExampleConfigPath());
   for (const char* key : {"log-level",
+                          "shutdown-sync-timeout",
                           "addr",
                           "heartbeat-url",
                           "heartbeat-interval",
