@@ -301,7 +301,7 @@ absl::Time DbWatcher::Step() {
     s = StartLineage(std::string(s.message()));
     if (s.ok()) Upload(now, /*force=*/true);
   }
-  if (!s.ok()) LogWarn("checkpoint failed", {{"db", options_.path}, {"err", s}});
+  NoteCheckpoint(s, now);
   // A database that committed kHotFactor x min_checkpoint_pages frames or more
   // in its last sync interval is hot: for the next interval it syncs early,
   // each time min_checkpoint_pages frames are past the base pin (polled from the
