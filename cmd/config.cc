@@ -284,7 +284,7 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
   absl::StatusOr<MapView> view =
       MapView::Make(file, root, "", 1,
                     {"log-level", "addr", "heartbeat-url", "heartbeat-interval", "heartbeats",
-                     "dbs", "dirs", "access-key-id", "secret-access-key"});
+                     "dbs", "dirs", "access-key-id", "secret-access-key", "shutdown-sync-timeout"});
   if (!view.ok()) return view.status();
   const MapView& top = *view;
   Config config;
@@ -303,6 +303,11 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
   if (absl::Status s = top.ReadString("addr", &config.addr); !s.ok()) return s;
   if (!config.addr.empty()) {
     if (absl::Status s = CheckAddr(top, config.addr); !s.ok()) return s;
+  }
+  if (absl::Status s = top.ReadDuration("shutdown-sync-timeout", DurationRule::kNonNegative,
+                                        &config.shutdown_sync_timeout);
+      !s.ok()) {
+    return s;
   }
   GlobalCredentials global;
   if (absl::Status s = top.ReadString("access-key-id", &global.access_key_id); !s.ok()) return s;
@@ -346,14 +351,10 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
   return config;
 }
 
-}  // namespace
-
-absl::StatusOr<Config> ParseConfigText(const std::string& text, const std::string& path) {
-  absl::StatusOr<std::string> expanded = config_internal::ExpandEnv(text, path);
-  if (!expanded.ok()) return expanded.status();
+absl::StatusOr<Config> ParseExpanded(const std::string& expanded, const std::string& path) {
   YAML::Node root;
   try {
-    root = YAML::Load(*expanded);
+    root = YAML::Load(expanded);
   } catch (const YAML::Exception& e) {
     int line = e.mark.is_null() ? 1 : e.mark.line + 1;
     return ConfigError(path, line, "", fmt::format("invalid YAML: {}", e.msg));
@@ -364,6 +365,17 @@ absl::StatusOr<Config> ParseConfigText(const std::string& text, const std::strin
     int line = e.mark.is_null() ? 1 : e.mark.line + 1;
     return ConfigError(path, line, "", fmt::format("invalid config: {}", e.msg));
   }
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfigText(const std::string& text, const std::string& path) {
+  std::vector<config_internal::Substitution> subs;
+  absl::StatusOr<std::string> expanded = config_internal::ExpandEnv(text, path, &subs);
+  if (!expanded.ok()) return expanded.status();
+  absl::StatusOr<Config> config = ParseExpanded(*expanded, path);
+  if (!config.ok()) return config_internal::AsWritten(config.status(), path, subs);
+  return config;
 }
 
 absl::StatusOr<Config> LoadConfig(const std::string& path) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 #include "heartbeat/heartbeat_options.h"
 #include "replica/log.h"
@@ -31,6 +32,9 @@ struct Config {
   HeartbeatOptions heartbeat;
   std::string addr;  // control/metrics HTTP listener, e.g. 127.0.0.1:9090; empty: off
   std::optional<LogLevel> log_level;
+  // After SIGINT/SIGTERM (or -exec's application exiting), how long the final sync
+  // of every database may retry before litesync gives up and exits 1.
+  absl::Duration shutdown_sync_timeout = absl::Seconds(30);
 };
 
 // Loads and validates `path`, expanding ${VAR} from the environment. Errors

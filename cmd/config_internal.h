@@ -28,11 +28,31 @@ int LineOf(const YAML::Node& node, int fallback);
 absl::Status ConfigError(const std::string& file, int line, std::string_view key,
                          std::string_view msg);
 
+// One variable reference ExpandEnv replaced.
+struct Substitution {
+  int line = 0;           // 1-based, in the file as written
+  std::string reference;  // as written: "${VAR}" or "$VAR"
+  std::string value;      // what it was replaced with
+};
+
 // Replaces ${VAR} and $VAR (VAR = [A-Za-z_][A-Za-z0-9_]*) with the environment's
 // value; `$$` is a literal `$`; a `$` before anything else is kept. YAML comments
 // (a `#` at the start of a line or after a blank, outside quotes) are left alone.
-// An unset variable is an error naming it and its line.
-absl::StatusOr<std::string> ExpandEnv(std::string_view text, const std::string& file);
+// An unset variable is an error naming it and its line. Each replacement is
+// appended to `subs` when it is not null.
+absl::StatusOr<std::string> ExpandEnv(std::string_view text, const std::string& file,
+                                      std::vector<Substitution>* subs = nullptr);
+
+// A config error about the expanded text, shown as the file is written: every
+// value a variable gave that the message quotes becomes the variable's reference
+// again, so an error never prints what the environment holds (a secret in
+// `endpoint: notaurl${SECRET}` reads `notaurl${SECRET}`). Values from the line the
+// message cites are replaced whatever their length; values from other lines
+// (which a message quotes more rarely, e.g. another entry's replica location)
+// from 8 characters, so that a short value such as `s3` or `1h` does not
+// rewrite the words of the message itself.
+absl::Status AsWritten(const absl::Status& error, const std::string& file,
+                       const std::vector<Substitution>& subs);
 
 // "~" and "~/x" from $HOME; relative paths against the working directory; then
 // lexically normalized with no trailing slash. Empty stays empty.

@@ -1,4 +1,5 @@
 // The checked YAML map view, ${VAR} expansion and path helpers of the config parser.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -46,7 +47,7 @@ bool IsNameChar(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(
 
 // Expands one line; `line_no` for messages.
 absl::Status ExpandLine(std::string_view line, int line_no, const std::string& file,
-                        std::string* out) {
+                        std::string* out, std::vector<Substitution>* subs) {
   char quote = 0;
   for (size_t i = 0; i < line.size(); ++i) {
     char c = line[i];
@@ -103,6 +104,9 @@ absl::Status ExpandLine(std::string_view line, int line_no, const std::string& f
                                      name, name));
     }
     out->append(value);
+    if (subs != nullptr) {
+      subs->push_back(Substitution{line_no, std::string(line.substr(i, end - i + 1)), value});
+    }
     i = end;
   }
   return absl::OkStatus();
@@ -123,7 +127,8 @@ absl::Status ConfigError(const std::string& file, int line, std::string_view key
   return absl::InvalidArgumentError(fmt::format("{}:{}: {}: {}", file, line, key, msg));
 }
 
-absl::StatusOr<std::string> ExpandEnv(std::string_view text, const std::string& file) {
+absl::StatusOr<std::string> ExpandEnv(std::string_view text, const std::string& file,
+                                      std::vector<Substitution>* subs) {
   std::string out;
   out.reserve(text.size());
   int line_no = 1;
@@ -132,13 +137,55 @@ absl::StatusOr<std::string> ExpandEnv(std::string_view text, const std::string& 
     size_t nl = text.find('\n', start);
     std::string_view line =
         text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
-    if (absl::Status s = ExpandLine(line, line_no, file, &out); !s.ok()) return s;
+    if (absl::Status s = ExpandLine(line, line_no, file, &out, subs); !s.ok()) return s;
     if (nl == std::string_view::npos) break;
     out.push_back('\n');
     start = nl + 1;
     ++line_no;
   }
   return out;
+}
+
+absl::Status AsWritten(const absl::Status& error, const std::string& file,
+                       const std::vector<Substitution>& subs) {
+  if (subs.empty() || error.ok()) return error;
+  std::string msg(error.message());
+  // The line the message cites: "<file>:<line>: ...".
+  int cited = 0;
+  std::string prefix = file + ":";
+  if (msg.compare(0, prefix.size(), prefix) == 0) {
+    size_t end = msg.find(':', prefix.size());
+    if (end != std::string::npos &&
+        !absl::SimpleAtoi(msg.substr(prefix.size(), end - prefix.size()), &cited)) {
+      cited = 0;
+    }
+  }
+  std::vector<const Substitution*> used;
+  for (const Substitution& s : subs) {
+    if (!s.value.empty() && (s.line == cited || s.value.size() >= 8)) used.push_back(&s);
+  }
+  // Longest first, in one pass: a value that contains another is replaced whole,
+  // and a reference put back is never searched again.
+  std::sort(used.begin(), used.end(), [](const Substitution* a, const Substitution* b) {
+    return a->value.size() > b->value.size();
+  });
+  std::string out;
+  for (size_t i = 0; i < msg.size();) {
+    const Substitution* hit = nullptr;
+    for (const Substitution* s : used) {
+      if (msg.compare(i, s->value.size(), s->value) == 0) {
+        hit = s;
+        break;
+      }
+    }
+    if (hit == nullptr) {
+      out.push_back(msg[i++]);
+      continue;
+    }
+    out += hit->reference;
+    i += hit->value.size();
+  }
+  return absl::Status(error.code(), out);
 }
 
 std::string AbsolutePath(std::string_view path) {

@@ -132,6 +132,9 @@ std::string RenderMetrics(const StatusReport& r, absl::Time process_start) {
   DbFamily(&out, r, "litesync_snapshots_total", "counter",
            "Full-database snapshots written to the replica.",
            [](const DbStatus& d) { return d.snapshot_count; });
+  DbFamily(&out, r, "litesync_checkpoint_errors_total", "counter",
+           "Checkpoints of the database by litesync that failed (e.g. its disk is full).",
+           [](const DbStatus& d) { return d.checkpoint_error_count; });
   DbFamily(&out, r, "litesync_database_healthy", "gauge",
            "1 when the database is healthy under the heartbeat rule (synced within the "
            "interval), else 0.",

@@ -254,7 +254,9 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
   }
 
   SyncRegistry registry;
-  Replicator replicator(&registry, Clock::Real());
+  ReplicatorOptions replicator_options;
+  replicator_options.final_sync_deadline = setup.config.shutdown_sync_timeout;
+  Replicator replicator(&registry, Clock::Real(), replicator_options);
   std::unique_ptr<Heartbeat> heartbeat;
   if (!setup.config.heartbeat.targets.empty()) {
     heartbeat = std::make_unique<Heartbeat>(setup.config.heartbeat, &registry, Clock::Real());
@@ -312,13 +314,11 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
     loop.child = child.get();
     end = RunDaemonLoop(loop);
   }
-  if (end.child_code) {
-    LogInfo("litesync stopping", {{"application_exit", *end.child_code}});
-  } else if (end.signal != 0) {
-    LogInfo("litesync stopping", {{"signal", SignalName(end.signal)}});
-  } else {
-    LogInfo("litesync stopping", {{"reason", "application not started"}});
-  }
+  LogField why = end.child_code    ? LogField("application_exit", *end.child_code)
+                 : end.signal != 0 ? LogField("signal", SignalName(end.signal))
+                                   : LogField("reason", "application not started");
+  LogInfo("litesync stopping",
+          {why, {"shutdown_sync_timeout", setup.config.shutdown_sync_timeout}});
   if (heartbeat) heartbeat->Stop();  // no ping once shutdown has begun
   absl::Status final_sync;
   RunInterruptible([&] { final_sync = replicator.Stop(); },

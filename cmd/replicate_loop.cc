@@ -111,10 +111,15 @@ void ReloadConfig(const DaemonLoop& loop) {
     LogWarn("config reload: addr changes take effect after a restart",
             {{"addr", loop.config->addr}});
   }
+  if (config->shutdown_sync_timeout != loop.config->shutdown_sync_timeout) {
+    LogWarn("config reload: shutdown-sync-timeout changes take effect after a restart",
+            {{"shutdown_sync_timeout", loop.config->shutdown_sync_timeout}});
+  }
   if (loop.log_level_flag.empty() && config->log_level) SetLogLevel(*config->log_level);
   // The heartbeat and control endpoint keep the settings they started with.
   config->heartbeat = loop.config->heartbeat;
   config->addr = loop.config->addr;
+  config->shutdown_sync_timeout = loop.config->shutdown_sync_timeout;
   *loop.config = *std::move(config);
   absl::Status s = loop.dbs->Apply(*want);
   LogInfo("config reloaded", {{"dbs", loop.dbs->size()}, {"ok", s.ok()}});

@@ -9,7 +9,8 @@
 namespace litesync {
 namespace {
 
-constexpr std::string_view kStateNames[] = {"no database", "error", "never synced", "stale", "ok"};
+constexpr std::string_view kStateNames[] = {"no database", "error",   "never synced",
+                                            "stale",       "warning", "ok"};
 
 // Fills the health verdict (heartbeat rule), the state and its reason.
 void Classify(const SyncRecord& r, absl::Time now, absl::Duration interval, DbStatus* d) {
@@ -40,6 +41,9 @@ void Classify(const SyncRecord& r, absl::Time now, absl::Duration interval, DbSt
   } else if (!d->healthy) {
     d->state = DbState::kStale;
     d->reason = unhealthy;
+  } else if (!d->warnings.empty()) {
+    d->state = DbState::kWarning;
+    d->reason = d->warnings.front();
   } else {
     d->state = DbState::kOk;
   }
@@ -73,6 +77,14 @@ DbStatus FromRecord(const SyncRecord& r, absl::Time now, absl::Duration interval
   d.sync_error_count = r.sync_error_count;
   d.bytes_written = r.bytes_written;
   d.snapshot_count = r.snapshot_count;
+  d.checkpoint_error_count = r.checkpoint_error_count;
+  if (!r.checkpoint_error.ok()) {
+    // The application's own disk or file: replication may well be current.
+    d.warnings.push_back(
+        fmt::format("checkpoint failing for {}: {}",
+                    FormatAge(std::max(now - r.checkpoint_failing_since, absl::ZeroDuration())),
+                    MessageOf(r.checkpoint_error)));
+  }
   Classify(r, now, interval, &d);
   return d;
 }

@@ -26,6 +26,7 @@ enum class DbState {
   kError,        // the last attempt failed, or validation failed
   kNeverSynced,  // no sync has succeeded yet
   kStale,        // the last success is older than the interval
+  kWarning,      // replication is current, but the database itself has a problem
   kOk,
 };
 std::string_view DbStateName(DbState state);  // "no database", "error", ...
@@ -54,6 +55,10 @@ struct DbStatus {
   std::optional<uint64_t> sync_error_count;
   std::optional<uint64_t> bytes_written;
   std::optional<uint64_t> snapshot_count;
+  // Problems of the database itself that do not stop its replication, e.g.
+  // "checkpoint failing for 2m: database or disk is full"; shown whatever the state.
+  std::vector<std::string> warnings;
+  std::optional<uint64_t> checkpoint_error_count;
 };
 
 struct HeartbeatRow {

@@ -47,6 +47,8 @@ Json DbJson(const DbStatus& d, absl::Time now) {
   o.Set("sync_error_count", OptU64(d.sync_error_count));
   o.Set("bytes_written", OptU64(d.bytes_written));
   o.Set("snapshot_count", OptU64(d.snapshot_count));
+  o.Set("warnings", Strings(d.warnings));
+  o.Set("checkpoint_error_count", OptU64(d.checkpoint_error_count));
   return o;
 }
 
@@ -165,6 +167,8 @@ absl::StatusOr<DbStatus> ParseDb(const Json& j, const std::string& where) {
   r.U64("sync_error_count", &d.sync_error_count);
   r.U64("bytes_written", &d.bytes_written);
   r.U64("snapshot_count", &d.snapshot_count);
+  r.Strings("warnings", &d.warnings);
+  r.U64("checkpoint_error_count", &d.checkpoint_error_count);
   LS_RETURN_IF_ERROR(r.status());
   if (wal) d.wal_size = static_cast<int64_t>(*wal);
   std::optional<DbState> s = ParseDbState(state);

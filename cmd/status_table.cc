@@ -125,6 +125,15 @@ std::string RenderTable(const StatusReport& report) {
   if (not_ok > 0) {
     out += fmt::format("\n{} of {} not ok:\n{}", not_ok, report.databases.size(), problems);
   }
+  // Warnings of a row whose state is something else are not in its reason.
+  std::string warnings;
+  for (const DbStatus& d : report.databases) {
+    for (const std::string& w : d.warnings) {
+      if (d.state == DbState::kWarning && w == d.reason) continue;
+      warnings += fmt::format("  {} ({}): warning: {}\n", Cell(d.path), Cell(d.replica), Cell(w));
+    }
+  }
+  if (!warnings.empty()) out += "\nwarnings:\n" + warnings;
 
   out += "\n";
   if (report.heartbeat.empty()) {

@@ -165,11 +165,19 @@ absl::Time DbWatcher::Step() {
   if (s.ok()) s = Capture();
   if (!s.ok()) {
     RecordError(s);
-    LogError("sync failed", {{"db", options_.path}, {"err", s}});
+    open_log_.Failed(s, now, {{"db", options_.path}});
     CloseReader();
-    retry_open_at_ = now + std::max(interval, absl::Seconds(1));
+    // A database not created yet is looked for every interval; any other failure
+    // (a replica that cannot be read) backs off.
+    absl::Duration wait = std::max(interval, absl::Seconds(1));
+    if (!absl::IsNotFound(s)) {
+      int failures = static_cast<int>(std::min<uint64_t>(open_log_.attempts(), 16));
+      wait = std::max(wait, Backoff(failures, interval));
+    }
+    retry_open_at_ = now + wait;
     return retry_open_at_;
   }
+  open_log_.Succeeded(now, {{"db", options_.path}});
   if (wal_size_stale_) {  // only after a capture or a checkpoint: a quiet step stats nothing
     wal_size_ = FileSize(reader_->wal_path());
     wal_size_stale_ = false;
@@ -188,7 +196,7 @@ absl::Time DbWatcher::Step() {
     s = StartLineage(std::string(s.message()));
     if (s.ok()) Upload(now, /*force=*/true);
   }
-  if (!s.ok()) LogWarn("checkpoint failed", {{"db", options_.path}, {"err", s}});
+  NoteCheckpoint(s, now);
   // A database that committed kHotFactor x min_checkpoint_pages frames or more
   // in its last sync interval is hot: for the next interval it syncs early,
   // each time min_checkpoint_pages frames are past the base pin (polled from the
@@ -223,17 +231,22 @@ absl::Status DbWatcher::FinalSync(absl::Time deadline) {
     return Annotate(s, fmt::format("final sync of {}", options_.path));
   }
   wal_size_ = FileSize(reader_->wal_path());
+  // Every replica is tried at once; one that fails is tried again when its
+  // backoff ends (not before: its failures are logged once per step), and a last
+  // time at `deadline`.
   while (true) {
     absl::Time now = clock_->Now();
     Upload(now, /*force=*/true);
     bool done = true;
     absl::Status last;
+    absl::Time retry = absl::InfiniteFuture();
     for (auto& slot : slots_) {
       if (!slot->caught_up()) {
         done = false;
         last = slot->last_status.ok() ? absl::UnavailableError(fmt::format(
                                             "replica {} still has unsent tx files", slot->name))
                                       : slot->last_status;
+        retry = std::min(retry, slot->retry_at);
       }
     }
     if (done) {
@@ -245,10 +258,11 @@ absl::Status DbWatcher::FinalSync(absl::Time deadline) {
       }
       return absl::OkStatus();
     }
-    if (absl::Now() + absl::Milliseconds(500) > deadline) {
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
       return Annotate(last, fmt::format("final sync of {}", options_.path));
     }
-    absl::SleepFor(absl::Milliseconds(200));
+    absl::SleepFor(std::min(std::max(retry - now, absl::Milliseconds(200)), left));
   }
 }
 

@@ -21,6 +21,7 @@
 
 #include "replica/clock.h"
 #include "replica/db_reader.h"
+#include "replica/repeat_log.h"
 #include "replica/replica_client.h"
 #include "replica/replica_options.h"
 #include "replica/sync_record.h"
@@ -76,6 +77,9 @@ class DbWatcher {
   void MaybeValidate(Slot* slot, absl::Time now);
   bool MaybeScheduleSnapshot(absl::Time now);  // true when a snapshot was queued
   absl::Status MaybeCheckpoint(absl::Time now);
+  // Logs a failed checkpoint and shows it on the database's sync records until
+  // a checkpoint succeeds again.
+  void NoteCheckpoint(const absl::Status& s, absl::Time now);
   absl::Status RestartWal(int mode, int* log, int* done);  // MaybeCheckpoint's second step
   void KeepCheckpointLock(absl::Time now, absl::Time next_step);
   absl::StatusOr<bool> CatchUp();
@@ -111,6 +115,9 @@ class DbWatcher {
   bool resync_ = false;             // a replica's lease changed hands: Recover before writing
   std::string new_lineage_reason_;  // non-empty: Recover starts a new lineage (ChainBroken)
   bool wal_size_stale_ = true;      // the WAL may have changed since wal_size_ was read
+  bool checkpointed_ = false;       // a checkpoint in this step wrote the database
+  RepeatedErrorLog open_log_{LogLevel::kError, "sync failed", "sync recovered"};
+  RepeatedErrorLog checkpoint_log_{LogLevel::kWarn, "checkpoint failed", "checkpoint recovered"};
 };
 
 }  // namespace litesync

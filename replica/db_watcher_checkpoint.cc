@@ -100,6 +100,7 @@ absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
   if (!ready) return absl::OkStatus();
   absl::Status s = reader_->Checkpoint(SQLITE_CHECKPOINT_PASSIVE, &log, &done);
   if (!s.ok() && !absl::IsUnavailable(s)) return s;
+  checkpointed_ = s.ok();
   LS_ASSIGN_OR_RETURN(ready, CatchUp());
   if (!ready) return absl::OkStatus();
   int mode = (huge && !hot_) || !big ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART;
@@ -118,6 +119,30 @@ absl::Status DbWatcher::MaybeCheckpoint(absl::Time now) {
                           {"result", s.ok() ? "ok" : "busy"}});
   if (!s.ok() && !absl::IsUnavailable(s)) return s;
   return absl::OkStatus();
+}
+
+void DbWatcher::NoteCheckpoint(const absl::Status& s, absl::Time now) {
+  bool checkpointed = checkpointed_;
+  checkpointed_ = false;
+  if (s.ok()) {
+    // Only a checkpoint that wrote the database shows that the failure is over.
+    if (!checkpointed || checkpoint_log_.attempts() == 0) return;
+    checkpoint_log_.Succeeded(now, {{"db", options_.path}});
+  } else {
+    checkpoint_log_.Failed(s, now, {{"db", options_.path}});
+  }
+  for (auto& slot : slots_) {
+    registry_->Update(options_.path, slot->name, [&](SyncRecord& r) {
+      if (s.ok()) {
+        r.checkpoint_error = absl::OkStatus();
+        r.checkpoint_failing_since = absl::InfinitePast();
+        return;
+      }
+      if (r.checkpoint_error.ok()) r.checkpoint_failing_since = now;
+      r.checkpoint_error = s;
+      r.checkpoint_error_count++;
+    });
+  }
 }
 
 // What a RESTART waits for is captured and uploaded under the application's

@@ -14,6 +14,7 @@
 #include "replica/compactor.h"
 #include "replica/db_watcher.h"
 #include "replica/lease.h"
+#include "replica/repeat_log.h"
 
 namespace litesync {
 
@@ -42,6 +43,9 @@ struct DbWatcher::Slot {
   absl::Time retry_at = absl::InfinitePast();
   absl::Time last_reached = absl::InfinitePast();
   absl::Status last_status;
+  // Failures logged once per step with a count, not once per attempt.
+  RepeatedErrorLog sync_log{LogLevel::kError, "sync failed", "sync recovered"};
+  RepeatedErrorLog snapshot_log{LogLevel::kError, "snapshot failed", "snapshot recovered"};
   std::unique_ptr<CompactionScheduler> compaction;
   ReplicaLease lease;  // held while this instance writes the replica
   absl::Time next_retention = absl::InfinitePast();
@@ -58,6 +62,9 @@ namespace watcher_internal {
 inline constexpr uint64_t kMaxQueuedBytes = 256ull << 20;   // per replica, then a snapshot later
 inline constexpr uint64_t kStageToDiskBytes = 16ull << 20;  // larger increments are staged on disk
 inline constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
+// The wait before the next attempt after `failures` failed ones in a row: `base`
+// doubled per failure up to kMaxBackoff, with jitter (half to all of it).
+absl::Duration Backoff(int failures, absl::Duration base);
 inline constexpr absl::Duration kPingEvery = absl::Seconds(10);
 inline constexpr absl::Duration kRetentionEvery = absl::Minutes(5);
 // A database is hot (see DbWatcher::Step) after a sync interval with this many

@@ -17,17 +17,13 @@ namespace litesync {
 
 using namespace watcher_internal;  // NOLINT: this module's own constants
 
-namespace {
-
-absl::Duration Backoff(int failures, absl::Duration base) {
+absl::Duration watcher_internal::Backoff(int failures, absl::Duration base) {
   absl::Duration d = base * (1 << std::min(failures, 6));
   d = std::min(d, kMaxBackoff);
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   double jitter = 0.5 + std::uniform_real_distribution<double>(0, 0.5)(rng);
   return d * jitter;
 }
-
-}  // namespace
 
 // The replica's lease before writing it. Aborted when this instance just took it
 // over from another one, which may have written meanwhile: resync_ is set, and
@@ -85,12 +81,14 @@ void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
     }
     if (s.ok() && slot->needs_snapshot && positioned_) {
       absl::Status snap = SnapshotBaseFor(slot.get());
-      if (!snap.ok()) {
+      if (!snap.ok()) {  // built here, from the database: retried with backoff too
         slot->last_status = snap;
-        LogError("snapshot failed",
-                 {{"db", options_.path}, {"replica", slot->name}, {"err", snap}});
+        slot->failures++;
+        slot->retry_at = now + Backoff(slot->failures, slot->options.sync_interval);
+        slot->snapshot_log.Failed(snap, now, {{"db", options_.path}, {"replica", slot->name}});
         continue;
       }
+      slot->snapshot_log.Succeeded(now, {{"db", options_.path}, {"replica", slot->name}});
     }
     bool wrote = false;
     uint64_t bytes = 0, snapshots = 0, acked = 0;
@@ -133,10 +131,11 @@ void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
     if (!s.ok()) {
       slot->failures++;
       slot->retry_at = now + Backoff(slot->failures, slot->options.sync_interval);
-      LogError("sync failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
+      slot->sync_log.Failed(s, now, {{"db", options_.path}, {"replica", slot->name}});
     } else {
       slot->failures = 0;
       slot->retry_at = absl::InfinitePast();
+      if (wrote) slot->sync_log.Succeeded(now, {{"db", options_.path}, {"replica", slot->name}});
     }
     registry_->Update(options_.path, slot->name, [&](SyncRecord& r) {
       r.database_missing = false;

@@ -88,7 +88,7 @@ bool ParseLogLevel(std::string_view s, LogLevel* out) {
 void SetLogSink(LogSink sink) { g_sink.store(sink); }
 
 std::string FormatLogLine(absl::Time ts, LogLevel level, std::string_view msg,
-                          std::initializer_list<LogField> fields) {
+                          std::span<const LogField> fields) {
   std::string line = "ts=";
   line += absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", ts, absl::UTCTimeZone());
   line += " level=";
@@ -105,7 +105,7 @@ std::string FormatLogLine(absl::Time ts, LogLevel level, std::string_view msg,
   return line;
 }
 
-void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
+void Log(LogLevel level, std::string_view msg, std::span<const LogField> fields) {
   if (static_cast<int>(level) < g_level.load()) return;
   std::string line = FormatLogLine(absl::Now(), level, msg, fields);
   if (LogSink sink = g_sink.load(); sink != nullptr) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,7 +51,10 @@ bool ParseLogLevel(std::string_view s, LogLevel* out);
 using LogSink = void (*)(std::string_view line);
 void SetLogSink(LogSink sink);
 
-void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields);
+void Log(LogLevel level, std::string_view msg, std::span<const LogField> fields);
+inline void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
+  Log(level, msg, std::span<const LogField>(fields.begin(), fields.size()));
+}
 inline void LogDebug(std::string_view msg, std::initializer_list<LogField> f = {}) {
   Log(LogLevel::kDebug, msg, f);
 }
@@ -66,6 +70,10 @@ inline void LogError(std::string_view msg, std::initializer_list<LogField> f = {
 
 // Formats a line without writing it (exposed for tests).
 std::string FormatLogLine(absl::Time ts, LogLevel level, std::string_view msg,
-                          std::initializer_list<LogField> fields);
+                          std::span<const LogField> fields);
+inline std::string FormatLogLine(absl::Time ts, LogLevel level, std::string_view msg,
+                                 std::initializer_list<LogField> fields) {
+  return FormatLogLine(ts, level, msg, std::span<const LogField>(fields.begin(), fields.size()));
+}
 
 }  // namespace litesync

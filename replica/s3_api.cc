@@ -228,7 +228,15 @@ absl::StatusOr<HttpResponse> S3Api::Send(const S3Call& call) {
     if (call.before_attempt) call.before_attempt(&extra);
     absl::StatusOr<HttpResponse> r = SendOnce(call, extra);
     if (r.ok() && r->status >= 200 && r->status < 300) {
-      last = call.check ? call.check(*r) : absl::OkStatus();
+      absl::Status checked = call.check ? call.check(*r) : absl::OkStatus();
+      // A request that failed and then succeeded shows flaky storage: one WARN line
+      // (per step, while it keeps happening). One that keeps failing is the
+      // caller's error to log, once, with "gave up after N attempts".
+      if (checked.ok() && attempt > 1) {
+        retried_.Failed(last, clock_->Now(),
+                        {{"replica", S3Url(target_.prefix)}, {"attempts", attempt}});
+      }
+      last = checked;
       if (last.ok()) return r;
     } else {
       last = r.ok() ? ErrorFor(call, r->status, r->body, r->Header("x-amz-bucket-region"))
@@ -242,10 +250,10 @@ absl::StatusOr<HttpResponse> S3Api::Send(const S3Call& call) {
     double jitter = std::uniform_real_distribution<double>(0.5, 1.0)(rng_);
     absl::Duration sleep = base * jitter;
     if (clock_->Now() + sleep - start > tuning_.max_retry_time) break;
-    LogWarn("s3 request failed, retrying", {{"replica", S3Url(target_.prefix)},
-                                            {"attempt", attempt},
-                                            {"backoff", sleep},
-                                            {"err", last}});
+    LogDebug("s3 request failed, retrying", {{"replica", S3Url(target_.prefix)},
+                                             {"attempt", attempt},
+                                             {"backoff", sleep},
+                                             {"err", last}});
     clock_->SleepUntil(clock_->Now() + sleep, never_);
   }
   if (attempt == 1) return last;

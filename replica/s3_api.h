@@ -17,6 +17,7 @@
 
 #include "replica/clock.h"
 #include "replica/http_client.h"
+#include "replica/repeat_log.h"
 #include "replica/replica_options.h"
 #include "replica/sigv4.h"
 
@@ -110,6 +111,9 @@ class S3Api {
   StopSignal never_;  // the client has no stop; sleeps end at their deadline
   HttpClient http_;
   std::mt19937_64 rng_;
+  // Requests that needed retries but succeeded, logged once per step (never
+  // "recovered": a clean request between two retried ones says little).
+  RepeatedErrorLog retried_{LogLevel::kWarn, "s3 request succeeded after retrying", ""};
   std::string host_;       // Host header
   std::string base_url_;   // scheme://host[:port][/path] up to the key
   std::string base_path_;  // the path part of base_url_, canonical

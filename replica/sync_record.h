@@ -41,6 +41,13 @@ struct SyncRecord {
   uint64_t snapshot_count = 0;
   bool database_missing = false;  // the database file does not exist
   bool validation_failed = false;
+
+  // litesync's checkpoints of the database itself (not the replica): OK unless
+  // the last one failed, e.g. "database or disk is full" on the application's
+  // disk. Cleared by the next checkpoint that succeeds.
+  absl::Status checkpoint_error;
+  absl::Time checkpoint_failing_since = absl::InfinitePast();
+  uint64_t checkpoint_error_count = 0;
 };
 
 // Read-only view: what heartbeat/ and status see.

@@ -8,7 +8,6 @@
 #include <string>
 
 #include "fmt/format.h"
-#include <curl/curl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -27,6 +26,7 @@ using testing::Cli;
 using testing::CliResult;
 using testing::DumpContent;
 using ::testing::HasSubstr;
+using testing::HttpGet;
 using ::testing::Not;
 using testing::OneDbConfig;
 using testing::Process;
@@ -38,25 +38,6 @@ using testing::WriteFileOrDie;
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr absl::Duration kStopTimeout = absl::Seconds(60);
 constexpr char kToken[] = "hb-t0ken-5ecret";
-
-size_t AppendBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-// GET over TCP with libcurl (bounded); the HTTP status, -1 on a transport error.
-int HttpGet(const std::string& url, std::string* body) {
-  testing::InitCurlOnce();
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &AppendBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-  long code = -1;
-  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_cleanup(c);
-  return static_cast<int>(code);
-}
 
 class CliDaemonTest : public ::testing::Test {
  protected:

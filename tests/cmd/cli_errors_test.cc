@@ -118,6 +118,30 @@ TEST_F(CliErrorsTest, MalformedYamlNamesTheLine) {
   EXPECT_THAT(r.output, HasSubstr("invalid YAML"));
 }
 
+// Issue 14: a config error prints the value as the file has it; what ${VAR}
+// expanded to (here a secret) appears nowhere, for replicate, status or databases.
+TEST_F(CliErrorsTest, ConfigErrorsShowTheValueAsWrittenNotTheExpandedSecret) {
+  constexpr char kSecret[] = "wJalrXUtnFEMI-K7MDENG-s3cr3t";
+  setenv("LITESYNC_TEST_SECRET", kSecret, 1);
+  std::string config = WriteConfig(fmt::format(R"(dbs:
+  - path: {}
+    replica:
+      url: s3://bkt/app
+      endpoint: notaurl${{LITESYNC_TEST_SECRET}}
+)",
+                                               dir_.Join("app.db")));
+  for (const char* cmd : {"replicate", "status", "databases"}) {
+    CliResult r = cli_.Run({cmd, "-config", config});
+    EXPECT_EQ(r.code, 2) << cmd << "\n" << r.output;
+    EXPECT_THAT(r.output, HasSubstr(config + ":5: dbs[0].replica.endpoint: must start with "
+                                             "http:// or https:// (got "
+                                             "\"notaurl${LITESYNC_TEST_SECRET}\")"))
+        << cmd;
+    EXPECT_THAT(r.output, Not(HasSubstr("K7MDENG"))) << cmd;
+  }
+  unsetenv("LITESYNC_TEST_SECRET");
+}
+
 TEST_F(CliErrorsTest, UnknownKeyNamesLineAndKeyAndCreatesNothing) {
   std::string replica = dir_.Join("replica");
   std::string config =

@@ -5,6 +5,9 @@
 
 #include "absl/time/clock.h"
 #include "fmt/format.h"
+#include <curl/curl.h>
+
+#include "tests/testutil/s3_server.h"
 
 namespace litesync::testing {
 
@@ -50,6 +53,28 @@ bool WaitForText(const std::string& path, std::string_view text, absl::Duration 
     if (absl::Now() > deadline) return false;
     absl::SleepFor(absl::Milliseconds(20));
   }
+}
+
+namespace {
+
+size_t AppendBody(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+}  // namespace
+
+int HttpGet(const std::string& url, std::string* body) {
+  InitCurlOnce();
+  CURL* c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &AppendBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+  long code = -1;
+  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_cleanup(c);
+  return static_cast<int>(code);
 }
 
 std::string OneDbConfig(const std::string& db, const std::string& replica,

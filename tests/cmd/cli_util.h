@@ -42,6 +42,9 @@ class Cli {
 bool WaitForText(const std::string& path, std::string_view text, absl::Duration timeout);
 std::string ReadFileOrEmpty(const std::string& path);
 
+// GET over TCP with libcurl (bounded); the HTTP status, -1 on a transport error.
+int HttpGet(const std::string& url, std::string* body);
+
 // A config: one database `db` with a file replica at `replica`, then `extra` lines.
 std::string OneDbConfig(const std::string& db, const std::string& replica,
                         const std::string& extra = "");

@@ -280,6 +280,38 @@ dbs:
   EXPECT_THAT(msg, HasSubstr("environment variable LITESYNC_UNSET_VAR is not set"));
 }
 
+// Issue 14: a config error quotes the value as the file has it, never what a
+// variable expanded to (the variable may hold a secret).
+TEST_F(ConfigTest, ErrorsQuoteTheValueAsWrittenNotItsExpansion) {
+  Set("LITESYNC_TEST_VAR", "Sup3rS3cretT0ken");
+  std::string msg = Error(R"(
+dbs:
+  - path: /data/app.db
+    replica:
+      url: s3://bkt/app
+      endpoint: notaurl${LITESYNC_TEST_VAR}
+)");
+  EXPECT_EQ(msg,
+            "litesync.yml:6: dbs[0].replica.endpoint: must start with http:// or https:// (got "
+            "\"notaurl${LITESYNC_TEST_VAR}\")");
+  EXPECT_THAT(msg, Not(HasSubstr("Sup3rS3cret")));
+
+  // $VAR as written, and a short value on the line the error cites.
+  Set("LITESYNC_TEST_VAR", "ftp");
+  EXPECT_EQ(Error("dbs:\n  - path: /a.db\n    replica:\n      type: $LITESYNC_TEST_VAR\n"),
+            "litesync.yml:4: dbs[0].replica.type: must be \"file\" or \"s3\" (got "
+            "\"$LITESYNC_TEST_VAR\")");
+}
+
+TEST_F(ConfigTest, ErrorsKeepTheirOwnWordsWhenAShortValueOfAnotherLineMatchesThem) {
+  Set("LITESYNC_TEST_VAR", "s3");
+  // `s3` from line 4 is not the value line 5's error quotes.
+  EXPECT_EQ(Error("dbs:\n  - path: /a.db\n    replica:\n      type: ${LITESYNC_TEST_VAR}\n"
+                  "      url: ftp://x/y\n"),
+            "litesync.yml:5: dbs[0].replica.url: scheme must be \"file\" or \"s3\" (got "
+            "\"ftp\")");
+}
+
 TEST_F(ConfigTest, VariablesInCommentsAreIgnored) {
   LS_ASSERT_OK(Parse(R"(
 # secret-access-key: ${LITESYNC_UNSET_VAR}
@@ -675,6 +707,19 @@ TEST_F(ConfigTest, EmptyHeartbeatUrlTurnsTheHeartbeatOff) {
   EXPECT_TRUE(c.heartbeat.targets.empty());
 }
 
+TEST_F(ConfigTest, ShutdownSyncTimeoutDefaultsTo30sAndTakesADuration) {
+  LS_ASSERT_OK_AND_ASSIGN(Config c, Parse(kDbs));
+  EXPECT_EQ(c.shutdown_sync_timeout, absl::Seconds(30));
+  LS_ASSERT_OK_AND_ASSIGN(c, Parse("shutdown-sync-timeout: 5s\n" + std::string(kDbs)));
+  EXPECT_EQ(c.shutdown_sync_timeout, absl::Seconds(5));
+  LS_ASSERT_OK_AND_ASSIGN(c, Parse("shutdown-sync-timeout: 0s\n" + std::string(kDbs)));
+  EXPECT_EQ(c.shutdown_sync_timeout, absl::ZeroDuration());
+  EXPECT_THAT(Error("shutdown-sync-timeout: soon\n" + std::string(kDbs)),
+              StartsWith("litesync.yml:1: shutdown-sync-timeout: must be a duration"));
+  EXPECT_THAT(Error("shutdown-sync-timeout: -1s\n" + std::string(kDbs)),
+              StartsWith("litesync.yml:1: shutdown-sync-timeout: must not be negative"));
+}
+
 TEST_F(ConfigTest, LogLevelAndAddrAreValidated) {
   const std::string dbs = kDbs;
   EXPECT_EQ(Error(dbs + "log-level: verbose\n"),
@@ -746,6 +791,7 @@ TEST_F(ConfigTest, TheExampleConfigParses) {
 TEST_F(ConfigTest, TheExampleConfigDescribesEveryKey) {
   std::string text = testing::ReadFileOrDie(ExampleConfigPath());
   for (const char* key : {"log-level",
+                          "shutdown-sync-timeout",
                           "addr",
                           "heartbeat-url",
                           "heartbeat-interval",

@@ -194,6 +194,7 @@ StatusReport SampleReport() {
   ok.sync_error_count = 2;
   ok.bytes_written = 123456;
   ok.snapshot_count = 3;
+  ok.checkpoint_error_count = 4;
   SyncRecord odd;
   odd.db = "C:\\data\\\"quoted\"\nname.db";
   odd.replica = "file:///b";
@@ -213,7 +214,7 @@ TEST(MetricsTest, ExpositionFollowsTheTextFormatRules) {
        {"litesync_sync_total", "litesync_sync_errors_total", "litesync_last_sync_timestamp_seconds",
         "litesync_replicated_txid", "litesync_local_txid", "litesync_lag_seconds",
         "litesync_wal_size_bytes", "litesync_replica_bytes_written_total",
-        "litesync_snapshots_total", "litesync_database_healthy",
+        "litesync_snapshots_total", "litesync_checkpoint_errors_total", "litesync_database_healthy",
         "litesync_heartbeat_pings_sent_total", "litesync_heartbeat_pings_failed_total",
         "litesync_process_start_time_seconds"}) {
     EXPECT_TRUE(e.help.count(family)) << family;
@@ -243,6 +244,7 @@ TEST(MetricsTest, SamplesCarryTheRecordsValues) {
   EXPECT_EQ(value("litesync_wal_size_bytes", app), 8192);
   EXPECT_EQ(value("litesync_replica_bytes_written_total", app), 123456);
   EXPECT_EQ(value("litesync_snapshots_total", app), 3);
+  EXPECT_EQ(value("litesync_checkpoint_errors_total", app), 4);
   EXPECT_EQ(value("litesync_database_healthy", app), 1);
   EXPECT_EQ(value("litesync_heartbeat_pings_sent_total", {{"url", "https://hc-ping.com/****"}}), 9);
   EXPECT_EQ(value("litesync_heartbeat_pings_failed_total", {{"url", "https://hc-ping.com/****"}}),

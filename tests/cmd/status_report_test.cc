@@ -113,6 +113,65 @@ TEST(BuildStatusTest, ValidationFailureIsUnhealthyError) {
   EXPECT_EQ(d.reason, "validation failed: checksum mismatch at txid 9");
 }
 
+// Issue 14: the database's own disk full made litesync log "checkpoint failed"
+// while status said ok. It is a warning on the database; health (the heartbeat
+// rule: is the replica current?) does not change.
+TEST(BuildStatusTest, FailingCheckpointIsAWarningThatLeavesHealthAlone) {
+  SyncRecord r = Synced("/data/a.db", absl::Seconds(10));
+  r.checkpoint_error =
+      absl::ResourceExhaustedError("checkpoint /data/a.db: database or disk is full");
+  r.checkpoint_failing_since = kNow - absl::Seconds(130);
+  r.checkpoint_error_count = 40;
+  DbStatus d = Only(r);
+  EXPECT_EQ(d.state, DbState::kWarning);
+  EXPECT_TRUE(d.healthy);
+  EXPECT_EQ(d.reason,
+            "checkpoint failing for 2m10s: checkpoint /data/a.db: database or disk is full");
+  EXPECT_THAT(d.warnings, ElementsAre(d.reason));
+  EXPECT_EQ(d.checkpoint_error_count, 40u);
+  EXPECT_TRUE(BuildStatus({r}, {}, kNow, kInterval).healthy);
+
+  // A replica error comes first; the warning is still listed.
+  r.last_error = absl::UnavailableError("PUT s3://bkt/a: HTTP 503");
+  d = Only(r);
+  EXPECT_EQ(d.state, DbState::kError);
+  EXPECT_THAT(d.warnings, ElementsAre(HasSubstr("database or disk is full")));
+  std::string table = RenderTable(BuildStatus({r}, {}, kNow, kInterval));
+  EXPECT_THAT(table, HasSubstr("warnings:\n  /data/a.db (file:///backups/data/a.db): warning: "
+                               "checkpoint failing for 2m10s"));
+
+  // Cleared by the watcher once a checkpoint succeeds: ok again.
+  r.last_error = absl::OkStatus();
+  r.checkpoint_error = absl::OkStatus();
+  EXPECT_EQ(Only(r).state, DbState::kOk);
+  EXPECT_THAT(Only(r).warnings, ::testing::IsEmpty());
+}
+
+TEST(RenderJsonTest, WarningStateAndWarningsReadBack) {
+  SyncRecord r = Synced("/data/a.db", absl::Seconds(10));
+  r.checkpoint_error = absl::ResourceExhaustedError("database or disk is full");
+  r.checkpoint_failing_since = kNow - absl::Seconds(5);
+  r.checkpoint_error_count = 2;
+  StatusReport in = BuildStatus({r}, {}, kNow, kInterval);
+  std::string json = RenderJson(in);
+  LS_ASSERT_OK_AND_ASSIGN(Json j, ParseJson(json));
+  const Json& d = j.Find("databases")->items().at(0);
+  EXPECT_EQ(d.Find("state")->AsString(), "warning");
+  EXPECT_EQ(d.Find("healthy")->AsBool(), true);
+  ASSERT_EQ(d.Find("warnings")->items().size(), 1u);
+  EXPECT_EQ(d.Find("warnings")->items()[0].AsString(),
+            "checkpoint failing for 5s: database or disk is full");
+  EXPECT_EQ(d.Find("checkpoint_error_count")->AsUint64(), 2u);
+  LS_ASSERT_OK_AND_ASSIGN(StatusReport out, ParseStatusJson(json));
+  EXPECT_EQ(out.databases.at(0).state, DbState::kWarning);
+  EXPECT_EQ(out.databases.at(0).warnings, in.databases.at(0).warnings);
+  EXPECT_EQ(out.databases.at(0).checkpoint_error_count, 2u);
+  std::string table = RenderTable(out);
+  EXPECT_THAT(table, HasSubstr("1 of 1 not ok:\n  /data/a.db (file:///backups/data/a.db): "
+                               "warning: checkpoint failing for 5s: database or disk is full"));
+  EXPECT_THAT(table, Not(HasSubstr("warnings:")));  // not twice
+}
+
 TEST(BuildStatusTest, BehindCountsTransactionsBytesAndLagSinceLastSuccess) {
   SyncRecord r = Synced("/a.db", absl::Seconds(90));
   r.local_txid = 20;

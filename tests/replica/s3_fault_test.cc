@@ -249,9 +249,30 @@ TEST_F(S3FaultTest, RetriesAreLoggedWithoutSecrets) {
   std::lock_guard<std::mutex> lock(g_log_mu);
   g_log_lines = nullptr;
   ASSERT_EQ(lines.size(), 1u);
-  EXPECT_THAT(lines[0], AllOf(HasSubstr("level=WARN"), HasSubstr("s3 request failed, retrying"),
-                              HasSubstr("SlowDown"), HasSubstr("attempt=1"),
+  EXPECT_THAT(lines[0], AllOf(HasSubstr("level=WARN"),
+                              HasSubstr("msg=\"s3 request succeeded after retrying\""),
+                              HasSubstr("SlowDown"), HasSubstr("attempts=2"),
                               Not(HasSubstr(kSecret)), Not(HasSubstr("Signature="))));
+}
+
+// Issue 14: a request that keeps failing is logged once, by its caller, with
+// "gave up after N attempts"; its retries are DEBUG lines (one WARN per retry
+// made a persistent outage log five lines per sync attempt).
+TEST_F(S3FaultTest, RetriesOfARequestThatFailsInTheEndAreNotLoggedAboveDebug) {
+  std::vector<std::string> lines;
+  {
+    std::lock_guard<std::mutex> lock(g_log_mu);
+    g_log_lines = &lines;
+  }
+  SetLogSink(&CaptureLog);
+  proxy_.SetMode(Fault::kSlowDown503);
+  absl::Status s = client_->Ping();
+  proxy_.SetMode(Fault::kNone);
+  SetLogSink(nullptr);
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  g_log_lines = nullptr;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("gave up after"));
+  EXPECT_THAT(lines, ::testing::IsEmpty());
 }
 
 TEST_F(S3FaultTest, ServerDownIsUnavailableNamingTheEndpointAndRecoversAfterRestart) {

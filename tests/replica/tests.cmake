@@ -4,6 +4,7 @@ litesync_test_binary(replica_tests REPLICA_ONLY
   replica/compactor_test.cc
   replica/lease_test.cc
   replica/maintenance_test.cc
+  replica/repeat_log_test.cc
   replica/restore_window_test.cc
   replica/retention_test.cc
   replica/secret_test.cc

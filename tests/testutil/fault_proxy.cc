@@ -283,6 +283,8 @@ void FaultProxy::Serve(Conn* conn) {
                     "A header you provided implies functionality that is not implemented");
     case Fault::kSlowDown503:
       return answer(503, "Slow Down", "SlowDown", "Please reduce your request rate.");
+    case Fault::kAccessDenied403:
+      return answer(403, "Forbidden", "AccessDenied", "Access Denied");
     case Fault::kReset:
     case Fault::kRefuse:
       ResetClose(conn->fd);

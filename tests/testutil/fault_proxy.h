@@ -30,6 +30,7 @@ enum class Fault {
   kHttp500,                // 500 InternalError
   kError200,               // 200 OK whose body is an <Error> (as CompleteMultipartUpload may)
   kSlowDown503,            // 503 SlowDown, as S3 throttles
+  kAccessDenied403,        // 403 AccessDenied, as for a revoked key or a changed bucket policy
   kPreconditionFailed412,  // 412, as S3 answers a conditional PUT whose condition failed
   kNotImplemented501,      // 501, as servers without conditional PUT answer one
   kReset,                  // TCP reset once the request head arrived
