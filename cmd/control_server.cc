@@ -320,18 +320,15 @@ std::string ControlServer::Respond(const std::string& method, const std::string&
       clock_->Now(), options_.heartbeat_interval);
   report.started_at = process_start_;
   if (path == "/status") {
-    return FormatResponse(200, "application/json",
-                          ScrubSecrets(RenderJson(report), options_.secrets), head);
+    return FormatResponse(200, "application/json", RenderJson(report), head);
   }
   if (path == "/metrics") {
-    return FormatResponse(200, kMetricsContentType,
-                          ScrubSecrets(RenderMetrics(report, process_start_), options_.secrets),
-                          head);
+    return FormatResponse(200, kMetricsContentType, RenderMetrics(report, process_start_), head);
   }
   if (report.healthy) return FormatResponse(200, kText, "ok\n", head);
   std::string body = "unhealthy\n";
   for (const std::string& r : report.UnhealthyReasons()) body += r + "\n";
-  return FormatResponse(503, kText, ScrubSecrets(body, options_.secrets), head);
+  return FormatResponse(503, kText, body, head);
 }
 
 }  // namespace litesync

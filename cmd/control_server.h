@@ -35,7 +35,6 @@ struct ControlServerOptions {
   // Empty: no TCP listener.
   std::string tcp_addr;
   absl::Duration heartbeat_interval = absl::Minutes(5);  // the health rule's interval
-  std::vector<std::string> secrets;                      // scrubbed from every response body
   std::optional<absl::Time> process_start;               // default: the clock's time at Start
   absl::Duration io_timeout = absl::Seconds(5);
   size_t max_request_bytes = 8192;
@@ -47,10 +46,7 @@ struct ControlServerOptions {
 std::string ControlSocketPath(const Config& config);
 // The health rule's interval: the smallest heartbeat target interval, else 5m.
 absl::Duration HealthInterval(const Config& config);
-// Every credential in the config (access keys, session tokens, heartbeat URLs
-// and their path segments), for ScrubSecrets.
-std::vector<std::string> ConfigSecrets(const Config& config);
-// Options for `replicate`: the socket, `addr`, interval and secrets of `config`.
+// Options for `replicate`: the socket, `addr` and interval of `config`.
 ControlServerOptions ControlServerOptionsFromConfig(const Config& config);
 
 class ControlServer {

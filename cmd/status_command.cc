@@ -104,9 +104,8 @@ HeartbeatRow DirectHeartbeatRow(const HeartbeatTarget& t, const StatusReport& re
   return h;
 }
 
-int Finish(const StatusReport& report, bool json, const std::vector<std::string>& secrets,
-           std::string* out) {
-  *out += ScrubSecrets(json ? RenderJson(report) : RenderTable(report), secrets);
+int Finish(const StatusReport& report, bool json, std::string* out) {
+  *out += json ? RenderJson(report) : RenderTable(report);
   bool all_ok = !report.databases.empty();
   for (const DbStatus& d : report.databases) all_ok = all_ok && d.state == DbState::kOk;
   return all_ok ? 0 : 1;
@@ -181,16 +180,14 @@ int RunStatusCommand(const Config& config, const std::vector<std::string>& args,
     return 0;
   }
   const std::string socket = env.socket_path.empty() ? ControlSocketPath(config) : env.socket_path;
-  const std::vector<std::string> secrets = ConfigSecrets(config);
 
   StatusReport report;
   absl::StatusOr<HttpResult> answer = HttpGetUnix(socket, "/status", env.timeout);
   if (answer.ok() && answer->code == 200) {
     absl::StatusOr<StatusReport> daemon = ParseStatusJson(answer->body);
     if (!daemon.ok()) {
-      *err += ScrubSecrets(fmt::format("status: the daemon on {} answered an invalid status: {}\n",
-                                       socket, MessageOf(daemon.status())),
-                           secrets);
+      *err += fmt::format("status: the daemon on {} answered an invalid status: {}\n", socket,
+                          MessageOf(daemon.status()));
       return 1;
     }
     report = *std::move(daemon);
@@ -222,7 +219,7 @@ int RunStatusCommand(const Config& config, const std::vector<std::string>& args,
     report.healthy = std::all_of(report.databases.begin(), report.databases.end(),
                                  [](const DbStatus& d) { return d.healthy; });
   }
-  return Finish(report, parsed->json, secrets, out);
+  return Finish(report, parsed->json, out);
 }
 
 int RunStatusCommand(const Config& config, const std::vector<std::string>& args) {

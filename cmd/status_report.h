@@ -98,9 +98,6 @@ absl::StatusOr<StatusReport> ParseStatusJson(std::string_view text);
 // The human table: one row per database x replica, then the heartbeat targets.
 std::string RenderTable(const StatusReport& report);
 
-// Replaces every occurrence of each secret (length >= 4) with "****".
-std::string ScrubSecrets(std::string text, const std::vector<std::string>& secrets);
-
 // A status's message as a std::string (Abseil 20220623's message() is its own
 // absl::string_view, which fmt cannot format).
 std::string MessageOf(const absl::Status& s);

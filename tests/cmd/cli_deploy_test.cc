@@ -1,0 +1,168 @@
+// Deployment as shipped: a real daemon's /metrics passes `promtool check metrics`
+// with the heartbeat URLs of the common monitors, and their secret parts appear in
+// no log line, status table, JSON or metric.
+#include <signal.h>
+#include <stdlib.h>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "fmt/format.h"
+#include <curl/curl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/cmd/cli_util.h"
+#include "tests/testutil/http_server.h"
+#include "tests/testutil/process.h"
+#include "tests/testutil/sqlite_util.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace litesync {
+namespace {
+
+using testing::Cli;
+using testing::CliResult;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::Process;
+using testing::ReadFileOrEmpty;
+using testing::TempDir;
+using testing::WaitForText;
+using testing::WriteFileOrDie;
+
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+constexpr absl::Duration kStopTimeout = absl::Seconds(60);
+constexpr char kPromtool[] = "/usr/bin/promtool";  // Debian's prometheus package (.ci/deps)
+// The secret parts of the heartbeat URLs below.
+constexpr char kHcUuid[] = "5b1f0e66-7d7c-4d6e-9a1b-3c2d4e5f6a7b";
+constexpr char kPingKey[] = "pK3yq9Zr";
+constexpr char kKumaToken[] = "kUmA7oken42";
+constexpr char kBetterStackToken[] = "bS7ok3nXyZ";
+
+size_t AppendBody(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// GET over TCP with libcurl (bounded); the HTTP status, -1 on a transport error.
+int HttpGet(const std::string& url, std::string* body) {
+  testing::InitCurlOnce();
+  CURL* c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &AppendBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+  long code = -1;
+  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_cleanup(c);
+  return static_cast<int>(code);
+}
+
+// `promtool ARGS... [< stdin_file]` (bounded); its exit code, output in *out.
+int Promtool(const TempDir& dir, const std::vector<std::string>& args, std::string* out,
+             const std::string& stdin_file = "/dev/null") {
+  std::string log = dir.Join("promtool.log");
+  // `promtool check metrics` reads the exposition from stdin only.
+  std::vector<std::string> argv = {"/bin/sh", "-c",       "f=$1; shift; exec \"$@\" < \"$f\"",
+                                   "sh",      stdin_file, kPromtool};
+  argv.insert(argv.end(), args.begin(), args.end());
+  int code = testing::RunProcess(argv, absl::Seconds(60), log);
+  *out = ReadFileOrEmpty(log);
+  return code;
+}
+
+class CliDeployTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* v : {"LITESYNC_CONFIG", "LITESYNC_SOCKET", "RUNTIME_DIRECTORY",
+                          "XDG_RUNTIME_DIR", "FAIL_TOKEN"}) {
+      unsetenv(v);
+    }
+    db_ = dir_.Join("app.db");
+    config_ = dir_.Join("litesync.yml");
+  }
+  void Write(int txns, int seed) {
+    int code = testing::RunProcess(
+        {testing::WriterBin(), db_, "-txns", std::to_string(txns), "-seed", std::to_string(seed)},
+        absl::Seconds(60), dir_.Join("writer.log"));
+    ASSERT_EQ(code, 0) << ReadFileOrEmpty(dir_.Join("writer.log"));
+  }
+
+  TempDir dir_;
+  Cli cli_{dir_};
+  std::string db_, config_;
+};
+
+// Issue: masking searched the finished output for every path segment of the
+// heartbeat URLs, so a slug "litesync" made every metric `****_sync_total`, a
+// fail-url token "fail" made "failed" `****ed`, and the socket `.****.yml.sock`.
+TEST_F(CliDeployTest, MetricsPassPromtoolAndNoOutputCarriesAHeartbeatSecret) {
+  ASSERT_TRUE(testing::FileExists(kPromtool)) << "install Debian's prometheus (bash .ci/deps)";
+  testing::HttpServer monitor;
+  Write(5, 1);
+  // ${FAIL_TOKEN} is "fail": a token that is also a word of the output.
+  setenv("FAIL_TOKEN", "fail", 1);
+  WriteFileOrDie(
+      config_,
+      testing::OneDbConfig(
+          db_, dir_.Join("replica"),
+          fmt::format(R"(addr: 127.0.0.1:0
+heartbeat-url: {}
+heartbeat-interval: 1m
+heartbeats:
+  - url: {}
+    fail-url: {}
+  - url: {}
+  - url: {}
+)",
+                      monitor.Url(fmt::format("/{}", kHcUuid)),
+                      monitor.Url(fmt::format("/{}/litesync", kPingKey)),
+                      monitor.Url("/fail/${FAIL_TOKEN}"),
+                      monitor.Url(fmt::format(
+                          "/api/push/{}?status={{status}}&msg={{msg}}&ping={{ping}}", kKumaToken)),
+                      monitor.Url(fmt::format("/api/v1/heartbeat/{}", kBetterStackToken)))));
+  std::string log;
+  auto p = cli_.Start({"replicate", "-config", config_}, &log);
+  ASSERT_TRUE(WaitForText(log, "msg=replicating", kStartTimeout)) << ReadFileOrEmpty(log);
+  // The first check comes one check period (15s) after start; one ping per target.
+  EXPECT_TRUE(monitor.WaitForRequests(4, absl::Seconds(45))) << ReadFileOrEmpty(log);
+
+  std::smatch m;
+  std::string text = ReadFileOrEmpty(log);
+  ASSERT_TRUE(std::regex_search(text, m, std::regex("addr=(127\\.0\\.0\\.1:[0-9]+)"))) << text;
+  const std::string addr = m[1];
+  std::string metrics, status_json;
+  ASSERT_EQ(HttpGet("http://" + addr + "/metrics", &metrics), 200);
+  ASSERT_EQ(HttpGet("http://" + addr + "/status", &status_json), 200);
+  CliResult table = cli_.Run({"status", "-config", config_});
+  CliResult json = cli_.Run({"status", "-json", "-config", config_});
+  CliResult hb = cli_.Run({"heartbeat", "-config", config_});
+  p->Signal(SIGTERM);
+  ASSERT_EQ(p->Wait(kStopTimeout), 0) << ReadFileOrEmpty(log);
+  unsetenv("FAIL_TOKEN");
+
+  std::string file = dir_.Join("metrics.txt");
+  WriteFileOrDie(file, metrics);
+  std::string out;
+  EXPECT_EQ(Promtool(dir_, {"check", "metrics"}, &out, file), 0) << out << "\n" << metrics;
+  EXPECT_THAT(metrics, HasSubstr("# HELP litesync_heartbeat_pings_failed_total"));
+  EXPECT_THAT(metrics, HasSubstr("litesync_sync_total"));
+  EXPECT_THAT(metrics, HasSubstr("/api/push/****?status="));
+  EXPECT_THAT(table.output, HasSubstr(dir_.Join(".litesync.yml.sock")));
+
+  const std::string outputs[] = {ReadFileOrEmpty(log), metrics,     status_json,
+                                 table.output,         json.output, hb.output};
+  for (const std::string& o : outputs) {
+    for (const char* secret : {kHcUuid, kPingKey, kKumaToken, kBetterStackToken}) {
+      EXPECT_THAT(o, Not(HasSubstr(secret))) << o;
+    }
+    EXPECT_THAT(o, Not(HasSubstr("/fail/fail"))) << o;
+    EXPECT_THAT(o, Not(HasSubstr("****ed"))) << o;
+    EXPECT_THAT(o, Not(HasSubstr("****_"))) << o;
+  }
+}
+
+}  // namespace
+}  // namespace litesync
