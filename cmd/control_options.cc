@@ -1,4 +1,5 @@
 // Control-server options derived from the config: socket path and health interval.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -6,17 +7,52 @@
 
 namespace litesync {
 
-std::string ControlSocketPath(const Config& config) {
-  if (const char* env = std::getenv("LITESYNC_SOCKET"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  std::filesystem::path config_path(config.path.empty() ? "litesync.yml" : config.path);
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
+}
+
+std::filesystem::path ConfigFile(const Config& config) {
+  return std::filesystem::path(config.path.empty() ? "litesync.yml" : config.path);
+}
+
+// "<config dir>/.<config file name>.sock", the directory made absolute.
+std::string BesideTheConfig(const Config& config) {
+  std::filesystem::path config_path = ConfigFile(config);
   std::filesystem::path dir = config_path.parent_path();
   if (dir.empty()) dir = ".";
   std::error_code ec;
   std::filesystem::path abs = std::filesystem::absolute(dir, ec);
   if (!ec) dir = abs.lexically_normal();
-  std::string out = (dir / ("." + config_path.filename().string() + ".sock")).string();
+  return (dir / ("." + config_path.filename().string() + ".sock")).string();
+}
+
+}  // namespace
+
+std::string ControlSocketPath(const Config& config) {
+  if (std::string env = Env("LITESYNC_SOCKET"); !env.empty()) return env;
+  const std::string name = ConfigFile(config).filename().string();
+  // systemd's RuntimeDirectory= may list several directories; the first is ours.
+  if (std::string dirs = Env("RUNTIME_DIRECTORY"); !dirs.empty()) {
+    return (std::filesystem::path(dirs.substr(0, dirs.find(':'))) / (name + ".sock")).string();
+  }
+  if (std::string dir = Env("XDG_RUNTIME_DIR"); !dir.empty()) {
+    return (std::filesystem::path(dir) / ("litesync-" + name + ".sock")).string();
+  }
+  return BesideTheConfig(config);
+}
+
+std::vector<std::string> ControlSocketCandidates(const Config& config) {
+  std::vector<std::string> out = {ControlSocketPath(config)};
+  if (!Env("LITESYNC_SOCKET").empty()) return out;
+  for (std::string p : {(std::filesystem::path(kServiceRuntimeDirectory) /
+                         (ConfigFile(config).filename().string() + ".sock"))
+                            .string(),
+                        BesideTheConfig(config)}) {
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(std::move(p));
+  }
   return out;
 }
 
@@ -30,6 +66,7 @@ absl::Duration HealthInterval(const Config& config) {
 ControlServerOptions ControlServerOptionsFromConfig(const Config& config) {
   ControlServerOptions o;
   o.socket_path = ControlSocketPath(config);
+  o.socket_optional = true;
   o.tcp_addr = config.addr;
   o.heartbeat_interval = HealthInterval(config);
   return o;

@@ -138,6 +138,21 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
 }
 
 absl::Status ControlServer::Listen() {
+  if (absl::Status s = ListenUnix(); !s.ok()) {
+    if (!options_.socket_optional || absl::IsFailedPrecondition(s)) return s;
+    LogWarn("control socket unavailable; replicating without it",
+            {{"socket", options_.socket_path},
+             {"err", s},
+             {"fix",
+              "set LITESYNC_SOCKET, RUNTIME_DIRECTORY or XDG_RUNTIME_DIR to a writable "
+              "directory; `litesync status` then reads the replicas directly"}});
+    unix_fd_.reset();
+    options_.socket_path.clear();
+  }
+  return ListenTcp();
+}
+
+absl::Status ControlServer::ListenUnix() {
   if (!options_.socket_path.empty()) {
     const std::string& path = options_.socket_path;
     LS_ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddress(path));
@@ -160,6 +175,10 @@ absl::Status ControlServer::Listen() {
       return ErrnoStatus(errno, fmt::format("listen on control socket {}", path));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status ControlServer::ListenTcp() {
   if (!options_.tcp_addr.empty()) {
     LS_ASSIGN_OR_RETURN(auto host_port, SplitHostPort(options_.tcp_addr));
     addrinfo hints{};

@@ -179,10 +179,12 @@ int RunStatusCommand(const Config& config, const std::vector<std::string>& args,
     *out += kUsage;
     return 0;
   }
-  const std::string socket = env.socket_path.empty() ? ControlSocketPath(config) : env.socket_path;
-
+  std::string socket;
   StatusReport report;
-  absl::StatusOr<HttpResult> answer = HttpGetUnix(socket, "/status", env.timeout);
+  absl::StatusOr<HttpResult> answer =
+      HttpGetFirstUnix(env.socket_path.empty() ? ControlSocketCandidates(config)
+                                               : std::vector<std::string>{env.socket_path},
+                       "/status", &socket, env.timeout);
   if (answer.ok() && answer->code == 200) {
     absl::StatusOr<StatusReport> daemon = ParseStatusJson(answer->body);
     if (!daemon.ok()) {

@@ -26,7 +26,7 @@ using ReplicaClientFactory =
 struct StatusCommandEnv {
   ReplicaClientFactory new_client;            // required
   Clock* clock = nullptr;                     // required
-  std::string socket_path;                    // empty: ControlSocketPath(config)
+  std::string socket_path;                    // empty: ControlSocketCandidates(config)
   absl::Duration timeout = absl::Seconds(5);  // for the daemon's answer
 };
 

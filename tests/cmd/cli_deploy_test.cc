@@ -1,9 +1,12 @@
 // Deployment as shipped: a real daemon's /metrics passes `promtool check metrics`
 // with the heartbeat URLs of the common monitors, and their secret parts appear in
-// no log line, status table, JSON or metric.
+// no log line, status table, JSON or metric; the systemd unit starts as shipped.
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
@@ -35,6 +38,12 @@ using testing::WriteFileOrDie;
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr absl::Duration kStopTimeout = absl::Seconds(60);
 constexpr char kPromtool[] = "/usr/bin/promtool";  // Debian's prometheus package (.ci/deps)
+constexpr char kSystemdAnalyze[] = "/usr/bin/systemd-analyze";
+constexpr uid_t kNobody = 65534;
+
+std::string SourceFile(const std::string& relative) {
+  return std::string(LITESYNC_SOURCE_DIR) + "/" + relative;
+}
 // The secret parts of the heartbeat URLs below.
 constexpr char kHcUuid[] = "5b1f0e66-7d7c-4d6e-9a1b-3c2d4e5f6a7b";
 constexpr char kPingKey[] = "pK3yq9Zr";
@@ -162,6 +171,105 @@ heartbeats:
     EXPECT_THAT(o, Not(HasSubstr("****ed"))) << o;
     EXPECT_THAT(o, Not(HasSubstr("****_"))) << o;
   }
+}
+
+// The shipped unit, with ExecStart pointed at this build's binary, passes
+// `systemd-analyze verify` (which also checks that ExecStart is executable) with
+// no warning at all.
+TEST_F(CliDeployTest, SystemdAnalyzeVerifiesTheUnit) {
+  ASSERT_TRUE(testing::FileExists(kSystemdAnalyze)) << "install Debian's systemd (bash .ci/deps)";
+  std::string unit = ReadFileOrEmpty(SourceFile("etc/litesync.service"));
+  const std::string from = "ExecStart=/usr/local/bin/litesync ";
+  size_t at = unit.find(from);
+  ASSERT_NE(at, std::string::npos) << unit;
+  unit.replace(at, from.size(), "ExecStart=" + testing::LitesyncBin() + " ");
+  EXPECT_THAT(unit, HasSubstr("RuntimeDirectory=litesync"));
+  std::string path = dir_.Join("litesync.service");
+  WriteFileOrDie(path, unit);
+  std::string log = dir_.Join("verify.log");
+  int code = testing::RunProcess({kSystemdAnalyze, "verify", path}, absl::Seconds(60), log);
+  std::string out = ReadFileOrEmpty(log);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, Not(HasSubstr("litesync.service"))) << out;  // no warning about our unit
+}
+
+// Issue 15: as an unprivileged service (User=, ProtectSystem=strict) litesync could
+// not create its socket beside a config in /etc and exited 1 in a restart loop.
+class CliUnprivilegedTest : public CliDeployTest {
+ protected:
+  void SetUp() override {
+    CliDeployTest::SetUp();
+    // The config in a root-owned directory nobody may write; the data is nobody's.
+    ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
+    etc_ = dir_.Join("etc");
+    data_ = dir_.Join("data");
+    run_ = dir_.Join("run");
+    std::filesystem::create_directories(etc_);
+    std::filesystem::create_directories(data_);
+    std::filesystem::create_directories(run_);
+    ASSERT_EQ(::chmod(etc_.c_str(), 0755), 0);
+    db_ = data_ + "/app.db";
+    Write(5, 7);
+    for (const auto& e : std::filesystem::recursive_directory_iterator(data_)) {
+      ASSERT_EQ(::chown(e.path().c_str(), kNobody, kNobody), 0);
+    }
+    ASSERT_EQ(::chown(data_.c_str(), kNobody, kNobody), 0);
+    ASSERT_EQ(::chown(run_.c_str(), kNobody, kNobody), 0);
+    config_ = etc_ + "/litesync.yml";
+    WriteFileOrDie(config_, testing::OneDbConfig(db_, data_ + "/replica"));
+    ASSERT_EQ(::chmod(config_.c_str(), 0644), 0);
+  }
+  std::vector<std::string> AsNobody(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                     "--clear-groups", testing::LitesyncBin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+  void TearDown() override { unsetenv("RUNTIME_DIRECTORY"); }
+
+  std::string etc_, data_, run_;
+};
+
+TEST_F(CliUnprivilegedTest, ASocketThatCannotBeCreatedIsAWarningAndReplicationGoesOn) {
+  std::string log = dir_.Join("replicate.log");
+  Process p(AsNobody({"replicate", "-config", config_}), log);
+  ASSERT_TRUE(WaitForText(log, "msg=replicating", kStartTimeout)) << ReadFileOrEmpty(log);
+  EXPECT_TRUE(WaitForText(log, "msg=\"new lineage\"", kStartTimeout)) << ReadFileOrEmpty(log);
+  EXPECT_TRUE(p.Running()) << ReadFileOrEmpty(log);
+  std::string text = ReadFileOrEmpty(log);
+  EXPECT_THAT(text,
+              HasSubstr("level=WARN msg=\"control socket unavailable; replicating without it\""));
+  EXPECT_THAT(text, HasSubstr(etc_ + "/.litesync.yml.sock"));
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(kStopTimeout), 0) << ReadFileOrEmpty(log);
+  std::string out = dir_.Join("restored.db");
+  CliResult r = cli_.Run({"restore", "-o", out, data_ + "/replica"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(*testing::DumpContent(out), *testing::DumpContent(db_));
+}
+
+TEST_F(CliUnprivilegedTest, TheSocketGoesToTheRuntimeDirectoryAndStatusFindsIt) {
+  setenv("RUNTIME_DIRECTORY", run_.c_str(), 1);  // as systemd's RuntimeDirectory= sets it
+  std::string log = dir_.Join("replicate.log");
+  Process p(AsNobody({"replicate", "-config", config_}), log);
+  ASSERT_TRUE(WaitForText(log, "msg=\"control endpoint listening\"", kStartTimeout))
+      << ReadFileOrEmpty(log);
+  const std::string socket = run_ + "/litesync.yml.sock";
+  EXPECT_THAT(ReadFileOrEmpty(log), HasSubstr("socket=" + socket));
+  EXPECT_THAT(ReadFileOrEmpty(log), Not(HasSubstr("level=WARN")));
+  // Healthy once the first sync is done; `status` with the service's environment
+  // asks the daemon there.
+  absl::Time deadline = absl::Now() + kStartTimeout;
+  CliResult status;
+  do {
+    status = cli_.RunWith({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"},
+                          {"status", "-config", config_});
+  } while (status.code != 0 && absl::Now() < deadline);
+  EXPECT_EQ(status.code, 0) << status.output;
+  EXPECT_THAT(status.output, HasSubstr("daemon running (socket " + socket + ")"));
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(kStopTimeout), 0) << ReadFileOrEmpty(log);
+  EXPECT_FALSE(testing::FileExists(socket));
 }
 
 }  // namespace

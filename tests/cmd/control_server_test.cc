@@ -378,14 +378,25 @@ TEST_F(ControlServerTest, ResponsesNeverCarrySecrets) {
   EXPECT_THAT(status.body, HasSubstr("Failed to connect to hc-ping.com port 443"));
 }
 
-TEST(ControlOptionsTest, SocketPathSitsNextToTheConfig) {
-  ::unsetenv("LITESYNC_SOCKET");
+TEST(ControlOptionsTest, SocketPathPrefersTheRuntimeDirectoriesThenSitsNextToTheConfig) {
+  for (const char* v : {"LITESYNC_SOCKET", "RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR"}) ::unsetenv(v);
   Config c;
   c.path = "/etc/litesync/litesync.yml";
   EXPECT_EQ(ControlSocketPath(c), "/etc/litesync/.litesync.yml.sock");
+  EXPECT_THAT(ControlSocketCandidates(c),
+              ::testing::ElementsAre("/etc/litesync/.litesync.yml.sock",
+                                     "/run/litesync/litesync.yml.sock"));
+  ::setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+  EXPECT_EQ(ControlSocketPath(c), "/run/user/1000/litesync-litesync.yml.sock");
+  ::setenv("RUNTIME_DIRECTORY", "/run/litesync:/run/other", 1);
+  EXPECT_EQ(ControlSocketPath(c), "/run/litesync/litesync.yml.sock");
+  EXPECT_THAT(ControlSocketCandidates(c),
+              ::testing::ElementsAre("/run/litesync/litesync.yml.sock",
+                                     "/etc/litesync/.litesync.yml.sock"));
   ::setenv("LITESYNC_SOCKET", "/run/litesync.sock", 1);
   EXPECT_EQ(ControlSocketPath(c), "/run/litesync.sock");
-  ::unsetenv("LITESYNC_SOCKET");
+  EXPECT_THAT(ControlSocketCandidates(c), ::testing::ElementsAre("/run/litesync.sock"));
+  for (const char* v : {"LITESYNC_SOCKET", "RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR"}) ::unsetenv(v);
 }
 
 TEST(ControlOptionsTest, IntervalIsTheSmallestTargetInterval) {
