@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include "replica/replica_client.h"
 #include "replica/restore.h"
 #include "replica/secret.h"
+#include "replica/scratch_dir.h"
 #include "replica/status.h"
 
 namespace litesync {
@@ -305,6 +307,14 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
   std::string output;
   if (std::optional<int> code = Resolve(a, &replicas, &output)) return *code;
 
+  if (std::any_of(replicas.begin(), replicas.end(),
+                  [](const ReplicaOptions& r) { return r.type == "s3"; })) {
+    // S3 objects over the memory limit spill to the scratch directory.
+    if (absl::Status s = CheckScratchDir(ScratchDir()); !s.ok()) {
+      PrintError("restore", s);
+      return kExitUsage;
+    }
+  }
   if (Exists(output)) {
     if (a.if_db_not_exists) {
       LogInfo("restore skipped: the database exists", {{"output", output}});

@@ -1,11 +1,13 @@
 // Deployment as shipped: a real daemon's /metrics passes `promtool check metrics`
 // with the heartbeat URLs of the common monitors, and their secret parts appear in
-// no log line, status table, JSON or metric; the systemd unit starts as shipped.
+// no log line, status table, JSON or metric; the systemd unit starts as shipped;
+// the Kubernetes pod has a writable scratch directory.
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 #include <string>
@@ -13,6 +15,7 @@
 
 #include "fmt/format.h"
 #include <curl/curl.h>
+#include <yaml-cpp/yaml.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -170,6 +173,62 @@ heartbeats:
     EXPECT_THAT(o, Not(HasSubstr("/fail/fail"))) << o;
     EXPECT_THAT(o, Not(HasSubstr("****ed"))) << o;
     EXPECT_THAT(o, Not(HasSubstr("****_"))) << o;
+  }
+}
+
+// Issue 15: the sidecar had readOnlyRootFilesystem and no writable /tmp, so an S3
+// download over the memory limit failed hours later. Every container running
+// litesync with a read-only root mounts a volume at the scratch directory.
+TEST_F(CliDeployTest, KubernetesContainersWithAReadOnlyRootMountTheScratchDirectory) {
+  int checked = 0;
+  for (const YAML::Node& doc : YAML::LoadAllFromFile(SourceFile("etc/kubernetes.yaml"))) {
+    if (doc["kind"].as<std::string>("") != "Pod") continue;
+    std::vector<std::string> empty_dirs;
+    for (const YAML::Node& v : doc["spec"]["volumes"]) {
+      if (v["emptyDir"]) empty_dirs.push_back(v["name"].as<std::string>());
+    }
+    for (const char* list : {"initContainers", "containers"}) {
+      for (const YAML::Node& c : doc["spec"][list]) {
+        if (c["image"].as<std::string>().rfind("litesync", 0) != 0) continue;
+        if (!c["securityContext"] || !c["securityContext"]["readOnlyRootFilesystem"] ||
+            !c["securityContext"]["readOnlyRootFilesystem"].as<bool>()) {
+          continue;
+        }
+        std::string scratch = "/tmp";
+        for (const YAML::Node& e : c["env"]) {
+          if (e["name"].as<std::string>() == "TMPDIR") scratch = e["value"].as<std::string>();
+        }
+        bool mounted = false;
+        for (const YAML::Node& m : c["volumeMounts"]) {
+          mounted = mounted || (m["mountPath"].as<std::string>() == scratch &&
+                                std::find(empty_dirs.begin(), empty_dirs.end(),
+                                          m["name"].as<std::string>()) != empty_dirs.end());
+        }
+        EXPECT_TRUE(mounted) << c["name"].as<std::string>() << ": no emptyDir at " << scratch;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GE(checked, 1);
+}
+
+// The scratch directory is checked at start-up, with an error naming it.
+TEST_F(CliDeployTest, AnUnwritableScratchDirectoryIsAStartUpErrorNamingIt) {
+  Write(3, 9);
+  const std::string scratch = dir_.Join("no-such-scratch");
+  const std::string s3 = "s3://bkt/app?endpoint=http://127.0.0.1:1&region=us-east-1";
+  setenv("TMPDIR", scratch.c_str(), 1);
+  setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI", 1);
+  CliResult replicate = cli_.Run({"replicate", db_, s3}, absl::Seconds(30));
+  CliResult restore = cli_.Run({"restore", "-o", dir_.Join("out.db"), s3}, absl::Seconds(30));
+  unsetenv("TMPDIR");
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  for (const CliResult& r : {replicate, restore}) {
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("scratch directory " + scratch));
+    EXPECT_THAT(r.output, HasSubstr("point TMPDIR at a writable directory"));
   }
 }
 
