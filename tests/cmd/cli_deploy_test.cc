@@ -1,7 +1,7 @@
 // Deployment as shipped: a real daemon's /metrics passes `promtool check metrics`
 // with the heartbeat URLs of the common monitors, and their secret parts appear in
 // no log line, status table, JSON or metric; the systemd unit starts as shipped;
-// the Kubernetes pod has a writable scratch directory.
+// the Kubernetes pod has a writable scratch directory; the alert rules pass promtool.
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -230,6 +230,14 @@ TEST_F(CliDeployTest, AnUnwritableScratchDirectoryIsAStartUpErrorNamingIt) {
     EXPECT_THAT(r.output, HasSubstr("scratch directory " + scratch));
     EXPECT_THAT(r.output, HasSubstr("point TMPDIR at a writable directory"));
   }
+}
+
+TEST_F(CliDeployTest, PromtoolAcceptsTheAlertRules) {
+  ASSERT_TRUE(testing::FileExists(kPromtool)) << "install Debian's prometheus (bash .ci/deps)";
+  std::string out;
+  EXPECT_EQ(Promtool(dir_, {"check", "rules", SourceFile("etc/prometheus-alerts.yml")}, &out), 0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("SUCCESS"));
 }
 
 // The shipped unit, with ExecStart pointed at this build's binary, passes
