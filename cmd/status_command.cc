@@ -1,6 +1,8 @@
 #include "cmd/status_command.h"
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -104,8 +106,8 @@ HeartbeatRow DirectHeartbeatRow(const HeartbeatTarget& t, const StatusReport& re
   return h;
 }
 
-int Finish(const StatusReport& report, bool json, std::string* out) {
-  *out += json ? RenderJson(report) : RenderTable(report);
+int Finish(const StatusReport& report, bool json, size_t width, std::string* out) {
+  *out += json ? RenderJson(report) : RenderTable(report, width);
   bool all_ok = !report.databases.empty();
   for (const DbStatus& d : report.databases) all_ok = all_ok && d.state == DbState::kOk;
   return all_ok ? 0 : 1;
@@ -221,13 +223,16 @@ int RunStatusCommand(const Config& config, const std::vector<std::string>& args,
     report.healthy = std::all_of(report.databases.begin(), report.databases.end(),
                                  [](const DbStatus& d) { return d.healthy; });
   }
-  return Finish(report, parsed->json, out);
+  return Finish(report, parsed->json, env.width, out);
 }
 
 int RunStatusCommand(const Config& config, const std::vector<std::string>& args) {
   StatusCommandEnv env;
   env.new_client = [](const ReplicaOptions& o) { return NewReplicaClient(o); };
   env.clock = Clock::Real();
+  struct winsize ws {};
+  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+    env.width = ws.ws_col;
   std::string out, err;
   int code = RunStatusCommand(config, args, env, &out, &err);
   std::fputs(out.c_str(), stdout);
