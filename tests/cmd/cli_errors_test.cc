@@ -313,3 +313,41 @@ TEST_F(CliErrorsTest, DatabasesListsFilesFoundInDirs) {
 
 }  // namespace
 }  // namespace litesync
+
+namespace litesync {
+namespace {
+
+// Issue 15: `test_writer -h` took -h for a database path and wrote a database
+// named "-h" forever. -h prints the usage; a flag where the path belongs, an
+// unknown flag or a bad number is a usage error (exit 2); none creates a file.
+TEST(TestWriterTest, HelpAndUnknownFlagsAreUsageErrors) {
+  TempDir dir;
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+    std::string message;
+  } cases[] = {
+      {{"-h"}, 0, "usage: test_writer DB"},
+      {{"--help"}, 0, "usage: test_writer DB"},
+      {{"-txns", "5"}, 2, "the first argument is the database path (got \"-txns\")"},
+      {{"app.db", "-bogus", "1"}, 2, "unknown flag -bogus"},
+      {{"app.db", "-txns", "many"}, 2, "-txns: not a number: \"many\""},
+      {{"app.db", "-txns"}, 2, "-txns needs a value"},
+      {{}, 2, "needs a database path"},
+  };
+  for (const Case& c : cases) {
+    std::string cmd = "cd \"$1\" && shift && exec \"$@\"";
+    std::vector<std::string> argv = {"/bin/sh", "-c", cmd, "sh", dir.path(), testing::WriterBin()};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    std::string log = dir.Join("writer.log");
+    int code = testing::RunProcess(argv, absl::Seconds(10), log);
+    std::string out = testing::ReadFileOrEmpty(log);
+    EXPECT_EQ(code, c.code) << out;
+    EXPECT_THAT(out, HasSubstr(c.message));
+    EXPECT_FALSE(FileExists(dir.Join("-h")));
+    EXPECT_FALSE(FileExists(dir.Join("app.db")));
+  }
+}
+
+}  // namespace
+}  // namespace litesync
