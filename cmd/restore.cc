@@ -19,12 +19,13 @@
 #include "cmd/command.h"
 #include "cmd/databases.h"
 #include "cmd/flags.h"
+#include "cmd/restore_progress.h"
 #include "replica/handles.h"
 #include "replica/log.h"
 #include "replica/replica_client.h"
 #include "replica/restore.h"
-#include "replica/secret.h"
 #include "replica/scratch_dir.h"
+#include "replica/secret.h"
 #include "replica/status.h"
 
 namespace litesync {
@@ -306,7 +307,6 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
   std::vector<ReplicaOptions> replicas;
   std::string output;
   if (std::optional<int> code = Resolve(a, &replicas, &output)) return *code;
-
   if (std::any_of(replicas.begin(), replicas.end(),
                   [](const ReplicaOptions& r) { return r.type == "s3"; })) {
     // S3 objects over the memory limit spill to the scratch directory.
@@ -315,6 +315,7 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
       return kExitUsage;
     }
   }
+
   if (Exists(output)) {
     if (a.if_db_not_exists) {
       LogInfo("restore skipped: the database exists", {{"output", output}});
@@ -379,11 +380,17 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
   options.output_path = staging;
   options.parallelism = static_cast<int>(a.parallelism);
   options.client_factory = [&] { return NewReplicaClient(best->options); };
+  RestoreProgressLine progress(STDERR_FILENO);  // a TTY only
+  options.on_progress = [&](const RestoreProgress& p) { progress.Update(p); };
   absl::Time start = absl::Now();
   absl::Status s;
   RunInterruptible(
-      [&] { s = ExecuteRestoreReplanning(*best->client, target, &best->plan, options); },
+      [&] {
+        s = ExecuteRestoreReplanning(*best->client, target, &best->plan, options);
+        progress.Clear();
+      },
       [&](int sig) {
+        progress.Clear();
         ::unlink(staging_tmp.c_str());
         ::unlink(staging.c_str());
         PrintError("restore", fmt::format("interrupted by {}; nothing was written to {}",

@@ -1,7 +1,6 @@
 // Deployment as shipped: a real daemon's /metrics passes `promtool check metrics`
 // with the heartbeat URLs of the common monitors, and their secret parts appear in
-// no log line, status table, JSON or metric; the systemd unit starts as shipped;
-// the Kubernetes pod has a writable scratch directory; the alert rules pass promtool.
+// no log line, status table, JSON or metric; the files in etc/ pass their tools.
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -15,13 +14,16 @@
 
 #include "fmt/format.h"
 #include <curl/curl.h>
-#include <yaml-cpp/yaml.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
+#include "cmd/restore_progress.h"
 #include "tests/cmd/cli_util.h"
+#include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/http_server.h"
 #include "tests/testutil/process.h"
+#include "tests/testutil/s3_server.h"
 #include "tests/testutil/sqlite_util.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -47,6 +49,7 @@ constexpr uid_t kNobody = 65534;
 std::string SourceFile(const std::string& relative) {
   return std::string(LITESYNC_SOURCE_DIR) + "/" + relative;
 }
+
 // The secret parts of the heartbeat URLs below.
 constexpr char kHcUuid[] = "5b1f0e66-7d7c-4d6e-9a1b-3c2d4e5f6a7b";
 constexpr char kPingKey[] = "pK3yq9Zr";
@@ -337,6 +340,68 @@ TEST_F(CliUnprivilegedTest, TheSocketGoesToTheRuntimeDirectoryAndStatusFindsIt) 
   p.Signal(SIGTERM);
   EXPECT_EQ(p.Wait(kStopTimeout), 0) << ReadFileOrEmpty(log);
   EXPECT_FALSE(testing::FileExists(socket));
+}
+
+TEST(RestoreProgressTest, TheLineSaysDoneTotalRateTimeLeftAndTheFileFetched) {
+  RestoreProgress p;
+  p.files_done = 2;
+  p.files_total = 8;
+  p.bytes_done = 2 << 20;
+  p.bytes_total = 8 << 20;
+  p.fetching = "s3://bkt/app/0000000000000003-0000000000000003.ltx";
+  std::string line = FormatRestoreProgress(p, absl::Seconds(2), 0);
+  EXPECT_EQ(line,
+            "restore: 2/8 files, 2.0 MiB of 8.0 MiB, 1.0 MiB/s, 6s left, fetching "
+            "s3://bkt/app/0000000000000003-0000000000000003.ltx");
+  EXPECT_EQ(FormatRestoreProgress(p, absl::Seconds(2), 40).size(), 39u);  // never wraps
+  p.bytes_total = 0;  // a size unknown: by files
+  EXPECT_THAT(FormatRestoreProgress(p, absl::Seconds(2), 0),
+              ::testing::StartsWith("restore: 2/8 files, 1.0 files/s, 6s left, fetching "));
+}
+
+// Issue 15: on a terminal a slow restore shows one progress line, with the S3
+// object being fetched; with stderr not a terminal, nothing of it.
+TEST_F(CliDeployTest, ASlowRestoreShowsProgressOnATerminalOnly) {
+  testing::S3Server s3;
+  ASSERT_TRUE(s3.running());
+  testing::FaultProxy proxy(s3.port());
+  setenv("AWS_ACCESS_KEY_ID", testing::S3Server::kAccessKeyId, 1);
+  setenv("AWS_SECRET_ACCESS_KEY", testing::S3Server::kSecretAccessKey, 1);
+  const std::string url = fmt::format("s3://{}/app?endpoint={}", s3.bucket(), proxy.endpoint());
+  Write(20, 11);
+  std::string log;
+  auto p = cli_.Start({"replicate", db_, url}, &log);
+  ASSERT_TRUE(WaitForText(log, "msg=replicating", kStartTimeout)) << ReadFileOrEmpty(log);
+  Write(20, 12);  // shipped as a second file by the final sync at the latest
+  p->Signal(SIGTERM);
+  ASSERT_EQ(p->Wait(kStopTimeout), 0) << ReadFileOrEmpty(log);
+
+  // A throttled replica: every request waits 1.1s, so fetching the second file
+  // starts after the quiet first second.
+  proxy.set_stall_time(absl::Milliseconds(1100));
+  proxy.SetMode(testing::Fault::kDelay);
+  const std::string tty_out = dir_.Join("tty.db");
+  std::string command = fmt::format("stty cols 250 rows 40; {} restore -parallelism 1 -o {} '{}'",
+                                    testing::LitesyncBin(), tty_out, url);
+  std::string tty_log = dir_.Join("script.log");
+  int code = testing::RunProcess({"/usr/bin/script", "-qfec", command, "/dev/null"},
+                                 absl::Seconds(120), tty_log);
+  std::string on_tty = ReadFileOrEmpty(tty_log);
+  EXPECT_EQ(code, 0) << on_tty;
+  EXPECT_THAT(on_tty, HasSubstr("\r\033[Krestore: 1/"));
+  EXPECT_THAT(on_tty, HasSubstr("/s, "));
+  EXPECT_THAT(on_tty, HasSubstr(" left, fetching s3://" + s3.bucket() + "/app/"));
+  // Erased before the result is logged: no log line starts on the progress line.
+  EXPECT_THAT(on_tty, Not(::testing::ContainsRegex("left[^\r\n]*ts=")));
+
+  CliResult piped = cli_.Run({"restore", "-parallelism", "1", "-o", dir_.Join("piped.db"), url},
+                             absl::Seconds(120));
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  EXPECT_EQ(piped.code, 0) << piped.output;
+  EXPECT_THAT(piped.output, Not(HasSubstr("restore: 1/")));
+  EXPECT_THAT(piped.output, Not(HasSubstr("\r")));
+  EXPECT_EQ(*testing::DumpContent(tty_out), *testing::DumpContent(db_));
 }
 
 }  // namespace
