@@ -74,9 +74,11 @@ absl::StatusOr<Url> Url::Parse(std::string_view text, Kind kind) {
   CurlUrl u(curl_url());
   if (u == nullptr) return absl::ResourceExhaustedError("parse URL: out of memory");
   std::string s(text);
-  // libcurl accepts only local file URLs; a file URL naming a host is still a URL
-  // whose fields render the same, so it is parsed under a scheme libcurl does not know.
-  const bool file = absl::AsciiStrToLower(std::string(text.substr(0, 7))) == "file://";
+  // libcurl accepts only local file URLs (file:///path); a file URL naming a host
+  // is still a URL whose fields render the same, so it is parsed under a scheme
+  // libcurl does not know.
+  const bool file = absl::AsciiStrToLower(std::string(text.substr(0, 7))) == "file://" &&
+                    text.size() > 7 && text[7] != '/';
   if (file) s = "litesync-file" + s.substr(4);
   CURLUcode rc =
       curl_url_set(u.get(), CURLUPART_URL, s.c_str(), CURLU_NON_SUPPORT_SCHEME | CURLU_PATH_AS_IS);
