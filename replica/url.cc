@@ -126,6 +126,16 @@ std::string Url::Redacted() const {
 
 std::string RedactUrl(std::string_view url, bool mask_path) {
   size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos && mask_path) {
+    // A heartbeat URL missing its scheme (a config error) still carries its token.
+    constexpr std::string_view kScheme = "http://";
+    absl::StatusOr<Url> parsed =
+        Url::Parse(std::string(kScheme) + std::string(url), Url::Kind::kHeartbeat);
+    if (parsed.ok()) return parsed->Redacted().substr(kScheme.size());
+    size_t slash = url.find('/');  // not even host/path: keep what precedes a path
+    return slash == std::string_view::npos ? std::string(url)
+                                           : std::string(url.substr(0, slash)) + "/****";
+  }
   if (scheme_end == std::string_view::npos) return std::string(url);
   absl::StatusOr<Url> parsed =
       Url::Parse(url, mask_path ? Url::Kind::kHeartbeat : Url::Kind::kCredentials);

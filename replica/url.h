@@ -42,8 +42,9 @@ class Url {
 };
 
 // Url::Parse(url, kind).Redacted(). Text that is not a URL (no "://", e.g. a file
-// path) is returned as is; a URL libcurl cannot parse renders as "<scheme>://****".
-// `mask_path`: a heartbeat URL (Url::Kind::kHeartbeat).
+// path) is returned as is, except with `mask_path` (a heartbeat URL missing its
+// scheme, "hc-ping.com/<uuid>": its path is masked all the same); a URL libcurl
+// cannot parse renders as "<scheme>://****". `mask_path`: Url::Kind::kHeartbeat.
 std::string RedactUrl(std::string_view url, bool mask_path = false);
 
 }  // namespace litesync

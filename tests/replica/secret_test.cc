@@ -41,6 +41,13 @@ TEST(RedactUrlTest, MasksAHealthchecksSlugAndAFailUrlWhoseTokenIsAWord) {
             "http://[::1]:8080/ping/****?id=****&status=up#****");
 }
 
+TEST(RedactUrlTest, AHeartbeatUrlWithoutItsSchemeStillHasItsTokenMasked) {
+  EXPECT_EQ(RedactUrl("hc-ping.com/abc-123", true), "hc-ping.com/****");
+  EXPECT_EQ(RedactUrl("hc-ping.com/abc-123"), "hc-ping.com/abc-123");  // a path, not a URL
+  EXPECT_EQ(RedactUrl("mailto:x", true), "mailto:x");
+  EXPECT_EQ(RedactUrl("host:bad port/Tok3n", true), "host:bad port/****");
+}
+
 TEST(RedactUrlTest, TextThatIsNotAParseableUrlIsMaskedWhole) {
   EXPECT_EQ(RedactUrl("https://host/a b/Tok3n", true), "https://****");
 }
