@@ -113,9 +113,16 @@ std::string Url::Redacted() const {
     for (std::string_view kv : Split(query_, '&')) {
       size_t eq = kv.find('=');
       std::string_view name = kv.substr(0, eq);
-      bool secret = eq != std::string_view::npos &&
-                    (kind_ == Kind::kHeartbeat ? !IsHeartbeatParam(name) : IsCredentialParam(name));
-      parts.push_back(secret ? std::string(name) + "=" + std::string(kMask) : std::string(kv));
+      const bool has_value = eq != std::string_view::npos;
+      // In a heartbeat URL a bare word (?Tok3n) may be the token itself.
+      bool secret = kind_ == Kind::kHeartbeat ? !IsHeartbeatParam(name)
+                                              : has_value && IsCredentialParam(name);
+      if (!secret) {
+        parts.emplace_back(kv);
+      } else {
+        parts.push_back(has_value ? std::string(name) + "=" + std::string(kMask)
+                                  : std::string(kMask));
+      }
     }
     out += "?" + absl::StrJoin(parts, "&");
   }

@@ -39,6 +39,8 @@ TEST(RedactUrlTest, MasksAHealthchecksSlugAndAFailUrlWhoseTokenIsAWord) {
   EXPECT_EQ(RedactUrl("http://127.0.0.1:8080/fail/fail", true), "http://127.0.0.1:8080/****");
   EXPECT_EQ(RedactUrl("http://[::1]:8080/ping/x?id=Tok3n&status=up#frag", true),
             "http://[::1]:8080/ping/****?id=****&status=up#****");
+  EXPECT_EQ(RedactUrl("https://h.example/p?Tok3n&state=run", true),
+            "https://h.example/****?****&state=run");
 }
 
 TEST(RedactUrlTest, AHeartbeatUrlWithoutItsSchemeStillHasItsTokenMasked) {
