@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS) --timeout 600
 
-.PHONY: all deps build run test sanitize asan tsan format format-check bench bench-s3 clean
+.PHONY: all deps build run test sanitize asan tsan format format-check bench bench-s3 image image-test clean
 
 all: build
 
@@ -52,6 +52,16 @@ bench: build
 # S3 replicas against s3rver on loopback, beside Litestream (bench/README.md).
 bench-s3: build
 	@bash bench/s3.sh $(BUILD) full
+
+# The container image (etc/Dockerfile) with a dockerd of its own, data in
+# $(BUILD)/docker (etc/image.sh). image-test proves it (tests/image_test.sh); it is
+# not part of .ci/run (see README, "Container image").
+image:
+	@bash etc/image.sh $(BUILD)
+
+image-test: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS) --target test_writer
+	@bash tests/image_test.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "fmt/format.h"
@@ -59,6 +60,13 @@ void PrintError(std::string_view command, const absl::Status& status) {
 }
 
 std::string NormalizePath(std::string_view path) { return config_internal::AbsolutePath(path); }
+
+std::optional<std::string> ReplicaArgument(const std::string& arg) {
+  if (arg.find("://") != std::string::npos) return arg;
+  std::error_code ec;
+  if (!arg.empty() && std::filesystem::is_directory(arg, ec)) return "file://" + NormalizePath(arg);
+  return std::nullopt;
+}
 
 sigset_t BlockSignals() {
   sigset_t set;

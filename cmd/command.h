@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,13 @@ std::string StatusMessage(const absl::Status& status);  // message() as a std::s
 
 // Absolute and lexically normalized ("~" from $HOME), as paths in the config are.
 std::string NormalizePath(std::string_view path);
+
+// The rule for the last argument of restore, ltx and snapshots: it names a
+// replica when it is a URL (contains "://") or an existing directory (a database
+// is always a file, so a directory can only be a file replica); anything else is a
+// database path of the config. Returns the replica URL (file://<absolute path> for
+// a directory), or nullopt for a database path.
+std::optional<std::string> ReplicaArgument(const std::string& arg);
 
 // Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and every thread it
 // starts afterwards; call before any thread exists. Returns the blocked set.

@@ -149,6 +149,22 @@ absl::StatusOr<HttpResult> ParseResponse(std::string_view raw) {
   return result;
 }
 
+absl::StatusOr<HttpResult> HttpGetFirstUnix(const std::vector<std::string>& sockets,
+                                            std::string_view path, std::string* socket,
+                                            absl::Duration timeout) {
+  absl::StatusOr<HttpResult> first = absl::NotFoundError("no control socket");
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    absl::StatusOr<HttpResult> r = HttpGetUnix(sockets[i], path, timeout);
+    if (r.ok() && r->code == 200) {
+      *socket = sockets[i];
+      return r;
+    }
+    if (i == 0) first = std::move(r);
+  }
+  *socket = sockets.empty() ? "" : sockets[0];
+  return first;
+}
+
 absl::StatusOr<HttpResult> HttpGetUnix(const std::string& socket_path, std::string_view path,
                                        absl::Duration timeout) {
   sockaddr_un addr{};

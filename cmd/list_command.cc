@@ -28,13 +28,14 @@ namespace {
 constexpr char kSnapshotsUsage[] =
     "Usage:\n"
     "  litesync snapshots [-config PATH] [-replica NAME] [-json] DBPATH\n"
-    "  litesync snapshots [-json] REPLICA-URL\n"
+    "  litesync snapshots [-json] REPLICA\n"
     "\n"
     "Lists the snapshots (level 9: every page of the database) a replica holds, one row\n"
     "per file sorted by lineage and TXID: lineage, level, TXID range (16 hex digits),\n"
     "size in bytes and capture time (RFC 3339, UTC). With a config, DBPATH names a\n"
     "database of it and every replica is listed unless -replica picks one.\n"
-    "REPLICA-URL (file:///backups/app or s3://bucket/prefix?endpoint=...) needs no config.\n"
+    "A REPLICA needs no config: a URL (file:///backups/app, s3://bucket/prefix?endpoint=...)\n"
+    "or an existing directory (/backups/app); anything else is a DBPATH.\n"
     "\n"
     "Exit status: 0 listed, 1 when a database or replica cannot be read, 2 on a usage or\n"
     "config error.\n";
@@ -42,14 +43,15 @@ constexpr char kSnapshotsUsage[] =
 constexpr char kLtxUsage[] =
     "Usage:\n"
     "  litesync ltx [-config PATH] [-level N|all] [-replica NAME] [-json] DBPATH\n"
-    "  litesync ltx [-level N|all] [-json] REPLICA-URL\n"
+    "  litesync ltx [-level N|all] [-json] REPLICA\n"
     "\n"
     "Lists the tx files a replica holds, one row per file sorted by lineage, level and\n"
     "TXID: lineage, level, TXID range (16 hex digits), size in bytes and capture time\n"
     "(RFC 3339, UTC). Levels: 0 (one file per sync), 1-3 (compacted), 9 (snapshots);\n"
     "-level picks one (default: all). With a config, DBPATH names a database of it and\n"
-    "every replica is listed unless -replica picks one. REPLICA-URL (file:///backups/app\n"
-    "or s3://bucket/prefix?endpoint=...) needs no config.\n"
+    "every replica is listed unless -replica picks one. A REPLICA needs no config: a URL\n"
+    "(file:///backups/app, s3://bucket/prefix?endpoint=...) or an existing directory\n"
+    "(/backups/app); anything else is a DBPATH.\n"
     "\n"
     "Exit status: 0 listed, 1 when a database or replica cannot be read, 2 on a usage or\n"
     "config error.\n";
@@ -101,8 +103,8 @@ std::optional<int> ParseArgs(const std::vector<std::string>& argv, bool snapshot
     return kExitUsage;
   };
   if (flags.args().size() != 1) {
-    return usage_error(flags.args().empty() ? "needs a DBPATH or a REPLICA-URL"
-                                            : "takes one DBPATH or REPLICA-URL");
+    return usage_error(flags.args().empty() ? "needs a DBPATH or a REPLICA"
+                                            : "takes one DBPATH or REPLICA");
   }
   a->target = flags.args()[0];
   a->config_set = flags.IsSet("config");
@@ -124,9 +126,11 @@ std::optional<int> ParseArgs(const std::vector<std::string>& argv, bool snapshot
 // The replicas to list, with their display names; an exit code on error.
 std::optional<int> Resolve(const Args& a, std::vector<ReplicaOptions>* replicas,
                            std::string* what) {
-  if (a.target.find("://") != std::string::npos) {
+  if (std::optional<std::string> url = ReplicaArgument(a.target)) {
     if (a.config_set || !a.replica.empty()) {
-      PrintError(a.command, "-config and -replica apply to a DBPATH, not to a REPLICA-URL");
+      PrintError(a.command, fmt::format("-config and -replica apply to a DBPATH, not to a replica "
+                                        "(\"{}\" is a URL or a directory)",
+                                        RedactUrl(a.target)));
       return kExitUsage;
     }
     if (!a.log_level.empty()) {
@@ -135,24 +139,18 @@ std::optional<int> Resolve(const Args& a, std::vector<ReplicaOptions>* replicas,
         return kExitUsage;
       }
     }
-    absl::StatusOr<ReplicaOptions> r = ReplicaOptionsFromUrl(a.target);
+    absl::StatusOr<ReplicaOptions> r = ReplicaOptionsFromUrl(*url);
     if (!r.ok()) {
       PrintError(a.command, r.status());
       return kExitUsage;
     }
     replicas->push_back(*std::move(r));
-    *what = RedactUrl(a.target);
+    *what = RedactUrl(*url);
     return std::nullopt;
   }
   absl::StatusOr<Config> config = LoadCommandConfig(a.config, a.log_level);
   if (!config.ok()) {
-    std::string msg = StatusMessage(config.status());
-    std::error_code ec;
-    if (!a.config_set && std::filesystem::is_directory(a.target, ec)) {
-      msg += fmt::format(" (to list the replica directory {}, give it as file://{})", a.target,
-                         NormalizePath(a.target));
-    }
-    PrintError(a.command, msg);
+    PrintError(a.command, config.status());
     return kExitUsage;
   }
   absl::StatusOr<ResolvedDb> db = FindDatabase(*config, a.target);

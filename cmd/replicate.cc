@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -26,6 +27,7 @@
 #include "replica/log.h"
 #include "replica/replica_client.h"
 #include "replica/replicator.h"
+#include "replica/scratch_dir.h"
 #include "replica/secret.h"
 #include "replica/status.h"
 #include "replica/sync_record.h"
@@ -58,7 +60,9 @@ constexpr char kUsage[] =
     "Before starting it checks that each database's directory exists, that an existing\n"
     "database file is a SQLite database, and that each replica can be reached. A database\n"
     "that does not exist yet is replicated once the application creates it. While running,\n"
-    "`litesync status` reads the daemon's state over a control socket next to the config;\n"
+    "`litesync status` reads the daemon's state over a control socket ($LITESYNC_SOCKET,\n"
+    "else in $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR, else next to the config; one it\n"
+    "cannot create is a warning, not an error);\n"
     "`addr:` in the config adds an HTTP endpoint (/healthz, /status, /metrics).\n"
     "\n"
     "Exit status: 0 after a clean shutdown, 1 on a runtime failure (including a failed\n"
@@ -178,6 +182,22 @@ std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup
   return std::nullopt;
 }
 
+// True when a replica of the config is on S3 (whose downloads may spill to the
+// scratch directory).
+bool UsesS3(const Setup& setup) {
+  auto any_s3 = [](const std::vector<ReplicaOptions>& replicas) {
+    return std::any_of(replicas.begin(), replicas.end(),
+                       [](const ReplicaOptions& r) { return r.type == "s3"; });
+  };
+  for (const ResolvedDb& db : setup.dbs) {
+    if (any_s3(db.options.replicas)) return true;
+  }
+  for (const DirOptions& dir : setup.config.dirs) {
+    if (any_s3(dir.replicas)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::Status CheckDatabaseFile(const ResolvedDb& db) {
@@ -230,6 +250,12 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
                                 {"sqlite", sqlite3_libversion()},
                                 {"config", setup.from_config ? setup.config.path : "(none)"},
                                 {"dbs", setup.dbs.size()}});
+  if (UsesS3(setup)) {  // S3 downloads over the memory limit spill to the scratch directory
+    if (absl::Status s = CheckScratchDir(ScratchDir()); !s.ok()) {
+      LogError("refusing to start", {{"err", s}});
+      return kExitUsage;
+    }
+  }
   // ~7 descriptors per database: 1,000 databases do not fit a soft limit of 1,024.
   FdBudget fd_budget(RaiseFdLimit());
   // Replica pings can take a client timeout each: a signal meanwhile ends the start.

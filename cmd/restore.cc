@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -18,10 +19,12 @@
 #include "cmd/command.h"
 #include "cmd/databases.h"
 #include "cmd/flags.h"
+#include "cmd/restore_progress.h"
 #include "replica/handles.h"
 #include "replica/log.h"
 #include "replica/replica_client.h"
 #include "replica/restore.h"
+#include "replica/scratch_dir.h"
 #include "replica/secret.h"
 #include "replica/status.h"
 
@@ -31,13 +34,17 @@ namespace {
 constexpr char kUsage[] =
     "Usage:\n"
     "  litesync restore [-config PATH] [flags] DBPATH\n"
-    "  litesync restore -o OUT [flags] REPLICA-URL\n"
+    "  litesync restore -o OUT [flags] REPLICA\n"
     "\n"
     "Rebuilds a database from its replica: the newest state, or the last transaction at\n"
     "or before -timestamp, or exactly -txid. With a config, DBPATH names a database of it\n"
     "(the newest of its replicas is used unless -replica picks one) and the output is\n"
-    "DBPATH itself unless -o says otherwise. REPLICA-URL (file:///backups/app or\n"
-    "s3://bucket/prefix?endpoint=...) restores without a config and needs -o.\n"
+    "DBPATH itself unless -o says otherwise. REPLICA restores without a config and\n"
+    "needs -o.\n"
+    "\n"
+    "DBPATH or REPLICA: the argument is a REPLICA when it is a URL (file:///backups/app,\n"
+    "s3://bucket/prefix?endpoint=...) or an existing directory (/backups/app: a file\n"
+    "replica); anything else is a DBPATH, looked up in the config.\n"
     "\n"
     "Restore never overwrites: it refuses when the output (or a leftover OUT-wal) exists.\n"
     "Every file is verified before the result is moved into place; on any error or on\n"
@@ -54,7 +61,7 @@ struct Args {
   std::string config, output, timestamp, txid, replica, log_level;
   bool if_db_not_exists = false, if_replica_exists = false, dry_run = false;
   int64_t parallelism = 8;
-  std::string target_arg;  // DBPATH or REPLICA-URL
+  std::string target_arg;  // DBPATH or REPLICA
   bool config_set = false;
 };
 
@@ -178,8 +185,8 @@ std::optional<int> ParseArgs(const std::vector<std::string>& argv, Args* a, Rest
     return kExitUsage;
   };
   if (flags.args().size() != 1) {
-    return usage_error(flags.args().empty() ? "needs a DBPATH or a REPLICA-URL"
-                                            : "takes one DBPATH or REPLICA-URL");
+    return usage_error(flags.args().empty() ? "needs a DBPATH or a REPLICA"
+                                            : "takes one DBPATH or REPLICA");
   }
   a->target_arg = flags.args()[0];
   a->config_set = flags.IsSet("config");
@@ -206,13 +213,17 @@ std::optional<int> ParseArgs(const std::vector<std::string>& argv, Args* a, Rest
 // The replicas to restore from and the output path; an exit code on error.
 std::optional<int> Resolve(const Args& a, std::vector<ReplicaOptions>* replicas,
                            std::string* output) {
-  if (a.target_arg.find("://") != std::string::npos) {
+  if (std::optional<std::string> url = ReplicaArgument(a.target_arg)) {
     if (a.config_set || !a.replica.empty()) {
-      PrintError("restore", "-config and -replica apply to a DBPATH, not to a REPLICA-URL");
+      PrintError("restore", fmt::format("-config and -replica apply to a DBPATH, not to a replica "
+                                        "(\"{}\" is a URL or a directory)",
+                                        RedactUrl(a.target_arg)));
       return kExitUsage;
     }
     if (a.output.empty()) {
-      PrintError("restore", "-o OUT is required when restoring from a REPLICA-URL");
+      PrintError("restore", fmt::format("-o OUT is required when restoring from a replica (\"{}\" "
+                                        "is a URL or a directory)",
+                                        RedactUrl(a.target_arg)));
       return kExitUsage;
     }
     if (!a.log_level.empty()) {
@@ -221,7 +232,7 @@ std::optional<int> Resolve(const Args& a, std::vector<ReplicaOptions>* replicas,
         return kExitUsage;
       }
     }
-    absl::StatusOr<ReplicaOptions> r = ReplicaOptionsFromUrl(a.target_arg);
+    absl::StatusOr<ReplicaOptions> r = ReplicaOptionsFromUrl(*url);
     if (!r.ok()) {
       PrintError("restore", r.status());  // the message names the (redacted) URL
       return kExitUsage;
@@ -232,13 +243,7 @@ std::optional<int> Resolve(const Args& a, std::vector<ReplicaOptions>* replicas,
   }
   absl::StatusOr<Config> config = LoadCommandConfig(a.config, a.log_level);
   if (!config.ok()) {
-    std::string msg = StatusMessage(config.status());
-    std::error_code ec;
-    if (!a.config_set && std::filesystem::is_directory(a.target_arg, ec)) {
-      msg += fmt::format(" (to restore from the replica directory {}, give it as file://{})",
-                         a.target_arg, NormalizePath(a.target_arg));
-    }
-    PrintError("restore", msg);
+    PrintError("restore", config.status());
     return kExitUsage;
   }
   absl::StatusOr<ResolvedDb> db = FindDatabase(*config, a.target_arg);
@@ -302,6 +307,14 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
   std::vector<ReplicaOptions> replicas;
   std::string output;
   if (std::optional<int> code = Resolve(a, &replicas, &output)) return *code;
+  if (std::any_of(replicas.begin(), replicas.end(),
+                  [](const ReplicaOptions& r) { return r.type == "s3"; })) {
+    // S3 objects over the memory limit spill to the scratch directory.
+    if (absl::Status s = CheckScratchDir(ScratchDir()); !s.ok()) {
+      PrintError("restore", s);
+      return kExitUsage;
+    }
+  }
 
   if (Exists(output)) {
     if (a.if_db_not_exists) {
@@ -367,11 +380,17 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
   options.output_path = staging;
   options.parallelism = static_cast<int>(a.parallelism);
   options.client_factory = [&] { return NewReplicaClient(best->options); };
+  RestoreProgressLine progress(STDERR_FILENO);  // a TTY only
+  options.on_progress = [&](const RestoreProgress& p) { progress.Update(p); };
   absl::Time start = absl::Now();
   absl::Status s;
   RunInterruptible(
-      [&] { s = ExecuteRestoreReplanning(*best->client, target, &best->plan, options); },
+      [&] {
+        s = ExecuteRestoreReplanning(*best->client, target, &best->plan, options);
+        progress.Clear();
+      },
       [&](int sig) {
+        progress.Clear();
         ::unlink(staging_tmp.c_str());
         ::unlink(staging.c_str());
         PrintError("restore", fmt::format("interrupted by {}; nothing was written to {}",

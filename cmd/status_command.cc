@@ -1,6 +1,8 @@
 #include "cmd/status_command.h"
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -104,9 +106,8 @@ HeartbeatRow DirectHeartbeatRow(const HeartbeatTarget& t, const StatusReport& re
   return h;
 }
 
-int Finish(const StatusReport& report, bool json, const std::vector<std::string>& secrets,
-           std::string* out) {
-  *out += ScrubSecrets(json ? RenderJson(report) : RenderTable(report), secrets);
+int Finish(const StatusReport& report, bool json, size_t width, std::string* out) {
+  *out += json ? RenderJson(report) : RenderTable(report, width);
   bool all_ok = !report.databases.empty();
   for (const DbStatus& d : report.databases) all_ok = all_ok && d.state == DbState::kOk;
   return all_ok ? 0 : 1;
@@ -180,17 +181,17 @@ int RunStatusCommand(const Config& config, const std::vector<std::string>& args,
     *out += kUsage;
     return 0;
   }
-  const std::string socket = env.socket_path.empty() ? ControlSocketPath(config) : env.socket_path;
-  const std::vector<std::string> secrets = ConfigSecrets(config);
-
+  std::string socket;
   StatusReport report;
-  absl::StatusOr<HttpResult> answer = HttpGetUnix(socket, "/status", env.timeout);
+  absl::StatusOr<HttpResult> answer =
+      HttpGetFirstUnix(env.socket_path.empty() ? ControlSocketCandidates(config)
+                                               : std::vector<std::string>{env.socket_path},
+                       "/status", &socket, env.timeout);
   if (answer.ok() && answer->code == 200) {
     absl::StatusOr<StatusReport> daemon = ParseStatusJson(answer->body);
     if (!daemon.ok()) {
-      *err += ScrubSecrets(fmt::format("status: the daemon on {} answered an invalid status: {}\n",
-                                       socket, MessageOf(daemon.status())),
-                           secrets);
+      *err += fmt::format("status: the daemon on {} answered an invalid status: {}\n", socket,
+                          MessageOf(daemon.status()));
       return 1;
     }
     report = *std::move(daemon);
@@ -222,13 +223,16 @@ int RunStatusCommand(const Config& config, const std::vector<std::string>& args,
     report.healthy = std::all_of(report.databases.begin(), report.databases.end(),
                                  [](const DbStatus& d) { return d.healthy; });
   }
-  return Finish(report, parsed->json, secrets, out);
+  return Finish(report, parsed->json, env.width, out);
 }
 
 int RunStatusCommand(const Config& config, const std::vector<std::string>& args) {
   StatusCommandEnv env;
   env.new_client = [](const ReplicaOptions& o) { return NewReplicaClient(o); };
   env.clock = Clock::Real();
+  struct winsize ws {};
+  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+    env.width = ws.ws_col;
   std::string out, err;
   int code = RunStatusCommand(config, args, env, &out, &err);
   std::fputs(out.c_str(), stdout);

@@ -26,8 +26,9 @@ using ReplicaClientFactory =
 struct StatusCommandEnv {
   ReplicaClientFactory new_client;            // required
   Clock* clock = nullptr;                     // required
-  std::string socket_path;                    // empty: ControlSocketPath(config)
+  std::string socket_path;                    // empty: ControlSocketCandidates(config)
   absl::Duration timeout = absl::Seconds(5);  // for the daemon's answer
+  size_t width = 0;  // the terminal's columns (stdout a TTY); 0: no cut (RenderTable)
 };
 
 // `args` are the words after `status`; -config/--config and its value are

@@ -143,20 +143,6 @@ std::string MessageOf(const absl::Status& s) {
   return std::string(s.message().data(), s.message().size());
 }
 
-std::string ScrubSecrets(std::string text, const std::vector<std::string>& secrets) {
-  std::vector<std::string> sorted = secrets;
-  // Longest first, so a secret that contains another is masked whole.
-  std::sort(sorted.begin(), sorted.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  for (const std::string& s : sorted) {
-    if (s.size() < 4) continue;
-    for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 4)) {
-      text.replace(pos, s.size(), "****");
-    }
-  }
-  return text;
-}
-
 std::string FormatAge(absl::Duration d) {
   if (d < absl::ZeroDuration()) d = absl::ZeroDuration();
   int64_t total = absl::ToInt64Seconds(d);

@@ -100,11 +100,11 @@ StatusReport BuildStatus(const std::vector<SyncRecord>& records,
 std::string RenderJson(const StatusReport& report);
 // Reads RenderJson's output back; InvalidArgument naming the field on mismatch.
 absl::StatusOr<StatusReport> ParseStatusJson(std::string_view text);
-// The human table: one row per database x replica, then the heartbeat targets.
-std::string RenderTable(const StatusReport& report);
-
-// Replaces every occurrence of each secret (length >= 4) with "****".
-std::string ScrubSecrets(std::string text, const std::vector<std::string>& secrets);
+// The human table: the verdict ("healthy", "2 of 5 not ok", "no databases"),
+// one row per database x replica, then the heartbeat targets. `width` > 0 (a
+// terminal's columns): the LAST ERROR column is cut to fit, "..." marking the cut
+// (the full text is in RenderJson).
+std::string RenderTable(const StatusReport& report, size_t width = 0);
 
 // A status's message as a std::string (Abseil 20220623's message() is its own
 // absl::string_view, which fmt cannot format).

@@ -24,8 +24,25 @@ std::string Cell(const std::string& s) {
   return out;
 }
 
+// The first `max` characters of `s` (UTF-8 aware), "..." in place of the rest.
+std::string Cut(const std::string& s, size_t max) {
+  size_t chars = 0;
+  for (unsigned char c : s) chars += (c & 0xC0) != 0x80;
+  if (chars <= max) return s;
+  std::string out;
+  size_t kept = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && kept++ == max - 3) break;
+    out += s[i];
+  }
+  return out + "...";
+}
+
 // Aligns columns with two spaces between them; the last column is not padded.
-std::string Columns(std::vector<std::vector<std::string>> rows) {
+// `width` > 0: the last column is cut so each line fits (it keeps at least
+// kMinLastColumn characters).
+constexpr size_t kMinLastColumn = 24;
+std::string Columns(std::vector<std::vector<std::string>> rows, size_t width = 0) {
   for (auto& row : rows) {
     for (std::string& cell : row) cell = Cell(cell);
   }
@@ -33,6 +50,15 @@ std::string Columns(std::vector<std::vector<std::string>> rows) {
   for (const auto& row : rows) {
     if (widths.size() < row.size()) widths.resize(row.size(), 0);
     for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  if (width > 0 && !widths.empty()) {
+    size_t before_last = 0;
+    for (size_t i = 0; i + 1 < widths.size(); ++i) before_last += widths[i] + 2;
+    size_t room = width > before_last ? width - before_last : 0;
+    room = std::max(room, kMinLastColumn);
+    for (auto& row : rows) {
+      if (row.size() == widths.size()) row.back() = Cut(row.back(), room);
+    }
   }
   std::string out;
   for (const auto& row : rows) {
@@ -90,11 +116,17 @@ std::string HeartbeatState(const HeartbeatRow& h, bool daemon) {
 
 }  // namespace
 
-std::string RenderTable(const StatusReport& report) {
+std::string RenderTable(const StatusReport& report, size_t width) {
   const absl::Time now = report.generated_at;
   std::string out;
   for (const std::string& note : report.notes) out += Cell(note) + "\n";
-  out += fmt::format("as of {} (healthy: synced within {})\n\n",
+  size_t not_ok_count = 0;
+  for (const DbStatus& d : report.databases) not_ok_count += d.state != DbState::kOk;
+  std::string verdict = report.databases.empty() ? "no databases"
+                        : not_ok_count == 0
+                            ? "healthy"
+                            : fmt::format("{} of {} not ok", not_ok_count, report.databases.size());
+  out += fmt::format("{} as of {} (ok: synced within {})\n\n", verdict,
                      absl::FormatTime("%Y-%m-%d %H:%M:%SZ", now, absl::UTCTimeZone()),
                      FormatAge(report.interval));
 
@@ -110,7 +142,7 @@ std::string RenderTable(const StatusReport& report) {
   if (report.databases.empty()) {
     out += "no databases\n";
   } else {
-    out += Columns(rows);
+    out += Columns(rows, width);
   }
 
   int not_ok = 0;

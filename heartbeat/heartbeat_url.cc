@@ -22,10 +22,6 @@ void ReplaceAll(std::string* s, std::string_view from, std::string_view to) {
   }
 }
 
-bool IsSafeQueryKey(std::string_view key) {
-  return key == "status" || key == "msg" || key == "ping" || key == "state";
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -79,31 +75,7 @@ bool HasStatusPlaceholder(std::string_view url) {
   return url.find("{status}") != std::string_view::npos;
 }
 
-std::string RedactHeartbeatUrl(std::string_view url) {
-  std::string r = RedactUrl(url, /*mask_path=*/true);
-  size_t q = r.find('?');
-  if (q == std::string::npos) return r;
-  std::string out = r.substr(0, q + 1);
-  std::string_view query = std::string_view(r).substr(q + 1);
-  bool first = true;
-  while (true) {
-    size_t amp = query.find('&');
-    std::string_view kv = query.substr(0, amp);
-    size_t eq = kv.find('=');
-    std::string_view key = kv.substr(0, eq);
-    if (!first) out.push_back('&');
-    first = false;
-    if (eq == std::string_view::npos || IsSafeQueryKey(key) || kv.substr(eq + 1) == "****") {
-      out.append(kv);
-    } else {
-      out.append(key);
-      out.append("=****");
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return out;
-}
+std::string RedactHeartbeatUrl(std::string_view url) { return RedactUrl(url, /*mask_path=*/true); }
 
 absl::Status ValidateHeartbeatUrl(std::string_view url) {
   size_t colon = url.find("://");

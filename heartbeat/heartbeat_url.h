@@ -33,8 +33,8 @@ std::string TruncateUtf8(std::string_view s, size_t max_chars);
 int64_t PingMillis(absl::Duration lag);
 
 // What logs, status and `litesync heartbeat` show for a heartbeat URL:
-// RedactUrl(url, /*mask_path=*/true), and every query value but status, msg, ping
-// and state masked too (a token may travel as ?id=...).
+// RedactUrl(url, /*mask_path=*/true): the path after its routing words and every
+// query value but status, msg, ping and state masked (a token may travel as ?id=...).
 std::string RedactHeartbeatUrl(std::string_view url);
 
 // An http(s) URL with a host, no whitespace, and no placeholder but the three above.

@@ -25,23 +25,6 @@ constexpr int kPollMs = 50;  // how quickly a stop signal aborts requests in fli
 
 size_t Discard(char*, size_t size, size_t nmemb, void*) { return size * nmemb; }
 
-// libcurl's messages name hosts, not paths; scrub the URL anyway, whole and by path.
-std::string Scrub(std::string text, const std::string& url) {
-  auto replace = [&](std::string_view secret, std::string_view with) {
-    if (secret.size() < 2) return;
-    for (size_t p = text.find(secret); p != std::string::npos; p = text.find(secret, p)) {
-      text.replace(p, secret.size(), with);
-      p += with.size();
-    }
-  };
-  std::string redacted = RedactHeartbeatUrl(url);
-  replace(url, redacted);
-  size_t scheme = url.find("://");
-  size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (path != std::string::npos) replace(std::string_view(url).substr(path), "/****");
-  return text;
-}
-
 struct Transfer {
   EasyHandle easy;
   char error[CURL_ERROR_SIZE] = {0};
@@ -94,7 +77,7 @@ class CurlPinger : public Pinger {
           results[i].error = "transfer did not complete";
         }
       } else {
-        Finish(t, requests[i], &results[i]);
+        Finish(t, &results[i]);
       }
       curl_multi_remove_handle(multi.get(), t.easy.get());
     }
@@ -146,7 +129,7 @@ class CurlPinger : public Pinger {
     }
   }
 
-  static void Finish(const Transfer& t, const PingRequest& req, PingResult* r) {
+  static void Finish(const Transfer& t, PingResult* r) {
     curl_off_t total_us = 0;
     curl_easy_getinfo(t.easy.get(), CURLINFO_TOTAL_TIME_T, &total_us);
     r->elapsed = absl::Microseconds(total_us);
@@ -154,8 +137,8 @@ class CurlPinger : public Pinger {
     curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &status);
     r->http_status = static_cast<int>(status);
     if (t.code != CURLE_OK) {
-      std::string detail = t.error[0] != '\0' ? t.error : curl_easy_strerror(t.code);
-      r->error = Scrub(detail, req.url);
+      // libcurl's messages name the host and port, never the path or query.
+      r->error = t.error[0] != '\0' ? t.error : curl_easy_strerror(t.code);
     } else if (status < 200 || status > 299) {
       r->error = fmt::format("HTTP {}", status);
     } else {

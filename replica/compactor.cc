@@ -16,17 +16,12 @@
 #include "replica/handles.h"
 #include "replica/log.h"
 #include "replica/replica_head.h"
+#include "replica/scratch_dir.h"
 #include "replica/status.h"
 #include "replica/tx_file.h"
 
 namespace litesync {
 namespace {
-
-std::string ScratchDir(const std::string& dir) {
-  if (!dir.empty()) return dir;
-  const char* t = ::getenv("TMPDIR");
-  return t != nullptr && *t != '\0' ? t : "/tmp";
-}
 
 // The newest version of each page of a merge, by pgno. Pages live in fixed-size
 // slots, in memory up to a limit and then in an unlinked scratch file; a slot

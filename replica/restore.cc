@@ -162,9 +162,22 @@ absl::Status ExecuteRestore(ReplicaClient& client, const RestorePlan& plan,
                                                      static_cast<size_t>(options.parallelism));
   }
   Applier applier(fd.get(), tmp);
+  RestoreProgress progress;
+  progress.files_total = plan.files.size();
+  for (const TxFileInfo& f : plan.files) {
+    if (f.size == 0) {
+      progress.bytes_total = 0;
+      break;
+    }
+    progress.bytes_total += f.size;
+  }
   for (size_t i = 0; i < plan.files.size(); ++i) {
     const TxFileInfo& info = plan.files[i];
     std::string what = DescribeFile(client, info);
+    if (options.on_progress) {
+      progress.fetching = what;
+      options.on_progress(progress);
+    }
     absl::StatusOr<std::unique_ptr<ByteReader>> src =
         prefetcher != nullptr && prefetcher->Prefetched(i) ? TakeFetched(*prefetcher, i)
                                                            : client.Open(info);
@@ -176,6 +189,12 @@ absl::Status ExecuteRestore(ReplicaClient& client, const RestorePlan& plan,
     }
     LS_ASSIGN_OR_RETURN(auto reader, TxFileReader::Open(std::move(*src), what, TxDecode::kThreads));
     LS_RETURN_IF_ERROR(Annotate(applier.Apply(*reader, info, what, i == 0), "restore"));
+    progress.files_done = i + 1;
+    progress.bytes_done += info.size;
+  }
+  if (options.on_progress) {
+    progress.fetching.clear();
+    options.on_progress(progress);
   }
   LS_RETURN_IF_ERROR(Annotate(applier.Sync(), "restore"));
   fd.reset();

@@ -42,6 +42,15 @@ struct RestorePlan {
 // time inside the history, the next restorable time after it.
 absl::StatusOr<RestorePlan> PlanRestore(ReplicaClient& client, const RestoreTarget& target);
 
+// How far ExecuteRestore is, for a progress display.
+struct RestoreProgress {
+  size_t files_done = 0;
+  size_t files_total = 0;
+  uint64_t bytes_done = 0;   // sizes in the replica of the files applied
+  uint64_t bytes_total = 0;  // of every file of the plan (0 when a size is unknown)
+  std::string fetching;      // the file being fetched (its replica path); empty at the end
+};
+
 struct RestoreOptions {
   std::string output_path;  // written via <output>.tmp-<pid>, renamed after verification
   // Files fetched at once: up to this many files ahead of the one being applied are
@@ -52,6 +61,9 @@ struct RestoreOptions {
   int parallelism = 8;
   using ClientFactory = std::function<absl::StatusOr<std::unique_ptr<ReplicaClient>>()>;
   ClientFactory client_factory;
+  // Called on the calling thread before each file is fetched and once when every
+  // file is applied. Empty: none.
+  std::function<void(const RestoreProgress&)> on_progress;
 };
 
 // Executes `plan`, applying files strictly in order and verifying every checksum;

@@ -1,5 +1,6 @@
-// Secrets (access keys, heartbeat URLs) and URL redaction. A Secret formats as
-// "****" everywhere; only the code that must use it calls reveal().
+// Secrets (access keys, heartbeat URLs). A Secret formats as "****" everywhere;
+// only the code that must use it calls reveal(). URLs are redacted by
+// replica/url.h (included here for RedactUrl's callers).
 #pragma once
 
 #include <ostream>
@@ -7,6 +8,8 @@
 #include <string_view>
 
 #include "fmt/format.h"
+
+#include "replica/url.h"
 
 namespace litesync {
 
@@ -22,14 +25,6 @@ class Secret {
  private:
   std::string value_;
 };
-
-// Masks what a URL carries as credentials: userinfo (user:pass@), query values of
-// signature and credential parameters (X-Amz-*, signature, token, key...), and,
-// when `mask_path` is set (heartbeat URLs, whose token is the path), every path
-// segment after the first, e.g.
-//   https://hc-ping.com/1f2e-...  ->  https://hc-ping.com/****
-//   https://kuma.example.com/api/push/abc?status=up -> https://kuma.example.com/api/****?status=up
-std::string RedactUrl(std::string_view url, bool mask_path = false);
 
 }  // namespace litesync
 

@@ -10,6 +10,7 @@
 
 #include "fmt/format.h"
 
+#include "replica/scratch_dir.h"
 #include "replica/status.h"
 
 namespace litesync {
@@ -49,16 +50,10 @@ class TempFileReader : public ByteReader {
   uint64_t pos_ = 0;
 };
 
-std::string TempDir(const std::string& dir) {
-  if (!dir.empty()) return dir;
-  const char* t = ::getenv("TMPDIR");
-  return t != nullptr && *t != '\0' ? t : "/tmp";
-}
-
 }  // namespace
 
 SpillBuffer::SpillBuffer(uint64_t memory_limit, std::string dir)
-    : memory_limit_(memory_limit), dir_(TempDir(dir)) {}
+    : memory_limit_(memory_limit), dir_(ScratchDir(dir)) {}
 
 absl::Status SpillBuffer::Spill() {
   // O_TMPFILE: the file never has a name; else a named one unlinked at once.

@@ -17,7 +17,7 @@ namespace litesync {
 
 class SpillBuffer {
  public:
-  // `dir` holds the temporary file; empty: $TMPDIR, else /tmp.
+  // `dir` holds the temporary file; empty: the scratch directory (replica/scratch_dir.h).
   SpillBuffer(uint64_t memory_limit, std::string dir);
 
   absl::Status Append(std::string_view data);

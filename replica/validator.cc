@@ -17,6 +17,7 @@
 #include "replica/log.h"
 #include "replica/page_checksum.h"
 #include "replica/restore.h"
+#include "replica/scratch_dir.h"
 #include "replica/status.h"
 
 namespace litesync {
@@ -25,8 +26,7 @@ namespace {
 // A name no other validation (of this or another process) uses at the same time.
 std::string ScratchPath(const std::string& dir) {
   static std::atomic<uint64_t> counter{0};
-  std::string base = dir;
-  if (base.empty()) base = ::getenv("TMPDIR") != nullptr ? ::getenv("TMPDIR") : "/tmp";
+  std::string base = ScratchDir(dir);
   return fmt::format("{}/.litesync-validate-{}-{}-{}.db", base, ::getpid(),
                      absl::ToUnixNanos(absl::Now()), counter.fetch_add(1));
 }

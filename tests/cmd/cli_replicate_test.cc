@@ -104,6 +104,37 @@ TEST_F(CliReplicateTest, ReplicateFromTheCommandLineAndRestoreFromAUrl) {
   ExpectRestoredEqualsDb(out);
 }
 
+// Issue 15: a bare replica directory, with no config anywhere, is a replica
+// (README's `litesync restore -o OUT /backups/app`), for restore, ltx and snapshots.
+TEST_F(CliReplicateTest, ABareReplicaDirectoryNeedsNoConfig) {
+  Write(10, 5);
+  std::string log;
+  auto p = cli_.Start({"replicate", db_, "file://" + replica_}, &log);
+  ASSERT_TRUE(WaitForText(log, "msg=replicating", kStartTimeout)) << ReadFileOrEmpty(log);
+  p->Signal(SIGINT);
+  ASSERT_EQ(p->Wait(kStopTimeout), 0) << ReadFileOrEmpty(log);
+
+  setenv("LITESYNC_CONFIG", dir_.Join("none.yml").c_str(), 1);  // no config to fall back on
+  std::string out = dir_.Join("from-dir.db");
+  CliResult r = cli_.Run({"restore", "-o", out, replica_});
+  CliResult ltx = cli_.Run({"ltx", replica_});
+  CliResult snapshots = cli_.Run({"snapshots", replica_});
+  CliResult no_output = cli_.Run({"restore", replica_});
+  CliResult missing = cli_.Run({"restore", "-o", out + "2", dir_.Join("no-such-dir")});
+  unsetenv("LITESYNC_CONFIG");
+  ASSERT_EQ(r.code, 0) << r.output;
+  ExpectRestoredEqualsDb(out);
+  EXPECT_EQ(ltx.code, 0) << ltx.output;
+  EXPECT_THAT(ltx.output, HasSubstr("0000000000000001"));
+  EXPECT_EQ(snapshots.code, 0) << snapshots.output;
+  EXPECT_THAT(snapshots.output, HasSubstr("9"));
+  EXPECT_EQ(no_output.code, 2) << no_output.output;
+  EXPECT_THAT(no_output.output, HasSubstr("-o OUT is required when restoring from a replica"));
+  // Not a directory: a database path, so the config is needed (and named).
+  EXPECT_EQ(missing.code, 2) << missing.output;
+  EXPECT_THAT(missing.output, HasSubstr(dir_.Join("none.yml")));
+}
+
 TEST_F(CliReplicateTest, DryRunPrintsThePlanAndWritesNothing) {
   Write(10, 4);
   WriteFileOrDie(config_, OneDbConfig(db_, replica_));

@@ -1,6 +1,7 @@
 #include "replica/secret.h"
 
 #include "fmt/format.h"
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace litesync {
@@ -27,6 +28,37 @@ TEST(RedactUrlTest, MasksUserinfoAndSignatureParameters) {
 
 TEST(RedactUrlTest, LeavesPlainUrlsAlone) {
   EXPECT_EQ(RedactUrl("s3://bucket/prefix/app"), "s3://bucket/prefix/app");
+  EXPECT_EQ(RedactUrl("s3://bucket"), "s3://bucket");
+  EXPECT_EQ(RedactUrl("file:///backups/app"), "file:///backups/app");
+  EXPECT_EQ(RedactUrl("file://server/share"), "file://server/share");
+  EXPECT_EQ(RedactUrl("/backups/app"), "/backups/app");  // a path, not a URL
+}
+
+TEST(RedactUrlTest, MasksAHealthchecksSlugAndAFailUrlWhoseTokenIsAWord) {
+  EXPECT_EQ(RedactUrl("https://hc-ping.com/pK3yq9Zr/litesync", true), "https://hc-ping.com/****");
+  EXPECT_EQ(RedactUrl("http://127.0.0.1:8080/fail/fail", true), "http://127.0.0.1:8080/****");
+  EXPECT_EQ(RedactUrl("http://[::1]:8080/ping/x?id=Tok3n&status=up#frag", true),
+            "http://[::1]:8080/ping/****?id=****&status=up#****");
+  EXPECT_EQ(RedactUrl("https://h.example/p?Tok3n&state=run", true),
+            "https://h.example/****?****&state=run");
+}
+
+TEST(RedactUrlTest, AHeartbeatUrlWithoutItsSchemeStillHasItsTokenMasked) {
+  EXPECT_EQ(RedactUrl("hc-ping.com/abc-123", true), "hc-ping.com/****");
+  EXPECT_EQ(RedactUrl("hc-ping.com/abc-123"), "hc-ping.com/abc-123");  // a path, not a URL
+  EXPECT_EQ(RedactUrl("mailto:x", true), "mailto:x");
+  EXPECT_EQ(RedactUrl("host:bad port/Tok3n", true), "host:bad port/****");
+}
+
+TEST(RedactUrlTest, TextThatIsNotAParseableUrlIsMaskedWhole) {
+  EXPECT_EQ(RedactUrl("https://host/a b/Tok3n", true), "https://****");
+}
+
+TEST(UrlTest, ParseRejectsTextThatIsNotAUrlWithoutQuotingIt) {
+  absl::StatusOr<Url> u = Url::Parse("https://host/a b/Tok3n", Url::Kind::kHeartbeat);
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(u.status().message()), ::testing::Not(::testing::HasSubstr("Tok3n")));
 }
 
 }  // namespace

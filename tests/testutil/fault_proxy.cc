@@ -298,6 +298,15 @@ void FaultProxy::Serve(Conn* conn) {
       Pause(d);
       return;
     }
+    case Fault::kDelay: {
+      absl::Duration d;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        d = stall_time_;
+      }
+      if (Pause(d)) Forward(client, head, body_start, Fault::kNone);
+      return;
+    }
     case Fault::kNone:
     case Fault::kResetMidResponse:
       Forward(client, head, body_start, fault);

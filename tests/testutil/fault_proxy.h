@@ -36,6 +36,7 @@ enum class Fault {
   kReset,                  // TCP reset once the request head arrived
   kResetMidResponse,       // forward reset_after_bytes() bytes of the answer, then reset
   kStall,                  // read the request, answer nothing for stall_time(), then close
+  kDelay,                  // wait stall_time(), then pass the request through (a slow link)
   kRefuse,                 // as a mode only: the port is closed (connection refused)
 };
 

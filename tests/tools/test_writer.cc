@@ -4,7 +4,7 @@
 //
 //   test_writer DB [-txns N] [-duration SEC] [-rate TPS] [-seed S] [-log FILE]
 //                  [-mode random|insert] [-vacuum-every N] [-alter-at SEQ]
-//                  [-payload BYTES] [-autocheckpoint N] [-start-seq N]
+//                  [-payload BYTES] [-autocheckpoint N]
 //   test_writer DB -checkpoint MODE     (PASSIVE|FULL|RESTART|TRUNCATE, then exit)
 //
 // random: each transaction inserts, updates and deletes rows of items(id, val,
@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -70,45 +71,70 @@ int64_t NowNs() {
       .count();
 }
 
+constexpr char kUsage[] =
+    "usage: test_writer DB [-txns N] [-duration SEC] [-rate TPS] [-seed S] [-log FILE]\n"
+    "                      [-mode random|insert] [-vacuum-every N] [-alter-at SEQ]\n"
+    "                      [-payload BYTES] [-autocheckpoint N]\n"
+    "       test_writer DB -checkpoint PASSIVE|FULL|RESTART|TRUNCATE\n"
+    "Writes until -txns or -duration is reached (forever without either).\n";
+
+[[noreturn]] void Usage(const std::string& error) {
+  if (error.empty()) {  // -h: asked for
+    std::fputs(kUsage, stdout);
+    std::exit(0);
+  }
+  std::fprintf(stderr, "test_writer: %s\n%s", error.c_str(), kUsage);
+  std::exit(2);
+}
+
+void ParseFlag(const std::string& k, const std::string& v, Args* out) {
+  Args& a = *out;
+  if (k == "-txns")
+    a.txns = std::stol(v);
+  else if (k == "-duration")
+    a.duration = std::stod(v);
+  else if (k == "-rate")
+    a.rate = std::stod(v);
+  else if (k == "-seed")
+    a.seed = static_cast<unsigned>(std::stoul(v));
+  else if (k == "-log")
+    a.log = v;
+  else if (k == "-mode")
+    a.mode = v;
+  else if (k == "-vacuum-every")
+    a.vacuum_every = std::stol(v);
+  else if (k == "-alter-at")
+    a.alter_at = std::stol(v);
+  else if (k == "-payload")
+    a.payload = std::stoi(v);
+  else if (k == "-autocheckpoint")
+    a.autocheckpoint = std::stoi(v);
+  else if (k == "-checkpoint")
+    a.checkpoint = v;
+  else
+    Usage("unknown flag " + k);
+}
+
+bool IsHelp(const std::string& s) { return s == "-h" || s == "-help" || s == "--help"; }
+
 Args Parse(int argc, char** argv) {
   Args a;
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: test_writer DB [options]\n");
-    std::exit(2);
+  for (int i = 1; i < argc; ++i) {
+    if (IsHelp(argv[i])) Usage("");
   }
+  if (argc < 2) Usage("needs a database path");
   a.db = argv[1];
+  // A flag where the database path belongs is a mistake, not a file name.
+  if (a.db.empty() || a.db[0] == '-')
+    Usage("the first argument is the database path (got \"" + a.db + "\")");
   for (int i = 2; i < argc; ++i) {
     std::string k = argv[i];
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "test_writer: %s needs a value\n", k.c_str());
-      std::exit(2);
-    }
+    if (i + 1 >= argc) Usage(k + " needs a value");
     std::string v = argv[++i];
-    if (k == "-txns")
-      a.txns = std::stol(v);
-    else if (k == "-duration")
-      a.duration = std::stod(v);
-    else if (k == "-rate")
-      a.rate = std::stod(v);
-    else if (k == "-seed")
-      a.seed = static_cast<unsigned>(std::stoul(v));
-    else if (k == "-log")
-      a.log = v;
-    else if (k == "-mode")
-      a.mode = v;
-    else if (k == "-vacuum-every")
-      a.vacuum_every = std::stol(v);
-    else if (k == "-alter-at")
-      a.alter_at = std::stol(v);
-    else if (k == "-payload")
-      a.payload = std::stoi(v);
-    else if (k == "-autocheckpoint")
-      a.autocheckpoint = std::stoi(v);
-    else if (k == "-checkpoint")
-      a.checkpoint = v;
-    else {
-      std::fprintf(stderr, "test_writer: unknown flag %s\n", k.c_str());
-      std::exit(2);
+    try {
+      ParseFlag(k, v, &a);
+    } catch (const std::logic_error&) {  // std::stol and friends: not a number
+      Usage(k + ": not a number: \"" + v + "\"");
     }
   }
   return a;
