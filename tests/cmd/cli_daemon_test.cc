@@ -52,10 +52,7 @@ class CliDaemonTest : public ::testing::Test {
     config_ = dir_.Join("litesync.yml");
   }
   void Write(int txns, int seed) {
-    int code = testing::RunProcess(
-        {testing::WriterBin(), db_, "-txns", std::to_string(txns), "-seed", std::to_string(seed)},
-        absl::Seconds(60), dir_.Join("writer.log"));
-    ASSERT_EQ(code, 0) << ReadFileOrEmpty(dir_.Join("writer.log"));
+    ASSERT_EQ(testing::WriteTxns(db_, txns, seed, dir_.Join("writer.log")), "");
   }
   std::unique_ptr<Process> StartReplicate(std::string* log) {
     auto p = cli_.Start({"replicate", "-config", config_}, log);

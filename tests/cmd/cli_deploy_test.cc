@@ -99,10 +99,7 @@ class CliDeployTest : public ::testing::Test {
     config_ = dir_.Join("litesync.yml");
   }
   void Write(int txns, int seed) {
-    int code = testing::RunProcess(
-        {testing::WriterBin(), db_, "-txns", std::to_string(txns), "-seed", std::to_string(seed)},
-        absl::Seconds(60), dir_.Join("writer.log"));
-    ASSERT_EQ(code, 0) << ReadFileOrEmpty(dir_.Join("writer.log"));
+    ASSERT_EQ(testing::WriteTxns(db_, txns, seed, dir_.Join("writer.log")), "");
   }
 
   TempDir dir_;

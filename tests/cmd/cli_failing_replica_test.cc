@@ -55,10 +55,7 @@ class CliFailingReplicaTest : public ::testing::Test {
     config_ = dir_.Join("litesync.yml");
   }
   void Write(int txns, int seed) {
-    int code = testing::RunProcess(
-        {testing::WriterBin(), db_, "-txns", std::to_string(txns), "-seed", std::to_string(seed)},
-        absl::Seconds(60), dir_.Join("writer.log"));
-    ASSERT_EQ(code, 0) << ReadFileOrEmpty(dir_.Join("writer.log"));
+    ASSERT_EQ(testing::WriteTxns(db_, txns, seed, dir_.Join("writer.log")), "");
   }
   // One database, replicated to s3rver through the proxy; `extra` top-level keys.
   void WriteConfig(const std::string& extra) {

@@ -43,10 +43,7 @@ class CliReplicateTest : public ::testing::Test {
   }
   // test_writer writes `txns` transactions to the database (bounded).
   void Write(int txns, int seed) {
-    int code = testing::RunProcess(
-        {testing::WriterBin(), db_, "-txns", std::to_string(txns), "-seed", std::to_string(seed)},
-        absl::Seconds(60), dir_.Join("writer.log"));
-    ASSERT_EQ(code, 0) << ReadFileOrEmpty(dir_.Join("writer.log"));
+    ASSERT_EQ(testing::WriteTxns(db_, txns, seed, dir_.Join("writer.log")), "");
   }
   // Starts `replicate -config`, waits until it replicates; the process.
   std::unique_ptr<Process> StartReplicate(std::string* log) {

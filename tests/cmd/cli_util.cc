@@ -82,4 +82,12 @@ std::string OneDbConfig(const std::string& db, const std::string& replica,
   return fmt::format("dbs:\n  - path: {}\n    replica:\n      path: {}\n{}", db, replica, extra);
 }
 
+std::string WriteTxns(const std::string& db, int txns, int seed, const std::string& log) {
+  int code =
+      RunProcess({WriterBin(), db, "-txns", std::to_string(txns), "-seed", std::to_string(seed)},
+                 absl::Seconds(60), log);
+  if (code == 0) return "";
+  return fmt::format("test_writer exited {}: {}", code, ReadFileOrEmpty(log));
+}
+
 }  // namespace litesync::testing

@@ -45,6 +45,10 @@ std::string ReadFileOrEmpty(const std::string& path);
 // GET over TCP with libcurl (bounded); the HTTP status, -1 on a transport error.
 int HttpGet(const std::string& url, std::string* body);
 
+// Runs tests/test_writer on `db`: `txns` transactions from `seed`, its output in
+// `log`. "" on success, else what went wrong (with the writer's output).
+std::string WriteTxns(const std::string& db, int txns, int seed, const std::string& log);
+
 // A config: one database `db` with a file replica at `replica`, then `extra` lines.
 std::string OneDbConfig(const std::string& db, const std::string& replica,
                         const std::string& extra = "");
