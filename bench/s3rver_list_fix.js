@@ -1,7 +1,7 @@
 // Preloaded into s3rver by bench/s3.sh (NODE_OPTIONS=--require): s3rver 3.7.1's
 // ListObjects with a delimiter stops walking its directory tree one level below
 // the prefix, so it returns no CommonPrefixes for keys nested deeper (see
-// shared FIELD_NOTES). Litestream v0.3.13 lists its generations that way
+// checked on this machine). Litestream v0.3.13 lists its generations that way
 // (prefix .../generations/, delimiter /, objects two levels down) and finds no
 // backup to restore. This drops the walk's pruning filter: every listing walks the
 // whole bucket and filters keys by prefix, start-after and delimiter as before,

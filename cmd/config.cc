@@ -29,7 +29,8 @@ using config_internal::GlobalCredentials;
 using config_internal::LineOf;
 using config_internal::MapView;
 
-// DESIGN.md: at most one ping a minute; a shorter interval would only make noise.
+// The heartbeat rule (docs/heartbeat.md): at most one ping a minute; a shorter interval would only
+// make noise.
 constexpr absl::Duration kMinHeartbeatInterval = absl::Minutes(1);
 
 std::string ShowLocation(const ReplicaOptions& r) {

@@ -89,7 +89,7 @@ class Heartbeat : public HeartbeatStatusSource {
   std::vector<TargetState> states_;  // the ticker thread's only
   Ticker ticker_;
 
-  // std::mutex rather than absl::Mutex (STYLE.md section 6): Debian's Abseil is not
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not
   // built with ThreadSanitizer, so TSan cannot see absl::Mutex synchronize and
   // reports false races; libstdc++'s std::mutex it sees. Guards the two below.
   mutable std::mutex mu_;

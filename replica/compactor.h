@@ -1,7 +1,6 @@
 // Compaction: merges the tx files of one level into larger files at the next
-// level, so a restore reads one snapshot and a handful of files (DESIGN.md
-// invariant 4). Level 1 is built from level 0, level 2 from level 1, level 3 from
-// level 2.
+// level, so a restore reads one snapshot and a handful of files. Level 1 is built from level 0,
+// level 2 from level 1, level 3 from level 2.
 //
 // Compaction only ever writes: it never deletes its inputs (retention does, see
 // retention.h), and every file it writes restores exactly on its own, so a crash
@@ -58,7 +57,7 @@ struct CompactionResult {
 // TXID order; pages beyond a later input's commit (a shrink) are dropped. Header:
 // min_txid, pre_checksum from the first input; max_txid, commit, post_checksum,
 // resume token and timestamp from the last input (never the current time:
-// restore by time reads file timestamps, FIELD_NOTES 16).
+// restore by time reads file timestamps).
 //
 // Verification: each input's end-to-end checksum is verified while it streams,
 // its header must match its name, page sizes must agree, and each input's

@@ -2,7 +2,7 @@
 // tx files, upload them to every replica, checkpoint, and keep the sync records.
 // Driven by a Replicator worker through Step(); one thread at a time.
 //
-// Continuity (DESIGN.md invariant 3): the watcher always holds a read pin (see
+// Continuity (docs/FORMAT.md, "How the WAL is read"): the watcher always holds a read pin (see
 // db_reader.h), so the WAL can neither restart nor be checkpointed past what it
 // has captured. Every tx file records the database checksum before and after; a
 // break (the WAL restarted twice, the file replaced, a position that no longer

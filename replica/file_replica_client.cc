@@ -281,7 +281,7 @@ class FileReplicaClient : public ReplicaClient {
     return absl::OkStatus();
   }
 
-  // Temp files left by a crash (FIELD_NOTES 12) are removed once clearly abandoned.
+  // Temp files left by a crash are removed once clearly abandoned.
   static void RemoveIfStaleTemp(const std::string& path) {
     if (path.find(".tmp-") == std::string::npos) return;
     struct stat st;

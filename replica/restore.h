@@ -75,7 +75,7 @@ absl::Status ExecuteRestore(ReplicaClient& client, const RestorePlan& plan,
 inline constexpr int kMaxRestoreReplans = 5;
 
 // ExecuteRestore of `*plan` (made by PlanRestore for `target`) that survives
-// retention racing it (FIELD_NOTES 8): when a file of the plan is gone mid-restore
+// retention racing it: when a file of the plan is gone mid-restore
 // (NotFound), the replica is listed again and the same point planned again (the
 // plan's TXID for a -txid or -timestamp target, the latest state otherwise),
 // up to kMaxRestoreReplans times; a new plan that equals the old one ends it. If

@@ -1,4 +1,4 @@
-// Restore racing retention (FIELD_NOTES 8): re-plan when a file of the plan
+// Restore racing retention: re-plan when a file of the plan
 // disappears mid-restore, never restore a different point, never leave a partial
 // result (ExecuteRestore writes the output only after a complete, verified run).
 #include <string>

@@ -1,5 +1,5 @@
-// Retention: deletes the tx files no restore inside the retention window needs
-// (DESIGN.md invariant 4). Not thread-safe: one thread at a time per client.
+// Retention: deletes the tx files no restore inside the retention window needs.
+// Not thread-safe: one thread at a time per client.
 //
 // The rule. Let the cutoff C = now - retention. A point inside the window is a
 // time t >= C (restore takes the last transaction captured at or before t) or

@@ -31,7 +31,7 @@
 //
 // The database checksum is defined in page_checksum.h. An increment holds every
 // page changed in its range; when the database grew, every page above the old
-// size is among them (checked by the writer, FIELD_NOTES 2).
+// size is among them (checked by the writer).
 #pragma once
 
 #include <array>

@@ -165,7 +165,7 @@ TEST_F(CliDaemonTest, ReplicatesToS3FromTheConfigAndRestoresFromAnS3Url) {
   EXPECT_EQ(*DumpContent(out), *DumpContent(db_));
 }
 
-// The exit status says whether the final sync succeeded (FIELD_NOTES 14).
+// The exit status says whether the final sync succeeded.
 TEST_F(CliDaemonTest, FailedFinalSyncExitsOne) {
   testing::S3Server s3;
   ASSERT_TRUE(s3.running());
@@ -193,7 +193,7 @@ TEST_F(CliDaemonTest, FailedFinalSyncExitsOne) {
   proxy.SetMode(testing::Fault::kNone);
 }
 
-// STYLE.md §6: a second signal during shutdown exits at once, here while the final
+// A second signal during shutdown exits at once, here while the final
 // sync is stuck on an S3 server that stopped answering.
 TEST_F(CliDaemonTest, SecondSignalDuringAStuckFinalSyncExitsAtOnce) {
   testing::S3Server s3;

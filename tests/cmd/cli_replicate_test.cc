@@ -64,7 +64,7 @@ class CliReplicateTest : public ::testing::Test {
   std::string db_, replica_, config_;
 };
 
-// FIELD_NOTES 14: the commits made just before SIGTERM are in the replica because
+// SIGTERM right after writes: the commits made just before SIGTERM are in the replica because
 // of the final sync (sync-interval is far longer than the test).
 TEST_F(CliReplicateTest, SigtermMakesAFinalSyncAndExitsZero) {
   Write(20, 1);
@@ -198,7 +198,7 @@ TEST_F(CliReplicateTest, ContainerStartupRestoresOnceThenSkips) {
   EXPECT_THAT(r.output, HasSubstr("restore skipped: the database exists"));
 }
 
-// FIELD_NOTES 13: a second daemon on the same config finds the first one's
+// One writer per replica: a second daemon on the same config finds the first one's
 // control socket answering and refuses to start.
 TEST_F(CliReplicateTest, SecondDaemonOnTheSameConfigRefusesToStart) {
   Write(3, 7);

@@ -37,7 +37,7 @@ TEST(HealthTest, HealthyWhenEveryDatabaseSyncedWithinTheInterval) {
 
 TEST(HealthTest, WithholdsPingWhileAnyDatabaseMissedTheInterval) {
   FakeClock clock(absl::FromUnixSeconds(1'700'000'000));
-  // (Designated initializers as in STYLE.md trip GCC's -Wmissing-field-initializers.)
+  // (Designated initializers trip GCC's -Wmissing-field-initializers.)
   std::vector<SyncRecord> records = {Rec("/data/a.db", clock.Now(), ""),
                                      Rec("/data/b.db", clock.Now(), "")};
   clock.Advance(absl::Minutes(6));

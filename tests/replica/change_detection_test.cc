@@ -1,7 +1,7 @@
 // Idle databases cost almost nothing (issue 7: 1,000 of them in one process), yet
-// every commit still reaches the replica within sync-interval (FIELD_NOTES 4,
+// every commit still reaches the replica within sync-interval (no
 // "WAL space reuse -> silent stall") and a quiet database stays healthy only
-// while its replica is reachable (DESIGN.md invariant 5).
+// while its replica is reachable.
 #include <filesystem>
 
 #include <gtest/gtest.h>

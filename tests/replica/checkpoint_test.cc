@@ -1,5 +1,5 @@
 // litesync's own checkpoints beside an application that checkpoints too
-// (DESIGN.md invariant 2: the sidecar keeps the WAL bounded under continuous writes).
+// (the sidecar keeps the WAL bounded under continuous writes).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // kill -9 of the sidecar at random moments while the application writes: after a
-// final clean run, the replica restores exactly to the source (DESIGN invariant 6).
+// final clean run, the replica restores exactly to the source.
 #include <signal.h>
 
 #include <cstdio>

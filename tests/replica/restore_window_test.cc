@@ -1,7 +1,7 @@
 // Restore at the edges of the retention window, in FakeClock histories: a point
 // restores exactly or fails with an error naming the oldest restorable point,
 // never silently as another point; and a restore racing retention (files of its
-// plan deleted mid-restore, FIELD_NOTES 8) re-plans or says why it cannot.
+// plan deleted mid-restore) re-plans or says why it cannot.
 #include <filesystem>
 #include <functional>
 #include <string>

@@ -1,5 +1,5 @@
-// The S3 client under the failures object storage shows in the field (FIELD_NOTES
-// 10): 500s, 503 SlowDown, resets, stalls past the timeout, a 200 that carries an
+// The S3 client under the failures object storage shows in the field:
+// 500s, 503 SlowDown, resets, stalls past the timeout, a 200 that carries an
 // <Error>, and a server that is down for a while. A FaultProxy sits between the
 // client and a real s3rver; the client must retry, restart bodies from the source,
 // and succeed once the faults stop, or fail Unavailable naming the endpoint.

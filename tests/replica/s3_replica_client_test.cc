@@ -269,7 +269,7 @@ TEST(S3ReplicaClientTest, UnknownAccessKeyIsPermissionDeniedNamingTheBucket) {
   EXPECT_EQ(c->Open(Info(1, 0, 1, 1)).status().code(), absl::StatusCode::kPermissionDenied);
 }
 
-// s3rver checks the access key id but not the signature (FIELD_NOTES): a wrong
+// s3rver checks the access key id but not the signature: a wrong
 // secret is accepted. The signer is proven by AWS's published examples instead
 // (sigv4_test.cc); this pins down what the loopback server can and cannot show.
 TEST(S3ReplicaClientTest, S3rverAcceptsAWrongSecretBecauseItDoesNotVerifySignatures) {
