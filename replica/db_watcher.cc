@@ -237,6 +237,17 @@ absl::Status DbWatcher::FinalSync(absl::Time deadline) {
   while (true) {
     absl::Time now = clock_->Now();
     Upload(now, /*force=*/true);
+    if (resync_) {  // the lease was just taken over: re-read the replica, then ship
+      resync_ = false;
+      CloseReader();
+      s = EnsureOpen();
+      if (s.ok()) s = Capture(/*force=*/true);
+      if (!s.ok()) {
+        RecordError(s);
+        return Annotate(s, fmt::format("final sync of {}", options_.path));
+      }
+      continue;
+    }
     bool done = true;
     absl::Status last;
     absl::Time retry = absl::InfiniteFuture();

@@ -176,6 +176,28 @@ TEST_P(CliTakeoverTest, TheWaitingSidecarTakesOverPromptlyAndTruthfully) {
   a.process->Wait(absl::Seconds(10));
 }
 
+// The waiting sidecar is stopped itself right after the holder died: it takes
+// the lease over inside its final sync (its sync-interval is long, so no step
+// comes first), re-reads the replica, ships its database and exits 0 (it used to
+// fail its final sync naming the dead holder).
+TEST_F(CliLeaseTest, ATakeoverInsideTheFinalSyncShipsEverything) {
+  std::string replica = dir_.Join("replica");
+  Sidecar a = Make("a", fmt::format("      path: {}\n", replica), 40);
+  Sidecar b = Make("b", fmt::format("      path: {}\n", replica), 77);
+  std::string slow = ReadFileOrEmpty(b.config);
+  slow.replace(slow.find("sync-interval: 100ms"), 20, "sync-interval: 1h");
+  testing::WriteFileOrDie(b.config, slow);
+  Start(&a);
+  ASSERT_TRUE(WaitForText(a.log, "msg=\"new lineage\"", kWait)) << ReadFileOrEmpty(a.log);
+  Start(&b);
+  ASSERT_TRUE(WaitForText(b.log, "waiting for its lease", kWait)) << ReadFileOrEmpty(b.log);
+  a.process->Signal(SIGKILL);
+  a.process->Wait(absl::Seconds(10));
+  b.process->Signal(SIGTERM);
+  EXPECT_EQ(b.process->Wait(absl::Seconds(60)), 0) << ReadFileOrEmpty(b.log);
+  ExpectReplicaIs(testing::FileReplica(replica), b.db, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(HolderStopsOrDies, CliTakeoverTest, ::testing::Values(false, true),
                          [](const auto& p) { return p.param ? "Killed" : "Stopped"; });
 
