@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "fmt/format.h"
-#include <curl/curl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -55,25 +54,6 @@ constexpr char kHcUuid[] = "5b1f0e66-7d7c-4d6e-9a1b-3c2d4e5f6a7b";
 constexpr char kPingKey[] = "pK3yq9Zr";
 constexpr char kKumaToken[] = "kUmA7oken42";
 constexpr char kBetterStackToken[] = "bS7ok3nXyZ";
-
-size_t AppendBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-// GET over TCP with libcurl (bounded); the HTTP status, -1 on a transport error.
-int HttpGet(const std::string& url, std::string* body) {
-  testing::InitCurlOnce();
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &AppendBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-  long code = -1;
-  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_cleanup(c);
-  return static_cast<int>(code);
-}
 
 // `promtool ARGS... [< stdin_file]` (bounded); its exit code, output in *out.
 int Promtool(const TempDir& dir, const std::vector<std::string>& args, std::string* out,
@@ -146,8 +126,8 @@ heartbeats:
   ASSERT_TRUE(std::regex_search(text, m, std::regex("addr=(127\\.0\\.0\\.1:[0-9]+)"))) << text;
   const std::string addr = m[1];
   std::string metrics, status_json;
-  ASSERT_EQ(HttpGet("http://" + addr + "/metrics", &metrics), 200);
-  ASSERT_EQ(HttpGet("http://" + addr + "/status", &status_json), 200);
+  ASSERT_EQ(testing::HttpGet("http://" + addr + "/metrics", &metrics), 200);
+  ASSERT_EQ(testing::HttpGet("http://" + addr + "/status", &status_json), 200);
   CliResult table = cli_.Run({"status", "-config", config_});
   CliResult json = cli_.Run({"status", "-json", "-config", config_});
   CliResult hb = cli_.Run({"heartbeat", "-config", config_});
