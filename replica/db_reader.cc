@@ -193,6 +193,16 @@ absl::Status DbReader::CheckFiles() {
   auto changed = [](const std::string& p, const FileMark& m, struct stat* st) {
     return ::stat(p.c_str(), st) != 0 || st->st_dev != m.dev || st->st_ino != m.ino;
   };
+  struct stat db;
+  if (::stat(path_.c_str(), &db) != 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(fmt::format("database {} does not exist", path_));
+    }
+    return ErrnoStatus(errno, fmt::format("stat {}", path_));
+  }
+  if (db.st_dev != db_mark_.dev || db.st_ino != db_mark_.ino) {
+    return absl::FailedPreconditionError(fmt::format("{} was replaced by another file", path_));
+  }
   struct stat st;
   for (const auto& [p, m] : {std::pair<std::string, const FileMark*>{wal_path(), &wal_mark_},
                              {path_ + "-shm", &shm_mark_}}) {
@@ -201,9 +211,7 @@ absl::Status DbReader::CheckFiles() {
           fmt::format("{} was deleted or replaced while litesync had it open", p));
     }
   }
-  if (changed(path_, db_mark_, &st)) {
-    return absl::FailedPreconditionError(fmt::format("{} was replaced by another file", path_));
-  }
+  st = db;
   bool same = st.st_size == db_mark_.size && st.st_mtim.tv_sec == db_mark_.mtime.tv_sec &&
               st.st_mtim.tv_nsec == db_mark_.mtime.tv_nsec;
   if (!same && holds_checkpoint_lock() && db_mark_.epoch == lock_epoch_) {
@@ -382,14 +390,15 @@ absl::Status DbReader::BeginPin(int conn, const PinToken* token, WalPin* pin) {
   *pin = WalPin{};
   sqlite3_snapshot* snap = nullptr;
   if (sqlite3_snapshot_get(db, "main", &snap) == SQLITE_OK) {
-    WalIndexHdrCopy h;
-    std::memcpy(&h, snap, sizeof h);
-    std::memcpy(pin->token.data(), snap, kPinTokenSize);
+    PinToken now;
+    std::memcpy(now.data(), snap, kPinTokenSize);
     sqlite3_snapshot_free(snap);
+    const WalPin at = PinFromToken(now);
     pin->has_wal = true;
-    pin->salt1 = GetBig32(h.salt);
-    pin->salt2 = GetBig32(h.salt + 4);
-    pin->cursor = WalCursor{h.mx_frame, h.frame_cksum[0], h.frame_cksum[1]};
+    pin->salt1 = at.salt1;
+    pin->salt2 = at.salt2;
+    pin->cursor = at.cursor;
+    pin->token = now;
   }
   auto pages = QueryInt(db, "PRAGMA page_count", path_);
   if (!pages.ok()) return fail(pages.status());

@@ -123,7 +123,8 @@ class DbReader {
   // looked, the database file unchanged but by litesync's own checkpoints (in
   // WAL mode nothing else writes it). FailedPrecondition naming what changed:
   // the reader must be closed, never checkpoint again (its WAL would be written
-  // into another database). Checkpoint checks it first too.
+  // into another database); NotFound when the database is gone. Checkpoint
+  // checks it first too.
   absl::Status CheckFiles();
 
   const std::string& path() const { return path_; }

@@ -93,17 +93,12 @@ absl::Status DbWatcher::EnsureOpen() {
     if (!slot->client) return Annotate(slot->last_status, "replica");
   }
   if (reader_) {
-    struct stat st;
-    if (::stat(options_.path.c_str(), &st) != 0) {
-      int err = errno;
-      CloseReader();
-      if (err == ENOENT) {
-        return absl::NotFoundError(fmt::format("database {} does not exist", options_.path));
-      }
-      return ErrnoStatus(err, fmt::format("stat {}", options_.path));
-    }
     absl::Status same = reader_->CheckFiles();
     if (same.ok()) return absl::OkStatus();
+    if (!absl::IsFailedPrecondition(same)) {  // the database is gone, or cannot be stat'ed
+      CloseReader();
+      return same;
+    }
     // Never checkpoint the old WAL into whatever is at the path now: let go of
     // every file, reopen, and let Recover verify the database (a new lineage
     // unless it is still the replicated one).
