@@ -31,7 +31,7 @@ sanitize asan: deps
 # TSan over the threaded code (replication workers, heartbeat ticker, pinger,
 # control server, the restore's page writer): the tests labelled `threads`.
 # Debian's Abseil is not built with TSan, so shared state locks with std::mutex
-# (replica/mutex.h), which TSan sees, never absl::Mutex.
+# (base/mutex.h), which TSan sees, never absl::Mutex.
 tsan: deps
 	@cmake -S . -B build-tsan -DLITESYNC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug \
 	  -DLITESYNC_TEST_MODULES="heartbeat;replica" >/dev/null

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "heartbeat/health.h"
-#include "replica/sync_record.h"
+#include "base/sync_record.h"
 
 int main(int argc, char** argv) {
   int n = argc > 1 ? std::atoi(argv[1]) : 1000;

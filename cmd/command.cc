@@ -11,7 +11,7 @@
 #include "fmt/format.h"
 
 #include "cmd/config_internal.h"
-#include "replica/log.h"
+#include "base/log.h"
 
 namespace litesync {
 

@@ -15,9 +15,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cmd/config_internal.h"
-#include "replica/handles.h"
-#include "replica/log.h"
-#include "replica/secret.h"
+#include "base/handles.h"
+#include "base/log.h"
+#include "base/secret.h"
 
 namespace litesync {
 namespace {

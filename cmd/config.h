@@ -11,7 +11,7 @@
 #include "absl/time/time.h"
 
 #include "heartbeat/heartbeat_options.h"
-#include "replica/log.h"
+#include "base/log.h"
 #include "replica/replica_options.h"
 
 namespace litesync {

@@ -8,7 +8,7 @@
 #include "fmt/format.h"
 
 #include "cmd/config_internal.h"
-#include "replica/secret.h"
+#include "base/secret.h"
 
 namespace litesync::config_internal {
 namespace {

@@ -11,8 +11,8 @@
 
 #include "fmt/format.h"
 
-#include "replica/handles.h"
-#include "replica/status.h"
+#include "base/handles.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

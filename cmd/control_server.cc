@@ -18,8 +18,8 @@
 #include "cmd/control_http.h"
 #include "cmd/metrics.h"
 #include "cmd/status_report.h"
-#include "replica/log.h"
-#include "replica/status.h"
+#include "base/log.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

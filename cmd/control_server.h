@@ -23,9 +23,9 @@
 
 #include "cmd/config.h"
 #include "heartbeat/heartbeat_status.h"
-#include "replica/clock.h"
-#include "replica/handles.h"
-#include "replica/sync_record.h"
+#include "base/clock.h"
+#include "base/handles.h"
+#include "base/sync_record.h"
 
 namespace litesync {
 

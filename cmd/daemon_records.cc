@@ -6,7 +6,7 @@
 #include "cmd/control_server.h"
 #include "cmd/status_command.h"
 #include "cmd/status_report.h"
-#include "replica/clock.h"
+#include "base/clock.h"
 #include "replica/replica_client.h"
 
 namespace litesync {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cmd/config.h"
-#include "replica/sync_record.h"
+#include "base/sync_record.h"
 
 namespace litesync {
 

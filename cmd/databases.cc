@@ -11,8 +11,8 @@
 
 #include "cmd/command.h"
 #include "cmd/flags.h"
-#include "replica/log.h"
-#include "replica/secret.h"
+#include "base/log.h"
+#include "base/secret.h"
 
 namespace litesync {
 namespace {

@@ -3,8 +3,8 @@
 #include <set>
 #include <tuple>
 
-#include "replica/log.h"
-#include "replica/secret.h"
+#include "base/log.h"
+#include "base/secret.h"
 
 namespace litesync {
 namespace {

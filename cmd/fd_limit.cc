@@ -2,8 +2,8 @@
 
 #include <cerrno>
 
-#include "replica/log.h"
-#include "replica/status.h"
+#include "base/log.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "heartbeat/health.h"
 #include "heartbeat/heartbeat_url.h"
-#include "replica/clock.h"
+#include "base/clock.h"
 
 namespace litesync {
 namespace {

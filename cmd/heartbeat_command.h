@@ -11,7 +11,7 @@
 #include "cmd/config.h"
 #include "heartbeat/heartbeat_options.h"
 #include "heartbeat/pinger.h"
-#include "replica/sync_record.h"
+#include "base/sync_record.h"
 
 namespace litesync {
 

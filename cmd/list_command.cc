@@ -18,8 +18,8 @@
 #include "cmd/databases.h"
 #include "cmd/flags.h"
 #include "replica/replica_client.h"
-#include "replica/secret.h"
-#include "replica/status.h"
+#include "base/secret.h"
+#include "base/status.h"
 #include "replica/tx_file_info.h"
 
 namespace litesync {

@@ -23,14 +23,14 @@
 #include "cmd/replicate_loop.h"
 #include "cmd/version.h"
 #include "heartbeat/heartbeat.h"
-#include "replica/handles.h"
-#include "replica/log.h"
+#include "base/handles.h"
+#include "base/log.h"
 #include "replica/replica_client.h"
 #include "replica/replicator.h"
-#include "replica/scratch_dir.h"
-#include "replica/secret.h"
-#include "replica/status.h"
-#include "replica/sync_record.h"
+#include "base/scratch_dir.h"
+#include "base/secret.h"
+#include "base/status.h"
+#include "base/sync_record.h"
 
 namespace litesync {
 namespace {

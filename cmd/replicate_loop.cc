@@ -12,7 +12,7 @@
 #include "cmd/command.h"
 #include "cmd/databases.h"
 #include "cmd/replicate.h"
-#include "replica/log.h"
+#include "base/log.h"
 
 namespace litesync {
 namespace {

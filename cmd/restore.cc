@@ -20,13 +20,13 @@
 #include "cmd/databases.h"
 #include "cmd/flags.h"
 #include "cmd/restore_progress.h"
-#include "replica/handles.h"
-#include "replica/log.h"
+#include "base/handles.h"
+#include "base/log.h"
 #include "replica/replica_client.h"
 #include "replica/restore.h"
-#include "replica/scratch_dir.h"
-#include "replica/secret.h"
-#include "replica/status.h"
+#include "base/scratch_dir.h"
+#include "base/secret.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

@@ -11,8 +11,8 @@
 
 #include "cmd/control_http.h"
 #include "cmd/control_server.h"
-#include "replica/secret.h"
-#include "replica/status.h"
+#include "base/secret.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "cmd/config.h"
 #include "cmd/status_report.h"
-#include "replica/clock.h"
+#include "base/clock.h"
 #include "replica/replica_client.h"
 
 namespace litesync {

@@ -4,7 +4,7 @@
 
 #include "fmt/format.h"
 
-#include "replica/secret.h"
+#include "base/secret.h"
 
 namespace litesync {
 namespace {

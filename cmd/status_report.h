@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 
 #include "heartbeat/heartbeat_status.h"
-#include "replica/sync_record.h"
+#include "base/sync_record.h"
 
 namespace litesync {
 

@@ -5,7 +5,7 @@
 
 #include "cmd/status_json.h"
 #include "cmd/status_report.h"
-#include "replica/status.h"
+#include "base/status.h"
 #include "replica/tx_file_info.h"
 
 namespace litesync {

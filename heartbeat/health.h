@@ -10,7 +10,7 @@
 #include "absl/time/time.h"
 
 #include "heartbeat/heartbeat_options.h"
-#include "replica/sync_record.h"
+#include "base/sync_record.h"
 
 namespace litesync {
 

@@ -6,7 +6,7 @@
 #include "fmt/format.h"
 
 #include "heartbeat/heartbeat_url.h"
-#include "replica/log.h"
+#include "base/log.h"
 
 namespace litesync {
 namespace {

@@ -34,8 +34,8 @@
 #include "heartbeat/heartbeat_status.h"
 #include "heartbeat/pinger.h"
 #include "heartbeat/ticker.h"
-#include "replica/clock.h"
-#include "replica/sync_record.h"
+#include "base/clock.h"
+#include "base/sync_record.h"
 
 namespace litesync {
 

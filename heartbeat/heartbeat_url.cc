@@ -6,7 +6,7 @@
 
 #include "fmt/format.h"
 
-#include "replica/secret.h"
+#include "base/secret.h"
 
 namespace litesync {
 namespace {

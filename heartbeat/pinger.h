@@ -10,7 +10,7 @@
 
 #include "absl/time/time.h"
 
-#include "replica/clock.h"
+#include "base/clock.h"
 
 namespace litesync {
 

@@ -11,9 +11,9 @@
 
 #include "fmt/format.h"
 
-#include "replica/handles.h"
+#include "base/handles.h"
 #include "replica/replica_client.h"
-#include "replica/status.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

@@ -13,11 +13,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "fmt/format.h"
 
-#include "replica/handles.h"
-#include "replica/log.h"
+#include "base/handles.h"
+#include "base/log.h"
 #include "replica/replica_head.h"
-#include "replica/scratch_dir.h"
-#include "replica/status.h"
+#include "base/scratch_dir.h"
+#include "base/status.h"
 #include "replica/tx_file.h"
 
 namespace litesync {

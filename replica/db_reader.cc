@@ -12,9 +12,10 @@
 #include <sqlite3.h>
 
 #include "replica/checkpointer_vfs.h"
-#include "replica/endian.h"
-#include "replica/log.h"
-#include "replica/status.h"
+#include "base/endian.h"
+#include "base/log.h"
+#include "base/status.h"
+#include "replica/sqlite/sqlite_status.h"
 
 namespace litesync {
 namespace {

@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-#include "replica/handles.h"
+#include "base/handles.h"
 #include "replica/wal_reader.h"
 
 namespace litesync {

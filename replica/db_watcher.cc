@@ -10,10 +10,10 @@
 #include <sqlite3.h>
 
 #include "replica/db_watcher_internal.h"
-#include "replica/log.h"
+#include "base/log.h"
 #include "replica/page_checksum.h"
 #include "replica/replica_head.h"
-#include "replica/status.h"
+#include "base/status.h"
 
 namespace litesync {
 

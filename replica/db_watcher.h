@@ -19,12 +19,12 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
-#include "replica/clock.h"
+#include "base/clock.h"
 #include "replica/db_reader.h"
-#include "replica/repeat_log.h"
+#include "base/repeat_log.h"
 #include "replica/replica_client.h"
 #include "replica/replica_options.h"
-#include "replica/sync_record.h"
+#include "base/sync_record.h"
 #include "replica/tx_file.h"
 
 namespace litesync {

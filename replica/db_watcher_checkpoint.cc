@@ -7,8 +7,8 @@
 
 #include "replica/db_watcher.h"
 #include "replica/db_watcher_internal.h"
-#include "replica/log.h"
-#include "replica/status.h"
+#include "base/log.h"
+#include "base/status.h"
 #include "replica/wal_reader.h"
 
 namespace litesync {

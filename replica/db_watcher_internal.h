@@ -14,7 +14,7 @@
 #include "replica/compactor.h"
 #include "replica/db_watcher.h"
 #include "replica/lease.h"
-#include "replica/repeat_log.h"
+#include "base/repeat_log.h"
 
 namespace litesync {
 

@@ -11,11 +11,11 @@
 
 #include "replica/db_watcher.h"
 #include "replica/db_watcher_internal.h"
-#include "replica/handles.h"
-#include "replica/log.h"
+#include "base/handles.h"
+#include "base/log.h"
 #include "replica/page_checksum.h"
 #include "replica/replica_head.h"
-#include "replica/status.h"
+#include "base/status.h"
 #include "replica/wal_reader.h"
 
 namespace litesync {

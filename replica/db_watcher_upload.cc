@@ -8,9 +8,9 @@
 #include "replica/compactor.h"
 #include "replica/db_watcher.h"
 #include "replica/db_watcher_internal.h"
-#include "replica/log.h"
+#include "base/log.h"
 #include "replica/retention.h"
-#include "replica/status.h"
+#include "base/status.h"
 #include "replica/validator.h"
 
 namespace litesync {

@@ -16,9 +16,9 @@
 
 #include "fmt/format.h"
 
-#include "replica/handles.h"
-#include "replica/log.h"
-#include "replica/status.h"
+#include "base/handles.h"
+#include "base/log.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

@@ -6,7 +6,7 @@
 #include "fmt/format.h"
 #include <curl/curl.h>
 
-#include "replica/status.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

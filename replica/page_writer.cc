@@ -9,8 +9,8 @@
 
 #include "fmt/format.h"
 
-#include "replica/log.h"
-#include "replica/status.h"
+#include "base/log.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

@@ -30,7 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#include "replica/handles.h"
+#include "base/handles.h"
 
 namespace litesync {
 

@@ -9,7 +9,7 @@
 #include "replica/file_replica_client.h"
 #include "replica/replica_client.h"
 #include "replica/s3_replica_client.h"
-#include "replica/secret.h"
+#include "base/secret.h"
 
 namespace litesync {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "fmt/format.h"
 
-#include "replica/status.h"
+#include "base/status.h"
 
 namespace litesync {
 

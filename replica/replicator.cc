@@ -8,8 +8,8 @@
 #include "fmt/format.h"
 
 #include "replica/db_watcher.h"
-#include "replica/log.h"
-#include "replica/mutex.h"
+#include "base/log.h"
+#include "base/mutex.h"
 
 namespace litesync {
 

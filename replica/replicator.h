@@ -11,9 +11,9 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
-#include "replica/clock.h"
+#include "base/clock.h"
 #include "replica/replica_options.h"
-#include "replica/sync_record.h"
+#include "base/sync_record.h"
 
 namespace litesync {
 

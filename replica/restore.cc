@@ -13,13 +13,13 @@
 #include "absl/cleanup/cleanup.h"
 #include "fmt/format.h"
 
-#include "replica/handles.h"
-#include "replica/log.h"
+#include "base/handles.h"
+#include "base/log.h"
 #include "replica/page_checksum.h"
 #include "replica/page_writer.h"
 #include "replica/replica_head.h"
 #include "replica/restore_prefetch.h"
-#include "replica/status.h"
+#include "base/status.h"
 #include "replica/tx_file.h"
 
 namespace litesync {

@@ -10,7 +10,7 @@
 
 #include "replica/replica_head.h"
 #include "replica/restore.h"
-#include "replica/status.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

@@ -9,9 +9,9 @@
 
 #include "fmt/format.h"
 
-#include "replica/log.h"
+#include "base/log.h"
 #include "replica/replica_head.h"
-#include "replica/status.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

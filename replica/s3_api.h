@@ -15,9 +15,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-#include "replica/clock.h"
+#include "base/clock.h"
 #include "replica/http_client.h"
-#include "replica/repeat_log.h"
+#include "base/repeat_log.h"
 #include "replica/replica_options.h"
 #include "replica/sigv4.h"
 

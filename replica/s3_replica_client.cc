@@ -15,7 +15,7 @@
 #include "replica/s3_upload.h"
 #include "replica/s3_xml.h"
 #include "replica/spill_buffer.h"
-#include "replica/status.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

@@ -14,7 +14,7 @@
 
 #include "absl/time/time.h"
 
-#include "replica/secret.h"
+#include "base/secret.h"
 
 namespace litesync {
 

@@ -10,8 +10,8 @@
 
 #include "fmt/format.h"
 
-#include "replica/scratch_dir.h"
-#include "replica/status.h"
+#include "base/scratch_dir.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

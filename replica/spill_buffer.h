@@ -10,14 +10,14 @@
 
 #include "absl/status/statusor.h"
 
-#include "replica/handles.h"
+#include "base/handles.h"
 #include "replica/replica_client.h"
 
 namespace litesync {
 
 class SpillBuffer {
  public:
-  // `dir` holds the temporary file; empty: the scratch directory (replica/scratch_dir.h).
+  // `dir` holds the temporary file; empty: the scratch directory (base/scratch_dir.h).
   SpillBuffer(uint64_t memory_limit, std::string dir);
 
   absl::Status Append(std::string_view data);

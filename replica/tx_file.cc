@@ -10,8 +10,8 @@
 #include <xxhash.h>
 #include <zstd.h>
 
-#include "replica/endian.h"
-#include "replica/status.h"
+#include "base/endian.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

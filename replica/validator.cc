@@ -13,12 +13,13 @@
 #include "fmt/format.h"
 #include <sqlite3.h>
 
-#include "replica/handles.h"
-#include "replica/log.h"
+#include "base/handles.h"
+#include "base/log.h"
 #include "replica/page_checksum.h"
 #include "replica/restore.h"
-#include "replica/scratch_dir.h"
-#include "replica/status.h"
+#include "base/scratch_dir.h"
+#include "base/status.h"
+#include "replica/sqlite/sqlite_status.h"
 
 namespace litesync {
 namespace {

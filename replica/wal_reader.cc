@@ -7,8 +7,8 @@
 
 #include "fmt/format.h"
 
-#include "replica/endian.h"
-#include "replica/status.h"
+#include "base/endian.h"
+#include "base/status.h"
 
 namespace litesync {
 namespace {

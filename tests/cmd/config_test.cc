@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "cmd/config_internal.h"
-#include "replica/status.h"
+#include "base/status.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 

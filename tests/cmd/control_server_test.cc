@@ -15,7 +15,7 @@
 
 #include "cmd/control_http.h"
 #include "cmd/status_report.h"
-#include "replica/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
+#include "base/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"

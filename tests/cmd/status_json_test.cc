@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "replica/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
+#include "base/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
 #include "tests/testutil/status_matchers.h"
 
 namespace litesync {

@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "heartbeat/heartbeat_options.h"
-#include "replica/secret.h"
-#include "replica/sync_record.h"
+#include "base/secret.h"
+#include "base/sync_record.h"
 #include "tests/heartbeat/log_capture.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/http_server.h"

@@ -4,7 +4,7 @@
 
 #include "fmt/format.h"
 
-#include "replica/log.h"
+#include "base/log.h"
 
 namespace litesync::testing {
 namespace {

@@ -1,4 +1,4 @@
-// Captures log lines (replica/log.h) for one test, and the token every heartbeat
+// Captures log lines (base/log.h) for one test, and the token every heartbeat
 // test URL carries, so each fixture can check that no line ever shows it.
 #pragma once
 

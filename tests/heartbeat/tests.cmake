@@ -3,7 +3,7 @@
 # with litesync_test_binary() so the tests that start threads (everything but the
 # pure suites) carry the `threads` label that `make tsan` (ctest -L threads) selects.
 # HeartbeatS3Test drives the real Replicator and SyncRegistry in-process; they
-# lock with replica/mutex.h (std::mutex), which TSan sees.
+# lock with base/mutex.h (std::mutex), which TSan sees.
 set(LITESYNC_HEARTBEAT_PURE_TESTS "HealthTest.*:HeartbeatUrlTest.*")
 add_executable(heartbeat_tests
   heartbeat/health_test.cc

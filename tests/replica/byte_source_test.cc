@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/replica_client.h"
-#include "replica/status.h"
+#include "base/status.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 

@@ -11,7 +11,7 @@
 #include <sqlite3.h>
 
 #include "replica/db_reader.h"
-#include "replica/handles.h"
+#include "base/handles.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"
 #include "tests/testutil/sqlite_util.h"

@@ -16,7 +16,7 @@
 
 #include "replica/db_watcher.h"
 #include "replica/file_replica_client.h"
-#include "replica/log.h"
+#include "base/log.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "replica/handles.h"
+#include "base/handles.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 

@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/file_replica_client.h"
-#include "replica/log.h"
+#include "base/log.h"
 #include "replica/replicator.h"
 #include "replica/restore.h"
 #include "tests/testutil/process.h"

@@ -12,9 +12,9 @@
 #include <gtest/gtest.h>
 
 #include "replica/lease.h"
-#include "replica/log.h"
+#include "base/log.h"
 #include "replica/s3_replica_client.h"
-#include "replica/status.h"
+#include "base/status.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/s3_server.h"
 #include "tests/testutil/status_matchers.h"

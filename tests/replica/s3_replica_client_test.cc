@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/s3_api.h"
-#include "replica/status.h"
+#include "base/status.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/s3_server.h"
 #include "tests/testutil/status_matchers.h"

@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/file_replica_client.h"
-#include "replica/log.h"
+#include "base/log.h"
 #include "replica/replicator.h"
 #include "replica/restore.h"
 #include "replica/s3_replica_client.h"

@@ -1,4 +1,4 @@
-#include "replica/secret.h"
+#include "base/secret.h"
 
 #include "fmt/format.h"
 #include <gmock/gmock.h>

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "replica/status.h"
+#include "base/status.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 

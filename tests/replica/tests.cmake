@@ -34,7 +34,7 @@ litesync_test_binary(tx_frames_tests REPLICA_ONLY LABEL threads
 )
 
 # The Replicator's worker threads against a real writer process: labelled
-# `threads`, so `make tsan` checks them too (replica/mutex.h: std::mutex).
+# `threads`, so `make tsan` checks them too (base/mutex.h: std::mutex).
 litesync_test_binary(replication_tests REPLICA_ONLY LABEL threads
   replica/checkpoint_test.cc
   replica/replication_test.cc

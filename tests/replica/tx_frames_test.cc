@@ -9,9 +9,9 @@
 #include <xxhash.h>
 #include <zstd.h>
 
-#include "replica/endian.h"
+#include "base/endian.h"
 #include "replica/page_checksum.h"
-#include "replica/status.h"
+#include "base/status.h"
 #include "replica/tx_file.h"
 #include "tests/testutil/status_matchers.h"
 

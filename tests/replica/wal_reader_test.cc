@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "replica/handles.h"
+#include "base/handles.h"
 #include "tests/testutil/sqlite_util.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"

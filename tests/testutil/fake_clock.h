@@ -5,7 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "replica/clock.h"
+#include "base/clock.h"
 
 namespace litesync::testing {
 

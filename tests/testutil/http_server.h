@@ -20,7 +20,7 @@
 
 #include "absl/time/time.h"
 
-#include "replica/handles.h"
+#include "base/handles.h"
 
 namespace litesync::testing {
 

@@ -3,8 +3,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "replica/handles.h"
-#include "replica/status.h"
+#include "base/handles.h"
+#include "base/status.h"
+#include "replica/sqlite/sqlite_status.h"
 #include "tests/tools/content_hash.h"
 
 namespace litesync::testing {

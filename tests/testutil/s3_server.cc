@@ -20,7 +20,7 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
-#include "replica/handles.h"
+#include "base/handles.h"
 
 namespace litesync::testing {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 
-#include "replica/handles.h"
+#include "base/handles.h"
 
 namespace litesync::testing {
 

@@ -5,7 +5,7 @@
 #include "absl/status/statusor.h"
 #include <gtest/gtest.h>
 
-#include "replica/status.h"
+#include "base/status.h"
 
 namespace litesync::testing {
 inline const absl::Status& GetStatus(const absl::Status& s) { return s; }

@@ -24,7 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
-#include "replica/log.h"
+#include "base/log.h"
 
 namespace litesync {
 

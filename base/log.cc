@@ -1,4 +1,4 @@
-#include "replica/log.h"
+#include "base/log.h"
 
 #include <unistd.h>
 

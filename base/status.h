@@ -1,13 +1,11 @@
 // Error helpers shared by every module: annotation, early-return macros, and
-// converters from errno, SQLite and libcurl codes to absl::Status.
+// the errno converter. (SQLite's codes convert in replica/sqlite/sqlite_status.h.)
 #pragma once
 
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-
-struct sqlite3;
 
 namespace litesync {
 
@@ -16,9 +14,6 @@ absl::Status Annotate(const absl::Status& s, std::string_view context);
 
 // errno -> Status, e.g. ErrnoStatus(ENOSPC, "write /backups/x") -> ResourceExhausted.
 absl::Status ErrnoStatus(int err, std::string_view context);
-
-// SQLite result code -> Status with sqlite3_errmsg(db) (db may be null).
-absl::Status SqliteStatus(sqlite3* db, int rc, std::string_view context);
 
 }  // namespace litesync
 

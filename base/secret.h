@@ -1,6 +1,6 @@
 // Secrets (access keys, heartbeat URLs). A Secret formats as "****" everywhere;
 // only the code that must use it calls reveal(). URLs are redacted by
-// replica/url.h (included here for RedactUrl's callers).
+// base/url.h (included here for RedactUrl's callers).
 #pragma once
 
 #include <ostream>
@@ -9,7 +9,7 @@
 
 #include "fmt/format.h"
 
-#include "replica/url.h"
+#include "base/url.h"
 
 namespace litesync {
 

@@ -1,4 +1,4 @@
-#include "replica/repeat_log.h"
+#include "base/repeat_log.h"
 
 #include <algorithm>
 #include <vector>

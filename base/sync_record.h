@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
-#include "replica/mutex.h"
+#include "base/mutex.h"
 
 namespace litesync {
 

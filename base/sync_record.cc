@@ -1,4 +1,4 @@
-#include "replica/sync_record.h"
+#include "base/sync_record.h"
 
 namespace litesync {
 

@@ -1,4 +1,4 @@
-#include "replica/scratch_dir.h"
+#include "base/scratch_dir.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 #include "fmt/format.h"
 
-#include "replica/handles.h"
+#include "base/handles.h"
 
 namespace litesync {
 

@@ -1,4 +1,4 @@
-#include "replica/clock.h"
+#include "base/clock.h"
 
 #include <chrono>
 

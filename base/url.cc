@@ -1,4 +1,4 @@
-#include "replica/url.h"
+#include "base/url.h"
 
 #include <memory>
 #include <string>
