@@ -20,7 +20,7 @@
 #include "absl/time/time.h"
 
 #include "base/clock.h"
-#include "replica/db_reader.h"
+#include "replica/sqlite/db_reader.h"
 #include "base/repeat_log.h"
 #include "replica/replica_client.h"
 #include "replica/replica_options.h"

@@ -13,7 +13,7 @@
 #include "base/log.h"
 #include "replica/page_checksum.h"
 #include "base/status.h"
-#include "replica/wal_reader.h"
+#include "replica/sqlite/wal_reader.h"
 
 namespace litesync {
 

@@ -9,7 +9,7 @@
 #include "replica/db_watcher_internal.h"
 #include "base/log.h"
 #include "base/status.h"
-#include "replica/wal_reader.h"
+#include "replica/sqlite/wal_reader.h"
 
 namespace litesync {
 

@@ -16,7 +16,7 @@
 #include "replica/page_checksum.h"
 #include "replica/replica_head.h"
 #include "base/status.h"
-#include "replica/wal_reader.h"
+#include "replica/sqlite/wal_reader.h"
 
 namespace litesync {
 

@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "replica/db_reader.h"
+#include "replica/sqlite/db_reader.h"
 #include "base/handles.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

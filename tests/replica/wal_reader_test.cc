@@ -1,4 +1,4 @@
-#include "replica/wal_reader.h"
+#include "replica/sqlite/wal_reader.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -22,7 +22,7 @@
 #include "absl/time/time.h"
 
 #include "base/handles.h"
-#include "replica/wal_reader.h"
+#include "replica/sqlite/wal_reader.h"
 
 namespace litesync {
 

@@ -1,6 +1,6 @@
 // The "litesync-checkpointer" VFS: "unix" with a checkpointer lock that a
 // connection can keep between its own checkpoints (checkpointer_vfs.h).
-#include "replica/checkpointer_vfs.h"
+#include "replica/sqlite/checkpointer_vfs.h"
 
 #include <mutex>
 

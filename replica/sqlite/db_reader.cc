@@ -1,4 +1,4 @@
-#include "replica/db_reader.h"
+#include "replica/sqlite/db_reader.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include "fmt/format.h"
 #include <sqlite3.h>
 
-#include "replica/checkpointer_vfs.h"
+#include "replica/sqlite/checkpointer_vfs.h"
 #include "base/endian.h"
 #include "base/log.h"
 #include "base/status.h"
