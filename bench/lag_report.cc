@@ -11,7 +11,7 @@
 #include "bench/lz4_frame.h"
 #include "bench/meta_page.h"
 
-#include "replica/tx_file_info.h"
+#include "replica/format/tx_file_info.h"
 
 namespace litesync::bench {
 namespace {
@@ -66,7 +66,7 @@ std::vector<std::string> Split(const std::string& s) {
   return parts;
 }
 
-// <lineage>/<level>/<min>-<max>-<ts>.ltx, as replica/tx_file_info.h names them.
+// <lineage>/<level>/<min>-<max>-<ts>.ltx, as replica/format/tx_file_info.h names them.
 std::optional<TxFileInfo> ParseTxPath(const std::string& rel) {
   std::vector<std::string> p = Split(rel);
   if (p.size() != 3) return std::nullopt;

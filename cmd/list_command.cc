@@ -20,7 +20,7 @@
 #include "replica/replica_client.h"
 #include "base/secret.h"
 #include "base/status.h"
-#include "replica/tx_file_info.h"
+#include "replica/format/tx_file_info.h"
 
 namespace litesync {
 namespace {

@@ -6,7 +6,7 @@
 #include "cmd/status_json.h"
 #include "cmd/status_report.h"
 #include "base/status.h"
-#include "replica/tx_file_info.h"
+#include "replica/format/tx_file_info.h"
 
 namespace litesync {
 namespace {

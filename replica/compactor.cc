@@ -18,7 +18,7 @@
 #include "replica/replica_head.h"
 #include "base/scratch_dir.h"
 #include "base/status.h"
-#include "replica/tx_file.h"
+#include "replica/format/tx_file.h"
 
 namespace litesync {
 namespace {

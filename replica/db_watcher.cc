@@ -11,7 +11,7 @@
 
 #include "replica/db_watcher_internal.h"
 #include "base/log.h"
-#include "replica/page_checksum.h"
+#include "replica/format/page_checksum.h"
 #include "replica/replica_head.h"
 #include "base/status.h"
 

@@ -25,7 +25,7 @@
 #include "replica/replica_client.h"
 #include "replica/replica_options.h"
 #include "base/sync_record.h"
-#include "replica/tx_file.h"
+#include "replica/format/tx_file.h"
 
 namespace litesync {
 

@@ -13,7 +13,7 @@
 #include "replica/db_watcher_internal.h"
 #include "base/handles.h"
 #include "base/log.h"
-#include "replica/page_checksum.h"
+#include "replica/format/page_checksum.h"
 #include "replica/replica_head.h"
 #include "base/status.h"
 #include "replica/sqlite/wal_reader.h"

@@ -15,7 +15,7 @@
 #include "fmt/format.h"
 
 #include "replica/replica_options.h"
-#include "replica/tx_file_info.h"
+#include "replica/format/tx_file_info.h"
 
 namespace litesync {
 

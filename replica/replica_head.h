@@ -7,7 +7,7 @@
 #include "absl/status/statusor.h"
 
 #include "replica/replica_client.h"
-#include "replica/tx_file.h"
+#include "replica/format/tx_file.h"
 
 namespace litesync {
 

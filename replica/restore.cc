@@ -15,12 +15,12 @@
 
 #include "base/handles.h"
 #include "base/log.h"
-#include "replica/page_checksum.h"
+#include "replica/format/page_checksum.h"
 #include "replica/page_writer.h"
 #include "replica/replica_head.h"
 #include "replica/restore_prefetch.h"
 #include "base/status.h"
-#include "replica/tx_file.h"
+#include "replica/format/tx_file.h"
 
 namespace litesync {
 namespace {

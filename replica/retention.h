@@ -55,7 +55,7 @@
 #include "absl/time/time.h"
 
 #include "replica/replica_client.h"
-#include "replica/tx_file_info.h"
+#include "replica/format/tx_file_info.h"
 
 namespace litesync {
 

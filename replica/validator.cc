@@ -15,7 +15,7 @@
 
 #include "base/handles.h"
 #include "base/log.h"
-#include "replica/page_checksum.h"
+#include "replica/format/page_checksum.h"
 #include "replica/restore.h"
 #include "base/scratch_dir.h"
 #include "base/status.h"

@@ -10,9 +10,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replica/page_checksum.h"
+#include "replica/format/page_checksum.h"
 #include "replica/replica_head.h"
-#include "replica/tx_file.h"
+#include "replica/format/tx_file.h"
 #include "tests/replica/lifecycle_history.h"
 #include "tests/testutil/temp_dir.h"
 

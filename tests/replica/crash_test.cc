@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/file_replica_client.h"
-#include "replica/tx_file_info.h"
+#include "replica/format/tx_file_info.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"
 #include "tests/testutil/sqlite_util.h"

@@ -153,7 +153,7 @@ TEST_F(ReplicationTest, GrowthAndShrinkRestoreAtExactPageCounts) {
 }
 
 // A snapshot body of 8 MiB or more restores through the threaded decoder
-// (replica/frame_decoder.h) and the page writer's hashing threads; increments
+// (replica/format/frame_decoder.h) and the page writer's hashing threads; increments
 // that grow and shrink the database follow it, and a flipped byte in the
 // snapshot is still caught.
 TEST_F(ReplicationTest, ALargeSnapshotRestoresExactlyThroughTheThreadedDecoder) {

@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/s3_replica_client.h"
-#include "replica/tx_file_info.h"
+#include "replica/format/tx_file_info.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"
 #include "tests/testutil/s3_server.h"

@@ -1,10 +1,10 @@
-#include "replica/tx_file.h"
+#include "replica/format/tx_file.h"
 
 #include <random>
 
 #include <gtest/gtest.h>
 
-#include "replica/page_checksum.h"
+#include "replica/format/page_checksum.h"
 #include "base/status.h"
 #include "tests/testutil/status_matchers.h"
 

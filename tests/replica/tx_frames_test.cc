@@ -10,9 +10,9 @@
 #include <zstd.h>
 
 #include "base/endian.h"
-#include "replica/page_checksum.h"
+#include "replica/format/page_checksum.h"
 #include "base/status.h"
-#include "replica/tx_file.h"
+#include "replica/format/tx_file.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace litesync {

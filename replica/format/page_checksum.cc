@@ -1,4 +1,4 @@
-#include "replica/page_checksum.h"
+#include "replica/format/page_checksum.h"
 
 #include <xxhash.h>
 

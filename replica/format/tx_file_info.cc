@@ -1,4 +1,4 @@
-#include "replica/tx_file_info.h"
+#include "replica/format/tx_file_info.h"
 
 #include <cstdio>
 

@@ -1,4 +1,4 @@
-#include "replica/frame_decoder.h"
+#include "replica/format/frame_decoder.h"
 
 #include <zstd_errors.h>
 

@@ -1,4 +1,4 @@
-#include "replica/tx_file.h"
+#include "replica/format/tx_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>

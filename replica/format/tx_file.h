@@ -43,9 +43,9 @@
 
 #include "absl/status/statusor.h"
 
-#include "replica/frame_decoder.h"
+#include "replica/format/frame_decoder.h"
 #include "replica/replica_client.h"
-#include "replica/tx_file_info.h"
+#include "replica/format/tx_file_info.h"
 
 namespace litesync {
 
