@@ -12,7 +12,7 @@
 
 #include "heartbeat/heartbeat_options.h"
 #include "base/log.h"
-#include "replica/replica_options.h"
+#include "replica/storage/replica_options.h"
 
 namespace litesync {
 

@@ -16,7 +16,7 @@
 #include "absl/time/time.h"
 #include <yaml-cpp/yaml.h>
 
-#include "replica/replica_options.h"
+#include "replica/storage/replica_options.h"
 
 namespace litesync::config_internal {
 

@@ -7,7 +7,7 @@
 #include "cmd/status_command.h"
 #include "cmd/status_report.h"
 #include "base/clock.h"
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 namespace {

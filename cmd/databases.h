@@ -8,7 +8,7 @@
 #include "absl/status/statusor.h"
 
 #include "cmd/config.h"
-#include "replica/replica_options.h"
+#include "replica/storage/replica_options.h"
 
 namespace litesync {
 

@@ -9,7 +9,7 @@
 
 #include "cmd/databases.h"
 #include "cmd/fd_limit.h"
-#include "replica/replica_options.h"
+#include "replica/storage/replica_options.h"
 #include "replica/replicator.h"
 
 namespace litesync {

@@ -17,7 +17,7 @@
 #include "cmd/command.h"
 #include "cmd/databases.h"
 #include "cmd/flags.h"
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 #include "base/secret.h"
 #include "base/status.h"
 #include "replica/format/tx_file_info.h"

@@ -25,7 +25,7 @@
 #include "heartbeat/heartbeat.h"
 #include "base/handles.h"
 #include "base/log.h"
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 #include "replica/replicator.h"
 #include "base/scratch_dir.h"
 #include "base/secret.h"

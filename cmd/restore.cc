@@ -22,7 +22,7 @@
 #include "cmd/restore_progress.h"
 #include "base/handles.h"
 #include "base/log.h"
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 #include "replica/restore.h"
 #include "base/scratch_dir.h"
 #include "base/secret.h"

@@ -16,7 +16,7 @@
 #include "cmd/config.h"
 #include "cmd/status_report.h"
 #include "base/clock.h"
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 

@@ -15,7 +15,7 @@
 
 #include "base/handles.h"
 #include "base/log.h"
-#include "replica/replica_head.h"
+#include "replica/storage/replica_head.h"
 #include "base/scratch_dir.h"
 #include "base/status.h"
 #include "replica/format/tx_file.h"

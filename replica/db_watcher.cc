@@ -12,7 +12,7 @@
 #include "replica/db_watcher_internal.h"
 #include "base/log.h"
 #include "replica/format/page_checksum.h"
-#include "replica/replica_head.h"
+#include "replica/storage/replica_head.h"
 #include "base/status.h"
 
 namespace litesync {

@@ -22,8 +22,8 @@
 #include "base/clock.h"
 #include "replica/sqlite/db_reader.h"
 #include "base/repeat_log.h"
-#include "replica/replica_client.h"
-#include "replica/replica_options.h"
+#include "replica/storage/replica_client.h"
+#include "replica/storage/replica_options.h"
 #include "base/sync_record.h"
 #include "replica/format/tx_file.h"
 

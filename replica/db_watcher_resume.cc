@@ -14,7 +14,7 @@
 #include "base/handles.h"
 #include "base/log.h"
 #include "replica/format/page_checksum.h"
-#include "replica/replica_head.h"
+#include "replica/storage/replica_head.h"
 #include "base/status.h"
 #include "replica/sqlite/wal_reader.h"
 

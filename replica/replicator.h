@@ -12,7 +12,7 @@
 #include "absl/time/time.h"
 
 #include "base/clock.h"
-#include "replica/replica_options.h"
+#include "replica/storage/replica_options.h"
 #include "base/sync_record.h"
 
 namespace litesync {

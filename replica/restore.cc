@@ -17,7 +17,7 @@
 #include "base/log.h"
 #include "replica/format/page_checksum.h"
 #include "replica/page_writer.h"
-#include "replica/replica_head.h"
+#include "replica/storage/replica_head.h"
 #include "replica/restore_prefetch.h"
 #include "base/status.h"
 #include "replica/format/tx_file.h"

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 

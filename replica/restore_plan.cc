@@ -8,7 +8,7 @@
 
 #include "fmt/format.h"
 
-#include "replica/replica_head.h"
+#include "replica/storage/replica_head.h"
 #include "replica/restore.h"
 #include "base/status.h"
 

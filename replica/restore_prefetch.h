@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 

@@ -10,7 +10,7 @@
 #include "fmt/format.h"
 
 #include "base/log.h"
-#include "replica/replica_head.h"
+#include "replica/storage/replica_head.h"
 #include "base/status.h"
 
 namespace litesync {

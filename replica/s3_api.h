@@ -16,9 +16,9 @@
 #include "absl/time/time.h"
 
 #include "base/clock.h"
-#include "replica/http_client.h"
+#include "replica/storage/http_client.h"
 #include "base/repeat_log.h"
-#include "replica/replica_options.h"
+#include "replica/storage/replica_options.h"
 #include "replica/sigv4.h"
 
 namespace litesync {

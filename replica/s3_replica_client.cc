@@ -14,7 +14,7 @@
 
 #include "replica/s3_upload.h"
 #include "replica/s3_xml.h"
-#include "replica/spill_buffer.h"
+#include "replica/storage/spill_buffer.h"
 #include "base/status.h"
 
 namespace litesync {

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 #include "replica/s3_api.h"
 
 namespace litesync {

@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 #include "replica/s3_api.h"
 
 namespace litesync {

@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 #include "replica/format/tx_file_info.h"
 
 namespace litesync {

@@ -18,7 +18,7 @@
 
 #include "absl/status/statusor.h"
 
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 
 struct ZSTD_DCtx_s;
 

@@ -44,7 +44,7 @@
 #include "absl/status/statusor.h"
 
 #include "replica/format/frame_decoder.h"
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 #include "replica/format/tx_file_info.h"
 
 namespace litesync {

@@ -11,7 +11,7 @@
 #include "fmt/format.h"
 #include <gtest/gtest.h>
 
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 #include "tests/cmd/cli_util.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

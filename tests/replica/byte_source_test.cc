@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 #include "base/status.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"

@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/format/page_checksum.h"
-#include "replica/replica_head.h"
+#include "replica/storage/replica_head.h"
 #include "replica/format/tx_file.h"
 #include "tests/replica/lifecycle_history.h"
 #include "tests/testutil/temp_dir.h"

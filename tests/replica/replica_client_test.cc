@@ -1,6 +1,6 @@
 // The ReplicaClient conformance suite: every backend (a directory, S3 on a real
 // s3rver) runs the same tests, so file and S3 cannot drift apart.
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 
 #include <functional>
 #include <memory>

@@ -4,7 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 #include "base/status.h"
 #include "tests/testutil/status_matchers.h"
 

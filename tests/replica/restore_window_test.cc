@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/compactor.h"
-#include "replica/replica_head.h"
+#include "replica/storage/replica_head.h"
 #include "replica/restore.h"
 #include "replica/retention.h"
 #include "tests/replica/lifecycle_history.h"

@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/compactor.h"
-#include "replica/replica_head.h"
+#include "replica/storage/replica_head.h"
 #include "replica/restore.h"
 #include "tests/replica/lifecycle_history.h"
 #include "tests/testutil/temp_dir.h"

@@ -1,4 +1,4 @@
-#include "replica/spill_buffer.h"
+#include "replica/storage/spill_buffer.h"
 
 #include <dirent.h>
 

@@ -13,7 +13,7 @@
 
 #include "replica/db_watcher.h"
 #include "replica/file_replica_client.h"
-#include "replica/replica_head.h"
+#include "replica/storage/replica_head.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

@@ -7,8 +7,8 @@
 
 #include "absl/status/statusor.h"
 
-#include "replica/replica_client.h"
-#include "replica/replica_options.h"
+#include "replica/storage/replica_client.h"
+#include "replica/storage/replica_options.h"
 #include "replica/restore.h"
 
 namespace litesync::testing {

@@ -15,7 +15,7 @@
 
 #include "absl/status/status.h"
 
-#include "replica/replica_options.h"
+#include "replica/storage/replica_options.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace litesync::testing {

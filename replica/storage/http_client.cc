@@ -1,4 +1,4 @@
-#include "replica/http_client.h"
+#include "replica/storage/http_client.h"
 
 #include <algorithm>
 #include <cstring>

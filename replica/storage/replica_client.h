@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "fmt/format.h"
 
-#include "replica/replica_options.h"
+#include "replica/storage/replica_options.h"
 #include "replica/format/tx_file_info.h"
 
 namespace litesync {

@@ -1,4 +1,4 @@
-// ByteSource implementations declared in replica/replica_client.h: bytes in memory
+// ByteSource implementations declared in replica/storage/replica_client.h: bytes in memory
 // and a file on disk (read from the start on every Open, for retries).
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 #include "fmt/format.h"
 
 #include "base/handles.h"
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 #include "base/status.h"
 
 namespace litesync {

@@ -1,4 +1,4 @@
-#include "replica/replica_head.h"
+#include "replica/storage/replica_head.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "replica/replica_options.h"
+#include "replica/storage/replica_options.h"
 
 #include "fmt/format.h"
 

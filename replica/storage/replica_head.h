@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 #include "replica/format/tx_file.h"
 
 namespace litesync {

@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 
 #include "base/handles.h"
-#include "replica/replica_client.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 
