@@ -6,7 +6,7 @@
 
 #include "fmt/format.h"
 
-#include "replica/file_replica_client.h"
+#include "replica/storage/file/file_replica_client.h"
 #include "replica/storage/replica_client.h"
 #include "replica/s3_replica_client.h"
 #include "base/secret.h"

@@ -9,7 +9,7 @@
 
 #include "cmd/control_server.h"
 #include "cmd/status_json.h"
-#include "replica/file_replica_client.h"
+#include "replica/storage/file/file_replica_client.h"
 #include "base/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/sqlite_util.h"

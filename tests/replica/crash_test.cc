@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "replica/file_replica_client.h"
+#include "replica/storage/file/file_replica_client.h"
 #include "replica/format/tx_file_info.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

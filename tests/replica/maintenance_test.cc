@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/db_watcher.h"
-#include "replica/file_replica_client.h"
+#include "replica/storage/file/file_replica_client.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

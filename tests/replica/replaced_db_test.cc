@@ -13,7 +13,7 @@
 
 #include <gtest/gtest.h>
 
-#include "replica/file_replica_client.h"
+#include "replica/storage/file/file_replica_client.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"
 #include "tests/testutil/sqlite_util.h"

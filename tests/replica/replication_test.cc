@@ -8,7 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replica/file_replica_client.h"
+#include "replica/storage/file/file_replica_client.h"
 #include "base/log.h"
 #include "replica/replicator.h"
 #include "replica/restore.h"

@@ -1,4 +1,4 @@
-#include "replica/file_replica_client.h"
+#include "replica/storage/file/file_replica_client.h"
 
 #include <dirent.h>
 #include <fcntl.h>
