@@ -19,7 +19,7 @@
 #include "absl/time/time.h"
 
 #include "replica/storage/replica_client.h"
-#include "replica/sigv4.h"
+#include "replica/storage/s3/sigv4.h"
 
 namespace litesync {
 

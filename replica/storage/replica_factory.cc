@@ -8,7 +8,7 @@
 
 #include "replica/storage/file/file_replica_client.h"
 #include "replica/storage/replica_client.h"
-#include "replica/s3_replica_client.h"
+#include "replica/storage/s3/s3_replica_client.h"
 #include "base/secret.h"
 
 namespace litesync {

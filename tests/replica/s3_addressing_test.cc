@@ -13,8 +13,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replica/s3_api.h"
-#include "replica/s3_replica_client.h"
+#include "replica/storage/s3/s3_api.h"
+#include "replica/storage/s3/s3_replica_client.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/s3_server.h"
 #include "tests/testutil/status_matchers.h"

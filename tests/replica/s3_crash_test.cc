@@ -10,7 +10,7 @@
 #include "fmt/format.h"
 #include <gtest/gtest.h>
 
-#include "replica/s3_replica_client.h"
+#include "replica/storage/s3/s3_replica_client.h"
 #include "replica/format/tx_file_info.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

@@ -13,7 +13,7 @@
 
 #include "replica/lease.h"
 #include "base/log.h"
-#include "replica/s3_replica_client.h"
+#include "replica/storage/s3/s3_replica_client.h"
 #include "base/status.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/s3_server.h"

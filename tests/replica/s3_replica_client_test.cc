@@ -2,7 +2,7 @@
 // uploads, bounded-memory reads, foreign keys, and the errors of bad credentials
 // and missing buckets as s3rver really answers them. Requests are counted through
 // a pass-through FaultProxy.
-#include "replica/s3_replica_client.h"
+#include "replica/storage/s3/s3_replica_client.h"
 
 #include <dirent.h>
 
@@ -13,7 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replica/s3_api.h"
+#include "replica/storage/s3/s3_api.h"
 #include "base/status.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/s3_server.h"

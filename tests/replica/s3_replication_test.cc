@@ -18,7 +18,7 @@
 #include "base/log.h"
 #include "replica/replicator.h"
 #include "replica/restore.h"
-#include "replica/s3_replica_client.h"
+#include "replica/storage/s3/s3_replica_client.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

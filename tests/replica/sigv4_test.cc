@@ -2,7 +2,7 @@
 // Calculations for the Authorization Header: Transferring Payload in a Single Chunk",
 // examplebucket, 20130524T000000Z) and for deriving a signing key. s3rver does not
 // verify signatures, so these are what prove the signer.
-#include "replica/sigv4.h"
+#include "replica/storage/s3/sigv4.h"
 
 #include <gtest/gtest.h>
 

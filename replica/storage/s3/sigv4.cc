@@ -1,4 +1,4 @@
-#include "replica/sigv4.h"
+#include "replica/storage/s3/sigv4.h"
 
 #include <algorithm>
 #include <map>

@@ -19,7 +19,7 @@
 #include "replica/storage/http_client.h"
 #include "base/repeat_log.h"
 #include "replica/storage/replica_options.h"
-#include "replica/sigv4.h"
+#include "replica/storage/s3/sigv4.h"
 
 namespace litesync {
 

@@ -1,4 +1,4 @@
-#include "replica/s3_replica_client.h"
+#include "replica/storage/s3/s3_replica_client.h"
 
 #include <algorithm>
 #include <cinttypes>
@@ -12,8 +12,8 @@
 #include "absl/strings/match.h"
 #include "fmt/format.h"
 
-#include "replica/s3_upload.h"
-#include "replica/s3_xml.h"
+#include "replica/storage/s3/s3_upload.h"
+#include "replica/storage/s3/s3_xml.h"
 #include "replica/storage/spill_buffer.h"
 #include "base/status.h"
 

@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 
 #include "replica/storage/replica_client.h"
-#include "replica/s3_api.h"
+#include "replica/storage/s3/s3_api.h"
 
 namespace litesync {
 

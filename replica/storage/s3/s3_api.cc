@@ -1,4 +1,4 @@
-#include "replica/s3_api.h"
+#include "replica/storage/s3/s3_api.h"
 
 #include <cstdlib>
 
@@ -6,7 +6,7 @@
 #include "fmt/format.h"
 
 #include "base/log.h"
-#include "replica/s3_xml.h"
+#include "replica/storage/s3/s3_xml.h"
 #include "base/status.h"
 
 namespace litesync {

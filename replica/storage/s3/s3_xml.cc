@@ -1,4 +1,4 @@
-#include "replica/s3_xml.h"
+#include "replica/storage/s3/s3_xml.h"
 
 #include <cstdlib>
 

@@ -1,4 +1,4 @@
-#include "replica/s3_upload.h"
+#include "replica/storage/s3/s3_upload.h"
 
 #include <algorithm>
 #include <string>
@@ -7,7 +7,7 @@
 #include "fmt/format.h"
 
 #include "base/log.h"
-#include "replica/s3_xml.h"
+#include "replica/storage/s3/s3_xml.h"
 #include "base/status.h"
 
 namespace litesync {
