@@ -10,7 +10,7 @@
 #include "cmd/databases.h"
 #include "cmd/fd_limit.h"
 #include "replica/storage/replica_options.h"
-#include "replica/replicator.h"
+#include "replica/engine/replicator.h"
 
 namespace litesync {
 

@@ -26,7 +26,7 @@
 #include "base/handles.h"
 #include "base/log.h"
 #include "replica/storage/replica_client.h"
-#include "replica/replicator.h"
+#include "replica/engine/replicator.h"
 #include "base/scratch_dir.h"
 #include "base/secret.h"
 #include "base/status.h"

@@ -17,7 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "heartbeat/heartbeat.h"
-#include "replica/replicator.h"
+#include "replica/engine/replicator.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/http_server.h"
 #include "tests/testutil/process.h"

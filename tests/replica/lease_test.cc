@@ -2,7 +2,7 @@
 // real file replica: the second is refused with the holder named, takes over when
 // the first releases or dies or its lease expires, and two watchers on one
 // database and replica never both write.
-#include "replica/lease.h"
+#include "replica/engine/lease.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replica/db_watcher.h"
+#include "replica/engine/db_watcher.h"
 #include "replica/storage/file/file_replica_client.h"
 #include "base/log.h"
 #include "tests/testutil/fake_clock.h"

@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "replica/db_watcher.h"
+#include "replica/engine/db_watcher.h"
 #include "replica/storage/file/file_replica_client.h"
 #include "replica/restore.h"
 #include "tests/testutil/fake_clock.h"

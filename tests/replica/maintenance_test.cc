@@ -2,7 +2,7 @@
 // watcher's clock (a FakeClock here, so hours pass in a second).
 #include <gtest/gtest.h>
 
-#include "replica/db_watcher.h"
+#include "replica/engine/db_watcher.h"
 #include "replica/storage/file/file_replica_client.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/process.h"

@@ -10,7 +10,7 @@
 
 #include "replica/storage/file/file_replica_client.h"
 #include "base/log.h"
-#include "replica/replicator.h"
+#include "replica/engine/replicator.h"
 #include "replica/restore.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

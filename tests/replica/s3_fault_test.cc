@@ -11,7 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replica/lease.h"
+#include "replica/engine/lease.h"
 #include "base/log.h"
 #include "replica/storage/s3/s3_replica_client.h"
 #include "base/status.h"

@@ -16,7 +16,7 @@
 
 #include "replica/storage/file/file_replica_client.h"
 #include "base/log.h"
-#include "replica/replicator.h"
+#include "replica/engine/replicator.h"
 #include "replica/restore.h"
 #include "replica/storage/s3/s3_replica_client.h"
 #include "tests/testutil/fault_proxy.h"

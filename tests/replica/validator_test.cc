@@ -11,7 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replica/db_watcher.h"
+#include "replica/engine/db_watcher.h"
 #include "replica/storage/file/file_replica_client.h"
 #include "replica/storage/replica_head.h"
 #include "tests/testutil/fake_clock.h"

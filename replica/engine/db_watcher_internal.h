@@ -12,8 +12,8 @@
 #include "absl/time/time.h"
 
 #include "replica/compactor.h"
-#include "replica/db_watcher.h"
-#include "replica/lease.h"
+#include "replica/engine/db_watcher.h"
+#include "replica/engine/lease.h"
 #include "base/repeat_log.h"
 
 namespace litesync {

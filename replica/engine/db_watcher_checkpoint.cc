@@ -5,8 +5,8 @@
 
 #include <sqlite3.h>
 
-#include "replica/db_watcher.h"
-#include "replica/db_watcher_internal.h"
+#include "replica/engine/db_watcher.h"
+#include "replica/engine/db_watcher_internal.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "replica/sqlite/wal_reader.h"

@@ -1,4 +1,4 @@
-#include "replica/db_watcher.h"
+#include "replica/engine/db_watcher.h"
 
 #include <sys/stat.h>
 
@@ -9,7 +9,7 @@
 #include "fmt/format.h"
 #include <sqlite3.h>
 
-#include "replica/db_watcher_internal.h"
+#include "replica/engine/db_watcher_internal.h"
 #include "base/log.h"
 #include "replica/format/page_checksum.h"
 #include "replica/storage/replica_head.h"

@@ -1,4 +1,4 @@
-#include "replica/lease.h"
+#include "replica/engine/lease.h"
 
 #include <signal.h>
 #include <unistd.h>

@@ -6,8 +6,8 @@
 #include "fmt/format.h"
 
 #include "replica/compactor.h"
-#include "replica/db_watcher.h"
-#include "replica/db_watcher_internal.h"
+#include "replica/engine/db_watcher.h"
+#include "replica/engine/db_watcher_internal.h"
 #include "base/log.h"
 #include "replica/retention.h"
 #include "base/status.h"

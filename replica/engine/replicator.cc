@@ -1,4 +1,4 @@
-#include "replica/replicator.h"
+#include "replica/engine/replicator.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -7,7 +7,7 @@
 
 #include "fmt/format.h"
 
-#include "replica/db_watcher.h"
+#include "replica/engine/db_watcher.h"
 #include "base/log.h"
 #include "base/mutex.h"
 

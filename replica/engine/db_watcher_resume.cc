@@ -9,8 +9,8 @@
 
 #include "fmt/format.h"
 
-#include "replica/db_watcher.h"
-#include "replica/db_watcher_internal.h"
+#include "replica/engine/db_watcher.h"
+#include "replica/engine/db_watcher_internal.h"
 #include "base/handles.h"
 #include "base/log.h"
 #include "replica/format/page_checksum.h"
