@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
-#include "replica/compactor.h"
+#include "replica/maintenance/compactor.h"
 #include "replica/engine/db_watcher.h"
 #include "replica/engine/lease.h"
 #include "base/repeat_log.h"

@@ -5,13 +5,13 @@
 
 #include "fmt/format.h"
 
-#include "replica/compactor.h"
+#include "replica/maintenance/compactor.h"
 #include "replica/engine/db_watcher.h"
 #include "replica/engine/db_watcher_internal.h"
 #include "base/log.h"
-#include "replica/retention.h"
+#include "replica/maintenance/retention.h"
 #include "base/status.h"
-#include "replica/validator.h"
+#include "replica/maintenance/validator.h"
 
 namespace litesync {
 

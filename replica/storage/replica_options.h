@@ -39,7 +39,7 @@ struct ReplicaOptions {
   absl::Duration retention = absl::Hours(24);
   absl::Duration snapshot_interval = absl::ZeroDuration();    // 0: only when needed
   absl::Duration validation_interval = absl::ZeroDuration();  // 0: off
-  // How often compaction builds levels 1, 2 and 3 (replica/compactor.h); zero
+  // How often compaction builds levels 1, 2 and 3 (replica/maintenance/compactor.h); zero
   // disables that level and every level above it.
   std::array<absl::Duration, 3> compaction_intervals = {absl::Seconds(30), absl::Minutes(5),
                                                         absl::Hours(1)};

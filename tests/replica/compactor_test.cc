@@ -2,7 +2,7 @@
 // shrink drops pages, checksums must chain, runs split at gaps, timestamps come
 // from the last input); a writer process over hours of FakeClock time shows
 // restores at every level boundary equal the source.
-#include "replica/compactor.h"
+#include "replica/maintenance/compactor.h"
 
 #include <filesystem>
 #include <map>

@@ -10,10 +10,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replica/compactor.h"
+#include "replica/maintenance/compactor.h"
 #include "replica/storage/replica_head.h"
 #include "replica/restore.h"
-#include "replica/retention.h"
+#include "replica/maintenance/retention.h"
 #include "tests/replica/lifecycle_history.h"
 #include "tests/testutil/temp_dir.h"
 

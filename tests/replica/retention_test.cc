@@ -2,7 +2,7 @@
 // after, for every point inside the window and any partial deletion), then real
 // histories in FakeClock time: restores inside the window equal the source, the
 // rest is gone, and an interrupted retention or compaction leaves an exact replica.
-#include "replica/retention.h"
+#include "replica/maintenance/retention.h"
 
 #include <algorithm>
 #include <map>
@@ -13,7 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replica/compactor.h"
+#include "replica/maintenance/compactor.h"
 #include "replica/storage/replica_head.h"
 #include "replica/restore.h"
 #include "tests/replica/lifecycle_history.h"

@@ -1,7 +1,7 @@
 // ValidateReplica against a real file replica written by the watcher: a healthy
 // replica passes, a flipped bit in a tx file or a wrong expected checksum is
 // DataLoss, and the scratch directory is left empty either way.
-#include "replica/validator.h"
+#include "replica/maintenance/validator.h"
 
 #include <filesystem>
 #include <string>

@@ -1,4 +1,4 @@
-#include "replica/retention.h"
+#include "replica/maintenance/retention.h"
 
 #include <algorithm>
 #include <map>

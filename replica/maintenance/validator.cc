@@ -1,4 +1,4 @@
-#include "replica/validator.h"
+#include "replica/maintenance/validator.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "replica/compactor.h"
+#include "replica/maintenance/compactor.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
