@@ -23,7 +23,7 @@
 #include "base/handles.h"
 #include "base/log.h"
 #include "replica/storage/replica_client.h"
-#include "replica/restore.h"
+#include "replica/restore/restore.h"
 #include "base/scratch_dir.h"
 #include "base/secret.h"
 #include "base/status.h"

@@ -10,7 +10,7 @@
 
 #include "absl/time/time.h"
 
-#include "replica/restore.h"
+#include "replica/restore/restore.h"
 
 namespace litesync {
 

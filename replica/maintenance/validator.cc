@@ -16,7 +16,7 @@
 #include "base/handles.h"
 #include "base/log.h"
 #include "replica/format/page_checksum.h"
-#include "replica/restore.h"
+#include "replica/restore/restore.h"
 #include "base/scratch_dir.h"
 #include "base/status.h"
 #include "replica/sqlite/sqlite_status.h"

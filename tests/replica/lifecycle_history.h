@@ -16,7 +16,7 @@
 
 #include "replica/engine/db_watcher.h"
 #include "replica/storage/file/file_replica_client.h"
-#include "replica/restore.h"
+#include "replica/restore/restore.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

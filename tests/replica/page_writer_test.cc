@@ -1,6 +1,6 @@
 // PageWriter: pages land at their offsets in the order added, through direct or
 // buffered writes, and a write error is reported, never swallowed.
-#include "replica/page_writer.h"
+#include "replica/restore/page_writer.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -11,7 +11,7 @@
 #include "replica/storage/file/file_replica_client.h"
 #include "base/log.h"
 #include "replica/engine/replicator.h"
-#include "replica/restore.h"
+#include "replica/restore/restore.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"
 #include "tests/testutil/sqlite_util.h"

@@ -12,7 +12,7 @@
 
 #include "replica/maintenance/compactor.h"
 #include "replica/storage/replica_head.h"
-#include "replica/restore.h"
+#include "replica/restore/restore.h"
 #include "replica/maintenance/retention.h"
 #include "tests/replica/lifecycle_history.h"
 #include "tests/testutil/temp_dir.h"

@@ -17,7 +17,7 @@
 #include "replica/storage/file/file_replica_client.h"
 #include "base/log.h"
 #include "replica/engine/replicator.h"
-#include "replica/restore.h"
+#include "replica/restore/restore.h"
 #include "replica/storage/s3/s3_replica_client.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/process.h"

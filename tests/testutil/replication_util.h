@@ -9,7 +9,7 @@
 
 #include "replica/storage/replica_client.h"
 #include "replica/storage/replica_options.h"
-#include "replica/restore.h"
+#include "replica/restore/restore.h"
 
 namespace litesync::testing {
 

@@ -1,4 +1,4 @@
-#include "replica/restore.h"
+#include "replica/restore/restore.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,9 +16,9 @@
 #include "base/handles.h"
 #include "base/log.h"
 #include "replica/format/page_checksum.h"
-#include "replica/page_writer.h"
+#include "replica/restore/page_writer.h"
 #include "replica/storage/replica_head.h"
-#include "replica/restore_prefetch.h"
+#include "replica/restore/restore_prefetch.h"
 #include "base/status.h"
 #include "replica/format/tx_file.h"
 

@@ -9,7 +9,7 @@
 #include "fmt/format.h"
 
 #include "replica/storage/replica_head.h"
-#include "replica/restore.h"
+#include "replica/restore/restore.h"
 #include "base/status.h"
 
 namespace litesync {

@@ -1,4 +1,4 @@
-#include "replica/restore_prefetch.h"
+#include "replica/restore/restore_prefetch.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "replica/page_writer.h"
+#include "replica/restore/page_writer.h"
 
 #include <fcntl.h>
 #include <unistd.h>

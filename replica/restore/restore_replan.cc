@@ -7,7 +7,7 @@
 #include "fmt/format.h"
 
 #include "base/log.h"
-#include "replica/restore.h"
+#include "replica/restore/restore.h"
 #include "base/status.h"
 
 namespace litesync {

@@ -29,7 +29,7 @@ struct RestorePlan {
   uint64_t bytes = 0;             // sum of file sizes (0 where unknown)
 };
 
-// Plans a restore (replica/restore_plan.cc). Never plans a point other than the
+// Plans a restore (replica/restore/restore_plan.cc). Never plans a point other than the
 // target: a timestamp t means the replica's state at t, the newest sync at or
 // before t, and is restorable only while the replica can prove that state (a
 // file ending at it was captured exactly at t, a level-0 file, one per sync,
