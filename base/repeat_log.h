@@ -23,7 +23,6 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-
 #include "base/log.h"
 
 namespace litesync {

@@ -7,9 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "fmt/format.h"
-
 #include "base/handles.h"
+#include "fmt/format.h"
 
 namespace litesync {
 

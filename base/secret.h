@@ -7,9 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "fmt/format.h"
-
 #include "base/url.h"
+#include "fmt/format.h"
 
 namespace litesync {
 

@@ -9,8 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "heartbeat/health.h"
 #include "base/sync_record.h"
+
+#include "heartbeat/health.h"
 
 int main(int argc, char** argv) {
   int n = argc > 1 ? std::atoi(argv[1]) : 1000;

@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <thread>
 
+#include "base/log.h"
 #include "fmt/format.h"
 
 #include "cmd/config_internal.h"
-#include "base/log.h"
 
 namespace litesync {
 

@@ -11,13 +11,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "base/handles.h"
+#include "base/log.h"
+#include "base/secret.h"
 #include "fmt/format.h"
 #include <yaml-cpp/yaml.h>
 
 #include "cmd/config_internal.h"
-#include "base/handles.h"
-#include "base/log.h"
-#include "base/secret.h"
 
 namespace litesync {
 namespace {

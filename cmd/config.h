@@ -9,9 +9,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/log.h"
 
 #include "heartbeat/heartbeat_options.h"
-#include "base/log.h"
 #include "replica/storage/replica_options.h"
 
 namespace litesync {

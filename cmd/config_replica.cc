@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "base/secret.h"
 #include "fmt/format.h"
 
 #include "cmd/config_internal.h"
-#include "base/secret.h"
 
 namespace litesync::config_internal {
 namespace {

@@ -9,10 +9,9 @@
 #include <charconv>
 #include <cstring>
 
-#include "fmt/format.h"
-
 #include "base/handles.h"
 #include "base/status.h"
+#include "fmt/format.h"
 
 namespace litesync {
 namespace {

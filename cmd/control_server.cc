@@ -13,13 +13,13 @@
 #include <chrono>
 #include <cstring>
 
+#include "base/log.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
 #include "cmd/control_http.h"
 #include "cmd/metrics.h"
 #include "cmd/status_report.h"
-#include "base/log.h"
-#include "base/status.h"
 
 namespace litesync {
 namespace {

@@ -20,12 +20,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-
-#include "cmd/config.h"
-#include "heartbeat/heartbeat_status.h"
 #include "base/clock.h"
 #include "base/handles.h"
 #include "base/sync_record.h"
+
+#include "cmd/config.h"
+#include "heartbeat/heartbeat_status.h"
 
 namespace litesync {
 

@@ -1,12 +1,12 @@
 #include "cmd/daemon_records.h"
 
+#include "base/clock.h"
 #include "fmt/format.h"
 
 #include "cmd/control_http.h"
 #include "cmd/control_server.h"
 #include "cmd/status_command.h"
 #include "cmd/status_report.h"
-#include "base/clock.h"
 #include "replica/storage/replica_client.h"
 
 namespace litesync {

@@ -7,8 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "cmd/config.h"
 #include "base/sync_record.h"
+
+#include "cmd/config.h"
 
 namespace litesync {
 

@@ -7,12 +7,12 @@
 #include <filesystem>
 #include <set>
 
+#include "base/log.h"
+#include "base/secret.h"
 #include "fmt/format.h"
 
 #include "cmd/command.h"
 #include "cmd/flags.h"
-#include "base/log.h"
-#include "base/secret.h"
 
 namespace litesync {
 namespace {

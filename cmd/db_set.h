@@ -9,8 +9,8 @@
 
 #include "cmd/databases.h"
 #include "cmd/fd_limit.h"
-#include "replica/storage/replica_options.h"
 #include "replica/engine/replicator.h"
+#include "replica/storage/replica_options.h"
 
 namespace litesync {
 

@@ -3,11 +3,11 @@
 #include <cstdio>
 #include <vector>
 
+#include "base/clock.h"
 #include "fmt/format.h"
 
 #include "heartbeat/health.h"
 #include "heartbeat/heartbeat_url.h"
-#include "base/clock.h"
 
 namespace litesync {
 namespace {

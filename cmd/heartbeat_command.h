@@ -7,11 +7,11 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "base/sync_record.h"
 
 #include "cmd/config.h"
 #include "heartbeat/heartbeat_options.h"
 #include "heartbeat/pinger.h"
-#include "base/sync_record.h"
 
 namespace litesync {
 

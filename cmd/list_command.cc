@@ -12,15 +12,15 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/secret.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
 #include "cmd/command.h"
 #include "cmd/databases.h"
 #include "cmd/flags.h"
-#include "replica/storage/replica_client.h"
-#include "base/secret.h"
-#include "base/status.h"
 #include "replica/format/tx_file_info.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 namespace {

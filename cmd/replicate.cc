@@ -11,6 +11,12 @@
 #include <filesystem>
 #include <memory>
 
+#include "base/handles.h"
+#include "base/log.h"
+#include "base/scratch_dir.h"
+#include "base/secret.h"
+#include "base/status.h"
+#include "base/sync_record.h"
 #include "fmt/format.h"
 #include <sqlite3.h>
 
@@ -23,14 +29,8 @@
 #include "cmd/replicate_loop.h"
 #include "cmd/version.h"
 #include "heartbeat/heartbeat.h"
-#include "base/handles.h"
-#include "base/log.h"
-#include "replica/storage/replica_client.h"
 #include "replica/engine/replicator.h"
-#include "base/scratch_dir.h"
-#include "base/secret.h"
-#include "base/status.h"
-#include "base/sync_record.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 namespace {

@@ -8,11 +8,11 @@
 #include <set>
 
 #include "absl/time/clock.h"
+#include "base/log.h"
 
 #include "cmd/command.h"
 #include "cmd/databases.h"
 #include "cmd/replicate.h"
-#include "base/log.h"
 
 namespace litesync {
 namespace {

@@ -14,19 +14,19 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "base/handles.h"
+#include "base/log.h"
+#include "base/scratch_dir.h"
+#include "base/secret.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
 #include "cmd/command.h"
 #include "cmd/databases.h"
 #include "cmd/flags.h"
 #include "cmd/restore_progress.h"
-#include "base/handles.h"
-#include "base/log.h"
-#include "replica/storage/replica_client.h"
 #include "replica/restore/restore.h"
-#include "base/scratch_dir.h"
-#include "base/secret.h"
-#include "base/status.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 namespace {

@@ -7,12 +7,12 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/secret.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
 #include "cmd/control_http.h"
 #include "cmd/control_server.h"
-#include "base/secret.h"
-#include "base/status.h"
 
 namespace litesync {
 namespace {

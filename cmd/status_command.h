@@ -12,10 +12,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/clock.h"
 
 #include "cmd/config.h"
 #include "cmd/status_report.h"
-#include "base/clock.h"
 #include "replica/storage/replica_client.h"
 
 namespace litesync {

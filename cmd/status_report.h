@@ -12,9 +12,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/sync_record.h"
 
 #include "heartbeat/heartbeat_status.h"
-#include "base/sync_record.h"
 
 namespace litesync {
 

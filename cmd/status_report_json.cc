@@ -1,11 +1,11 @@
 // RenderJson and ParseStatusJson: the /status schema, version 1 (docs/status.md).
 // Unknown values are null; readers ignore members they do not know, so fields
 // can be added without a schema bump.
+#include "base/status.h"
 #include "fmt/format.h"
 
 #include "cmd/status_json.h"
 #include "cmd/status_report.h"
-#include "base/status.h"
 #include "replica/format/tx_file_info.h"
 
 namespace litesync {

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "base/sync_record.h"
 
 #include "heartbeat/heartbeat_options.h"
-#include "base/sync_record.h"
 
 namespace litesync {
 

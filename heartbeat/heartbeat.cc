@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/log.h"
 #include "fmt/format.h"
 
 #include "heartbeat/heartbeat_url.h"
-#include "base/log.h"
 
 namespace litesync {
 namespace {

@@ -28,14 +28,14 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "base/clock.h"
+#include "base/sync_record.h"
 
 #include "heartbeat/health.h"
 #include "heartbeat/heartbeat_options.h"
 #include "heartbeat/heartbeat_status.h"
 #include "heartbeat/pinger.h"
 #include "heartbeat/ticker.h"
-#include "base/clock.h"
-#include "base/sync_record.h"
 
 namespace litesync {
 

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "absl/time/time.h"
-
 #include "base/secret.h"
 
 namespace litesync {

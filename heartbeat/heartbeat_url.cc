@@ -4,9 +4,8 @@
 #include <cctype>
 #include <vector>
 
-#include "fmt/format.h"
-
 #include "base/secret.h"
+#include "fmt/format.h"
 
 namespace litesync {
 namespace {

@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "absl/time/time.h"
-
 #include "base/clock.h"
 
 namespace litesync {

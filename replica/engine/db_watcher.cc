@@ -6,14 +6,14 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "base/log.h"
+#include "base/status.h"
 #include "fmt/format.h"
 #include <sqlite3.h>
 
 #include "replica/engine/db_watcher_internal.h"
-#include "base/log.h"
 #include "replica/format/page_checksum.h"
 #include "replica/storage/replica_head.h"
-#include "base/status.h"
 
 namespace litesync {
 

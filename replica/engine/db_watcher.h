@@ -18,14 +18,14 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-
 #include "base/clock.h"
-#include "replica/sqlite/db_reader.h"
 #include "base/repeat_log.h"
+#include "base/sync_record.h"
+
+#include "replica/format/tx_file.h"
+#include "replica/sqlite/db_reader.h"
 #include "replica/storage/replica_client.h"
 #include "replica/storage/replica_options.h"
-#include "base/sync_record.h"
-#include "replica/format/tx_file.h"
 
 namespace litesync {
 

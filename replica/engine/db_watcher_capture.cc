@@ -5,14 +5,14 @@
 #include <cerrno>
 #include <map>
 
+#include "base/handles.h"
+#include "base/log.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
 #include "replica/engine/db_watcher.h"
 #include "replica/engine/db_watcher_internal.h"
-#include "base/handles.h"
-#include "base/log.h"
 #include "replica/format/page_checksum.h"
-#include "base/status.h"
 #include "replica/sqlite/wal_reader.h"
 
 namespace litesync {

@@ -3,12 +3,12 @@
 // (docs/FORMAT.md, "The only checkpointer" and "Checkpoints").
 #include <optional>
 
+#include "base/log.h"
+#include "base/status.h"
 #include <sqlite3.h>
 
 #include "replica/engine/db_watcher.h"
 #include "replica/engine/db_watcher_internal.h"
-#include "base/log.h"
-#include "base/status.h"
 #include "replica/sqlite/wal_reader.h"
 
 namespace litesync {

@@ -10,11 +10,11 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "base/repeat_log.h"
 
-#include "replica/maintenance/compactor.h"
 #include "replica/engine/db_watcher.h"
 #include "replica/engine/lease.h"
-#include "base/repeat_log.h"
+#include "replica/maintenance/compactor.h"
 
 namespace litesync {
 

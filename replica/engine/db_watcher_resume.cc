@@ -7,16 +7,16 @@
 #include <map>
 #include <utility>
 
+#include "base/handles.h"
+#include "base/log.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
 #include "replica/engine/db_watcher.h"
 #include "replica/engine/db_watcher_internal.h"
-#include "base/handles.h"
-#include "base/log.h"
 #include "replica/format/page_checksum.h"
-#include "replica/storage/replica_head.h"
-#include "base/status.h"
 #include "replica/sqlite/wal_reader.h"
+#include "replica/storage/replica_head.h"
 
 namespace litesync {
 

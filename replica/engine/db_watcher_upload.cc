@@ -3,14 +3,14 @@
 #include <filesystem>
 #include <random>
 
+#include "base/log.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
-#include "replica/maintenance/compactor.h"
 #include "replica/engine/db_watcher.h"
 #include "replica/engine/db_watcher_internal.h"
-#include "base/log.h"
+#include "replica/maintenance/compactor.h"
 #include "replica/maintenance/retention.h"
-#include "base/status.h"
 #include "replica/maintenance/validator.h"
 
 namespace litesync {

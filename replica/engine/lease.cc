@@ -10,10 +10,9 @@
 #include <random>
 #include <sstream>
 
-#include "fmt/format.h"
-
 #include "base/log.h"
 #include "base/status.h"
+#include "fmt/format.h"
 
 namespace litesync {
 namespace {

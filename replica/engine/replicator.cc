@@ -5,11 +5,11 @@
 #include <map>
 #include <thread>
 
+#include "base/log.h"
+#include "base/mutex.h"
 #include "fmt/format.h"
 
 #include "replica/engine/db_watcher.h"
-#include "base/log.h"
-#include "base/mutex.h"
 
 namespace litesync {
 

@@ -10,10 +10,10 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-
 #include "base/clock.h"
-#include "replica/storage/replica_options.h"
 #include "base/sync_record.h"
+
+#include "replica/storage/replica_options.h"
 
 namespace litesync {
 

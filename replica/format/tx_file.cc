@@ -6,12 +6,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/endian.h"
+#include "base/status.h"
 #include "fmt/format.h"
 #include <xxhash.h>
 #include <zstd.h>
-
-#include "base/endian.h"
-#include "base/status.h"
 
 namespace litesync {
 namespace {

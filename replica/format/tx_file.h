@@ -44,8 +44,8 @@
 #include "absl/status/statusor.h"
 
 #include "replica/format/frame_decoder.h"
-#include "replica/storage/replica_client.h"
 #include "replica/format/tx_file_info.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 

@@ -11,14 +11,14 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
-#include "fmt/format.h"
-
 #include "base/handles.h"
 #include "base/log.h"
-#include "replica/storage/replica_head.h"
 #include "base/scratch_dir.h"
 #include "base/status.h"
+#include "fmt/format.h"
+
 #include "replica/format/tx_file.h"
+#include "replica/storage/replica_head.h"
 
 namespace litesync {
 namespace {

@@ -7,11 +7,11 @@
 #include <span>
 #include <tuple>
 
+#include "base/log.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
-#include "base/log.h"
 #include "replica/storage/replica_head.h"
-#include "base/status.h"
 
 namespace litesync {
 namespace {

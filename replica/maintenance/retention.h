@@ -54,8 +54,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-#include "replica/storage/replica_client.h"
 #include "replica/format/tx_file_info.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 

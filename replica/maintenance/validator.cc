@@ -10,15 +10,15 @@
 #include <string>
 
 #include "absl/cleanup/cleanup.h"
+#include "base/handles.h"
+#include "base/log.h"
+#include "base/scratch_dir.h"
+#include "base/status.h"
 #include "fmt/format.h"
 #include <sqlite3.h>
 
-#include "base/handles.h"
-#include "base/log.h"
 #include "replica/format/page_checksum.h"
 #include "replica/restore/restore.h"
-#include "base/scratch_dir.h"
-#include "base/status.h"
 #include "replica/sqlite/sqlite_status.h"
 
 namespace litesync {

@@ -10,8 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
-#include "replica/storage/replica_client.h"
 #include "replica/format/tx_file_info.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 

@@ -7,10 +7,9 @@
 #include <cstring>
 #include <new>
 
-#include "fmt/format.h"
-
 #include "base/log.h"
 #include "base/status.h"
+#include "fmt/format.h"
 
 namespace litesync {
 namespace {

@@ -29,7 +29,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-
 #include "base/handles.h"
 
 namespace litesync {

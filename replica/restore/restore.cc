@@ -11,16 +11,16 @@
 #include <map>
 
 #include "absl/cleanup/cleanup.h"
-#include "fmt/format.h"
-
 #include "base/handles.h"
 #include "base/log.h"
-#include "replica/format/page_checksum.h"
-#include "replica/restore/page_writer.h"
-#include "replica/storage/replica_head.h"
-#include "replica/restore/restore_prefetch.h"
 #include "base/status.h"
+#include "fmt/format.h"
+
+#include "replica/format/page_checksum.h"
 #include "replica/format/tx_file.h"
+#include "replica/restore/page_writer.h"
+#include "replica/restore/restore_prefetch.h"
+#include "replica/storage/replica_head.h"
 
 namespace litesync {
 namespace {

@@ -6,11 +6,11 @@
 #include <utility>
 #include <vector>
 
+#include "base/status.h"
 #include "fmt/format.h"
 
-#include "replica/storage/replica_head.h"
 #include "replica/restore/restore.h"
-#include "base/status.h"
+#include "replica/storage/replica_head.h"
 
 namespace litesync {
 namespace {

@@ -4,11 +4,11 @@
 #include <string>
 #include <utility>
 
+#include "base/log.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
-#include "base/log.h"
 #include "replica/restore/restore.h"
-#include "base/status.h"
 
 namespace litesync {
 namespace {

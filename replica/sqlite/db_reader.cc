@@ -8,13 +8,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/endian.h"
+#include "base/log.h"
+#include "base/status.h"
 #include "fmt/format.h"
 #include <sqlite3.h>
 
 #include "replica/sqlite/checkpointer_vfs.h"
-#include "base/endian.h"
-#include "base/log.h"
-#include "base/status.h"
 #include "replica/sqlite/sqlite_status.h"
 
 namespace litesync {

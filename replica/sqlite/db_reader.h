@@ -20,8 +20,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-
 #include "base/handles.h"
+
 #include "replica/sqlite/wal_reader.h"
 
 namespace litesync {

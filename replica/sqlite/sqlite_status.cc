@@ -1,8 +1,7 @@
 #include "replica/sqlite/sqlite_status.h"
 
-#include <sqlite3.h>
-
 #include "fmt/format.h"
+#include <sqlite3.h>
 
 namespace litesync {
 

@@ -5,10 +5,9 @@
 #include <cerrno>
 #include <vector>
 
-#include "fmt/format.h"
-
 #include "base/endian.h"
 #include "base/status.h"
+#include "fmt/format.h"
 
 namespace litesync {
 namespace {

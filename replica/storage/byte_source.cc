@@ -9,11 +9,11 @@
 #include <cstring>
 #include <string>
 
+#include "base/handles.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
-#include "base/handles.h"
 #include "replica/storage/replica_client.h"
-#include "base/status.h"
 
 namespace litesync {
 namespace {

@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/status.h"
 #include "fmt/format.h"
 #include <curl/curl.h>
-
-#include "base/status.h"
 
 namespace litesync {
 namespace {

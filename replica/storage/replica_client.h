@@ -14,8 +14,8 @@
 #include "absl/status/statusor.h"
 #include "fmt/format.h"
 
-#include "replica/storage/replica_options.h"
 #include "replica/format/tx_file_info.h"
+#include "replica/storage/replica_options.h"
 
 namespace litesync {
 

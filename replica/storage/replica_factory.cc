@@ -4,12 +4,12 @@
 #include <string>
 #include <string_view>
 
+#include "base/secret.h"
 #include "fmt/format.h"
 
 #include "replica/storage/file/file_replica_client.h"
 #include "replica/storage/replica_client.h"
 #include "replica/storage/s3/s3_replica_client.h"
-#include "base/secret.h"
 
 namespace litesync {
 namespace {

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 
-#include "fmt/format.h"
-
 #include "base/status.h"
+#include "fmt/format.h"
 
 namespace litesync {
 

@@ -6,8 +6,8 @@
 
 #include "absl/status/statusor.h"
 
-#include "replica/storage/replica_client.h"
 #include "replica/format/tx_file.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 

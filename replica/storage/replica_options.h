@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/time/time.h"
-
 #include "base/secret.h"
 
 namespace litesync {

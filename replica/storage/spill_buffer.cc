@@ -8,10 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "fmt/format.h"
-
 #include "base/scratch_dir.h"
 #include "base/status.h"
+#include "fmt/format.h"
 
 namespace litesync {
 namespace {

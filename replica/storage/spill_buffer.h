@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-
 #include "base/handles.h"
+
 #include "replica/storage/replica_client.h"
 
 namespace litesync {

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "fmt/format.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "cmd/config_internal.h"
-#include "base/status.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 

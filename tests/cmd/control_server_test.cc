@@ -9,13 +9,13 @@
 #include <cstring>
 #include <thread>
 
+#include "base/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
 #include <curl/curl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "cmd/control_http.h"
 #include "cmd/status_report.h"
-#include "base/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"

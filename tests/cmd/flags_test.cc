@@ -1,10 +1,10 @@
 #include "cmd/flags.h"
 
+#include "base/status.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "cmd/restore.h"
-#include "base/status.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace litesync {

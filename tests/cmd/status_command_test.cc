@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "base/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
 #include "fmt/format.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,7 +11,6 @@
 #include "cmd/control_server.h"
 #include "cmd/status_json.h"
 #include "replica/storage/file/file_replica_client.h"
-#include "base/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/sqlite_util.h"
 #include "tests/testutil/status_matchers.h"

@@ -4,9 +4,9 @@
 #include <limits>
 #include <string>
 
+#include "base/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
 #include <gtest/gtest.h>
 
-#include "base/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
 #include "tests/testutil/status_matchers.h"
 
 namespace litesync {

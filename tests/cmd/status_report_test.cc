@@ -2,11 +2,11 @@
 
 #include <sstream>
 
+#include "base/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "cmd/status_json.h"
-#include "base/status.h"  // LS_STATUS_CONCAT_, used by status_matchers.h
 #include "tests/testutil/status_matchers.h"
 
 namespace litesync {

@@ -6,12 +6,12 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "base/secret.h"
+#include "base/sync_record.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "heartbeat/heartbeat_options.h"
-#include "base/secret.h"
-#include "base/sync_record.h"
 #include "tests/heartbeat/log_capture.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/http_server.h"

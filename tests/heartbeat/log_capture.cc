@@ -2,9 +2,8 @@
 
 #include <mutex>
 
-#include "fmt/format.h"
-
 #include "base/log.h"
+#include "fmt/format.h"
 
 namespace litesync::testing {
 namespace {

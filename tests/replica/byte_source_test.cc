@@ -1,7 +1,7 @@
+#include "base/status.h"
 #include <gtest/gtest.h>
 
 #include "replica/storage/replica_client.h"
-#include "base/status.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 

@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
-#include "replica/sqlite/db_reader.h"
 #include "replica/engine/db_watcher.h"
+#include "replica/sqlite/db_reader.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

@@ -7,11 +7,11 @@
 #include <atomic>
 #include <thread>
 
+#include "base/handles.h"
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include "replica/sqlite/db_reader.h"
-#include "base/handles.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"
 #include "tests/testutil/sqlite_util.h"

@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 
 #include "replica/format/page_checksum.h"
-#include "replica/storage/replica_head.h"
 #include "replica/format/tx_file.h"
+#include "replica/storage/replica_head.h"
 #include "tests/replica/lifecycle_history.h"
 #include "tests/testutil/temp_dir.h"
 

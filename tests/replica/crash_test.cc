@@ -9,8 +9,8 @@
 
 #include <gtest/gtest.h>
 
-#include "replica/storage/file/file_replica_client.h"
 #include "replica/format/tx_file_info.h"
+#include "replica/storage/file/file_replica_client.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"
 #include "tests/testutil/sqlite_util.h"

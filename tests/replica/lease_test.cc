@@ -11,12 +11,12 @@
 #include <functional>
 #include <utility>
 
+#include "base/log.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "replica/engine/db_watcher.h"
 #include "replica/storage/file/file_replica_client.h"
-#include "base/log.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

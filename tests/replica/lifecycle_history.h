@@ -15,8 +15,8 @@
 #include <gtest/gtest.h>
 
 #include "replica/engine/db_watcher.h"
-#include "replica/storage/file/file_replica_client.h"
 #include "replica/restore/restore.h"
+#include "replica/storage/file/file_replica_client.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "base/handles.h"
 #include <gtest/gtest.h>
 
-#include "base/handles.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "base/status.h"
 #include "tests/testutil/s3_server.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"

@@ -1,11 +1,11 @@
 // ReplicaOptionsFromUrl (restore without a config) and NewReplicaClient.
 #include <stdlib.h>
 
+#include "base/status.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "replica/storage/replica_client.h"
-#include "base/status.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace litesync {

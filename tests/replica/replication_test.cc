@@ -5,13 +5,13 @@
 
 #include <filesystem>
 
+#include "base/log.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replica/storage/file/file_replica_client.h"
-#include "base/log.h"
 #include "replica/engine/replicator.h"
 #include "replica/restore/restore.h"
+#include "replica/storage/file/file_replica_client.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"
 #include "tests/testutil/sqlite_util.h"

@@ -11,9 +11,9 @@
 #include <gtest/gtest.h>
 
 #include "replica/maintenance/compactor.h"
-#include "replica/storage/replica_head.h"
-#include "replica/restore/restore.h"
 #include "replica/maintenance/retention.h"
+#include "replica/restore/restore.h"
+#include "replica/storage/replica_head.h"
 #include "tests/replica/lifecycle_history.h"
 #include "tests/testutil/temp_dir.h"
 

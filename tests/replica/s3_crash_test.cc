@@ -10,8 +10,8 @@
 #include "fmt/format.h"
 #include <gtest/gtest.h>
 
-#include "replica/storage/s3/s3_replica_client.h"
 #include "replica/format/tx_file_info.h"
+#include "replica/storage/s3/s3_replica_client.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/replication_util.h"
 #include "tests/testutil/s3_server.h"

@@ -8,13 +8,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
+#include "base/log.h"
+#include "base/status.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "replica/engine/lease.h"
-#include "base/log.h"
 #include "replica/storage/s3/s3_replica_client.h"
-#include "base/status.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/s3_server.h"
 #include "tests/testutil/status_matchers.h"

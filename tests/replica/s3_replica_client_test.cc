@@ -10,11 +10,11 @@
 #include <set>
 #include <thread>
 
+#include "base/status.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "replica/storage/s3/s3_api.h"
-#include "base/status.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/s3_server.h"
 #include "tests/testutil/status_matchers.h"

@@ -10,14 +10,14 @@
 #include <span>
 
 #include "absl/time/clock.h"
+#include "base/log.h"
 #include "fmt/format.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replica/storage/file/file_replica_client.h"
-#include "base/log.h"
 #include "replica/engine/replicator.h"
 #include "replica/restore/restore.h"
+#include "replica/storage/file/file_replica_client.h"
 #include "replica/storage/s3/s3_replica_client.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/process.h"

@@ -2,9 +2,9 @@
 
 #include <dirent.h>
 
+#include "base/status.h"
 #include <gtest/gtest.h>
 
-#include "base/status.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 

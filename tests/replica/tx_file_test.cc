@@ -2,10 +2,10 @@
 
 #include <random>
 
+#include "base/status.h"
 #include <gtest/gtest.h>
 
 #include "replica/format/page_checksum.h"
-#include "base/status.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace litesync {

@@ -5,13 +5,13 @@
 #include <map>
 #include <random>
 
+#include "base/endian.h"
+#include "base/status.h"
 #include <gtest/gtest.h>
 #include <xxhash.h>
 #include <zstd.h>
 
-#include "base/endian.h"
 #include "replica/format/page_checksum.h"
-#include "base/status.h"
 #include "replica/format/tx_file.h"
 #include "tests/testutil/status_matchers.h"
 

@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "base/handles.h"
 #include <gtest/gtest.h>
 
-#include "base/handles.h"
 #include "tests/testutil/sqlite_util.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"

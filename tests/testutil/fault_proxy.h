@@ -20,7 +20,6 @@
 #include <vector>
 
 #include "absl/time/time.h"
-
 #include "base/handles.h"
 
 namespace litesync::testing {

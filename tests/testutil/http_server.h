@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "absl/time/time.h"
-
 #include "base/handles.h"
 
 namespace litesync::testing {

@@ -5,6 +5,7 @@
 
 #include "base/handles.h"
 #include "base/status.h"
+
 #include "replica/sqlite/sqlite_status.h"
 #include "tests/tools/content_hash.h"
 

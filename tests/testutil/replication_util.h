@@ -7,9 +7,9 @@
 
 #include "absl/status/statusor.h"
 
+#include "replica/restore/restore.h"
 #include "replica/storage/replica_client.h"
 #include "replica/storage/replica_options.h"
-#include "replica/restore/restore.h"
 
 namespace litesync::testing {
 

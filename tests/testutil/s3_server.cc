@@ -16,11 +16,10 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "base/handles.h"
 #include "fmt/format.h"
 #include <curl/curl.h>
 #include <gtest/gtest.h>
-
-#include "base/handles.h"
 
 namespace litesync::testing {
 namespace {

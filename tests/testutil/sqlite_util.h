@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-
 #include "base/handles.h"
 
 namespace litesync::testing {

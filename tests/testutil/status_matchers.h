@@ -3,9 +3,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include <gtest/gtest.h>
-
 #include "base/status.h"
+#include <gtest/gtest.h>
 
 namespace litesync::testing {
 inline const absl::Status& GetStatus(const absl::Status& s) { return s; }

@@ -14,11 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "fmt/format.h"
-
 #include "base/handles.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "fmt/format.h"
 
 namespace litesync {
 namespace {

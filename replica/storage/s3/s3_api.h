@@ -14,10 +14,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-
 #include "base/clock.h"
-#include "replica/storage/http_client.h"
 #include "base/repeat_log.h"
+
+#include "replica/storage/http_client.h"
 #include "replica/storage/replica_options.h"
 #include "replica/storage/s3/sigv4.h"
 

@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
 #include "replica/storage/s3/s3_upload.h"
 #include "replica/storage/s3/s3_xml.h"
 #include "replica/storage/spill_buffer.h"
-#include "base/status.h"
 
 namespace litesync {
 namespace {

@@ -4,11 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "base/log.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
-#include "base/log.h"
 #include "replica/storage/s3/s3_xml.h"
-#include "base/status.h"
 
 namespace litesync {
 namespace {

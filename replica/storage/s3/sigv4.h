@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "absl/time/time.h"
-
 #include "base/secret.h"
 
 namespace litesync {
