@@ -11,6 +11,7 @@
 #include "cmd/control_server.h"
 #include "cmd/json.h"
 #include "replica/storage/file/file_replica_client.h"
+#include "replica/storage/replica_head.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/sqlite_util.h"
 #include "tests/testutil/status_matchers.h"
