@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "base/secret.h"
 #include "base/status.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 #include "cmd/command.h"
@@ -69,10 +70,6 @@ struct Row {
   std::string replica;
   TxFileInfo info;
 };
-
-std::string FormatUtc(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
 
 std::optional<int> ParseArgs(const std::vector<std::string>& argv, bool snapshots, Args* a) {
   a->command = snapshots ? "snapshots" : "ltx";
@@ -189,7 +186,7 @@ std::string FormatTable(const std::vector<Row>& rows) {
     const TxFileInfo& f = r.info;
     out += fmt::format("{:<{}}  {:<16}  {:>5}  {:<16}  {:<16}  {:>12}  {}\n", r.replica, width,
                        LineageName(f.lineage), f.level, TxidString(f.min_txid),
-                       TxidString(f.max_txid), f.size, FormatUtc(f.timestamp));
+                       TxidString(f.max_txid), f.size, FormatTimestamp(f.timestamp));
   }
   return out;
 }
@@ -205,7 +202,7 @@ std::string FormatJson(const std::vector<Row>& rows) {
               {"min_txid", TxidString(f.min_txid)},
               {"max_txid", TxidString(f.max_txid)},
               {"size", f.size},
-              {"created", FormatUtc(f.timestamp)},
+              {"created", FormatTimestamp(f.timestamp)},
               {"path", f.RelativePath()}};
     out += (i == 0 ? "\n  " : ",\n  ") + DumpJson(o, -1);
   }

@@ -28,6 +28,7 @@ Json DbJson(const DbStatus& d, absl::Time now) {
   o["healthy"] = Json(d.healthy);
   o["reason"] = OptStr(d.reason);
   o["database_exists"] = Json(d.database_exists);
+  o["validation_failed"] = Json(d.validation_failed);
   o["last_sync"] = OptTime(d.last_sync);
   o["last_sync_age_seconds"] =
       d.last_sync
@@ -97,6 +98,13 @@ class FieldReader {
     if (v == nullptr || !v->is_boolean()) return Fail(key, "a boolean");
     *out = v->get<bool>();
   }
+  // Absent (a daemon older than the field): left as it is.
+  void OptionalBool(const char* key, bool* out) {
+    if (const Json* v = Get(key)) {
+      if (!v->is_boolean()) return Fail(key, "a boolean");
+      *out = v->get<bool>();
+    }
+  }
   void OptBool(const char* key, std::optional<bool>* out) {
     if (const Json* v = Get(key)) {
       if (!v->is_boolean()) return Fail(key, "a boolean");
@@ -152,6 +160,7 @@ absl::StatusOr<DbStatus> ParseDb(const Json& j, const std::string& where) {
   r.Bool("healthy", &d.healthy);
   r.Str("reason", &d.reason);
   r.Bool("database_exists", &d.database_exists);
+  r.OptionalBool("validation_failed", &d.validation_failed);
   r.Time("last_sync", &d.last_sync);
   r.Str("lineage", &lineage);
   r.U64("local_txid", &d.local_txid);

@@ -6,7 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "cmd/daemon_records.h"
 #include "cmd/json.h"
+#include "heartbeat/health.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace litesync {
@@ -445,6 +447,53 @@ TEST(FormatTest, AgesBytesAndTimes) {
   EXPECT_EQ(ParseTimestamp(FormatTimestamp(kNow + absl::Milliseconds(2))),
             kNow + absl::Milliseconds(2));
   EXPECT_FALSE(ParseTimestamp("2023-11-14 22:13:20").has_value());
+}
+
+}  // namespace
+}  // namespace litesync
+
+namespace litesync {
+namespace {
+
+// `litesync heartbeat` judges the daemon's databases from GET /status. Every input
+// of the health rule must survive that trip, or the command says "would ping"
+// while the daemon's own heartbeat is silent (a failed validation once did not).
+TEST(RecordsFromReportTest, EveryBranchOfTheHealthRuleSurvivesTheStatusDocument) {
+  std::vector<SyncRecord> cases;
+  cases.push_back(Synced("/data/ok.db", absl::Seconds(10)));
+  SyncRecord never;
+  never.db = "/data/never.db";
+  never.replica = "file:///backups/never.db";
+  cases.push_back(never);
+  cases.push_back(Synced("/data/stale.db", absl::Minutes(6)));
+  SyncRecord failing = Synced("/data/failing.db", absl::Minutes(7));
+  failing.last_error = absl::UnavailableError("connection refused");
+  failing.last_error_time = kNow - absl::Seconds(3);
+  cases.push_back(failing);
+  SyncRecord missing = Synced("/data/missing.db", absl::Seconds(10));
+  missing.database_missing = true;
+  cases.push_back(missing);
+  SyncRecord invalid = Synced("/data/invalid.db", absl::Seconds(10));
+  invalid.validation_failed = true;
+  invalid.last_error = absl::DataLossError("replica differs from the database at page 3");
+  invalid.last_error_time = kNow - absl::Seconds(2);
+  cases.push_back(invalid);
+
+  for (const SyncRecord& r : cases) {
+    SCOPED_TRACE(r.db);
+    const std::vector<SyncRecord> direct = {r};
+    LS_ASSERT_OK_AND_ASSIGN(StatusReport parsed,
+                            ParseStatusJson(RenderJson(BuildStatus(direct, {}, kNow, kInterval))));
+    const std::vector<SyncRecord> back = RecordsFromReport(parsed);
+    Verdict want = Evaluate(direct, kNow, kInterval);
+    Verdict got = Evaluate(back, kNow, kInterval);
+    EXPECT_EQ(got.healthy, want.healthy);
+    EXPECT_EQ(got.reasons, want.reasons);
+  }
+  // The case that once slipped through, checked on its own.
+  LS_ASSERT_OK_AND_ASSIGN(StatusReport parsed,
+                          ParseStatusJson(RenderJson(BuildStatus({invalid}, {}, kNow, kInterval))));
+  EXPECT_FALSE(Evaluate(RecordsFromReport(parsed), kNow, kInterval).healthy);
 }
 
 }  // namespace
