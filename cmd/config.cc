@@ -30,12 +30,6 @@ using config_internal::GlobalCredentials;
 using config_internal::LineOf;
 using config_internal::MapView;
 
-std::string ShowLocation(const ReplicaOptions& r) {
-  if (r.type == "file") return "file://" + r.path;
-  return r.prefix.empty() ? fmt::format("s3://{}", r.bucket)
-                          : fmt::format("s3://{}/{}", r.bucket, r.prefix);
-}
-
 // Where each replica location was first claimed, to refuse sharing one.
 struct LocationOwner {
   std::string db;
@@ -98,7 +92,7 @@ absl::Status ParseDb(const std::string& file, const YAML::Node& item, size_t i, 
       return m.Error(m.Has("replica") ? "replica" : "replicas",
                      fmt::format("{} is already the replica of {} (line {}); each database "
                                  "needs its own replica location",
-                                 ShowLocation(r), it->second.db, it->second.line));
+                                 r.Describe(), it->second.db, it->second.line));
     }
     (*locations)[loc] = LocationOwner{db.path, rline};
   }

@@ -62,15 +62,6 @@ std::string Normalize(const std::string& path) {
   return ec ? path : abs.lexically_normal().string();
 }
 
-// A redacted description when no client could be made for the options.
-std::string DescribeOptions(const ReplicaOptions& r) {
-  if (r.type == "s3") {
-    return RedactUrl(r.prefix.empty() ? fmt::format("s3://{}", r.bucket)
-                                      : fmt::format("s3://{}/{}", r.bucket, r.prefix));
-  }
-  return RedactUrl("file://" + r.path);
-}
-
 SyncRecord ReadReplica(const std::string& db, bool db_exists, int64_t wal_size,
                        const ReplicaOptions& options, const ReplicaClientFactory& new_client,
                        absl::Time now) {
@@ -78,7 +69,7 @@ SyncRecord ReadReplica(const std::string& db, bool db_exists, int64_t wal_size,
   r.db = db;
   r.database_missing = !db_exists;
   r.wal_size = wal_size;
-  r.replica = DescribeOptions(options);
+  r.replica = RedactUrl(options.Describe());
   absl::StatusOr<std::unique_ptr<ReplicaClient>> client = new_client(options);
   absl::StatusOr<std::optional<TxFileInfo>> newest =
       client.ok() ? NewestTxFile(**client) : client.status();
