@@ -14,6 +14,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "base/fs.h"
 #include "base/handles.h"
 #include "base/log.h"
 #include "base/scratch_dir.h"
@@ -152,12 +153,7 @@ absl::Status Publish(const std::string& staging, const std::string& output) {
     }
     ::unlink(staging.c_str());
   }
-  std::string dir = std::filesystem::path(output).parent_path().string();
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid() || ::fsync(fd.get()) != 0) {
-    return ErrnoStatus(errno, fmt::format("fsync directory {}", dir));
-  }
-  return absl::OkStatus();
+  return fs::FsyncParentDir(output);
 }
 
 std::optional<int> ParseArgs(const std::vector<std::string>& argv, Args* a, RestoreTarget* target) {
