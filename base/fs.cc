@@ -71,9 +71,8 @@ absl::StatusOr<size_t> PreadFull(int fd, char* p, size_t n, uint64_t off, std::s
   size_t got = 0;
   while (got < n) {
     Fault fault = Inject(Op::kRead, what);
-    ssize_t r = fault.err != 0
-                    ? (errno = fault.err, -1)
-                    : ::pread(fd, p + got, n - got, static_cast<off_t>(off + got));
+    ssize_t r = fault.err != 0 ? (errno = fault.err, -1)
+                               : ::pread(fd, p + got, n - got, static_cast<off_t>(off + got));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return ErrnoStatus(errno, fmt::format("read {}", what));
     if (r == 0) break;

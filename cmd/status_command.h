@@ -20,9 +20,6 @@
 
 namespace litesync {
 
-using ReplicaClientFactory =
-    std::function<absl::StatusOr<std::unique_ptr<ReplicaClient>>(const ReplicaOptions&)>;
-
 struct StatusCommandEnv {
   ReplicaClientFactory new_client;            // required
   Clock* clock = nullptr;                     // required

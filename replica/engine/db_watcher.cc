@@ -38,7 +38,8 @@ absl::Time NextStep(absl::Time now, absl::Duration interval) {
 
 }  // namespace
 
-DbWatcher::DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock)
+DbWatcher::DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock,
+                     const ReplicaClientFactory& new_client)
     : options_(std::move(options)), registry_(registry), clock_(clock) {
   for (const ReplicaOptions& ro : options_.replicas) {
     auto slot = std::make_unique<Slot>();
@@ -52,7 +53,7 @@ DbWatcher::DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock)
     co.only_after_writes = true;  // Upload reports every level-0 file it writes
     slot->compaction = std::make_unique<CompactionScheduler>(co);
     slot->name = ro.Describe();
-    auto client = NewReplicaClient(ro);
+    auto client = new_client(ro);
     if (client.ok()) {
       slot->client = std::move(*client);
       slot->name = slot->client->Describe();

@@ -31,8 +31,10 @@ namespace litesync {
 
 class DbWatcher {
  public:
-  // `registry` and `clock` must outlive the watcher.
-  DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock);
+  // `registry` and `clock` must outlive the watcher; `new_client` makes each
+  // replica's client (tests pass fault-injecting ones).
+  DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock,
+            const ReplicaClientFactory& new_client = NewReplicaClient);
   ~DbWatcher();
   DbWatcher(const DbWatcher&) = delete;
   DbWatcher& operator=(const DbWatcher&) = delete;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -113,6 +114,9 @@ class ReplicaClient {
 
 // The factory: the only place that knows the concrete backends.
 absl::StatusOr<std::unique_ptr<ReplicaClient>> NewReplicaClient(const ReplicaOptions& options);
+// NewReplicaClient or a stand-in (tests inject fault-injecting clients with one).
+using ReplicaClientFactory =
+    std::function<absl::StatusOr<std::unique_ptr<ReplicaClient>>(const ReplicaOptions&)>;
 
 // Parses a replica URL as given on the command line for restore without a config:
 // a directory path, file:///path, or

@@ -32,8 +32,8 @@ std::string MessageOf(const absl::Status& s) { return std::string(s.message()); 
 struct FaultCase {
   const char* name;
   fs::Op op;
-  int err;             // the errno injected (0: a short write instead)
-  bool reported;       // a fault the replica must report; short writes are absorbed
+  int err;        // the errno injected (0: a short write instead)
+  bool reported;  // a fault the replica must report; short writes are absorbed
 };
 
 class FsFaultTest : public ::testing::TestWithParam<FaultCase> {
