@@ -39,3 +39,9 @@ litesync_test_binary(replication_tests REPLICA_ONLY LABEL threads
   replica/checkpoint_test.cc
   replica/replication_test.cc
 )
+
+# Encryption at rest: the age v1 format (against the real `age` binary) and the
+# encrypting replica client.
+litesync_test_binary(age_tests REPLICA_ONLY
+  replica/age_test.cc
+)
