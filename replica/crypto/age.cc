@@ -1,14 +1,13 @@
 // age v1 payload streams (age.h): the encrypting source and the decrypting reader.
 #include "replica/crypto/age.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "base/status.h"
 #include "fmt/format.h"
+#include <openssl/crypto.h>
 
 #include "replica/crypto/age_header.h"
 
@@ -36,8 +35,8 @@ uint64_t ChunkCount(uint64_t plain_size) {
 
 class EncryptingReader : public ByteReader {
  public:
-  EncryptingReader(std::unique_ptr<ByteReader> plain, uint64_t plain_size,
-                   std::string_view prefix, std::unique_ptr<Aead> aead)
+  EncryptingReader(std::unique_ptr<ByteReader> plain, uint64_t plain_size, std::string_view prefix,
+                   std::unique_ptr<Aead> aead)
       : plain_(std::move(plain)),
         plain_size_(plain_size),
         aead_(std::move(aead)),
@@ -192,7 +191,9 @@ class DecryptingReader : public ByteReader {
 
 }  // namespace
 
-bool LooksLikeAge(std::string_view prefix) { return prefix.substr(0, kAgeMagic.size()) == kAgeMagic; }
+bool LooksLikeAge(std::string_view prefix) {
+  return prefix.substr(0, kAgeMagic.size()) == kAgeMagic;
+}
 
 absl::StatusOr<std::unique_ptr<ByteSource>> AgeEncrypt(const ByteSource& plain,
                                                        std::span<const AgeRecipient> recipients) {
@@ -218,8 +219,7 @@ absl::StatusOr<std::unique_ptr<ByteReader>> AgeDecrypt(std::unique_ptr<ByteReade
     LS_ASSIGN_OR_RETURN(header, age_internal::ParseHeader(buf, what));
     if (header && buf.size() >= header->length + kNonceSize) break;
     if (eof) {
-      return absl::DataLossError(
-          fmt::format("{}: age file is truncated before its payload", what));
+      return absl::DataLossError(fmt::format("{}: age file is truncated before its payload", what));
     }
     size_t at = buf.size();
     buf.resize(at + 4096);

@@ -1,11 +1,10 @@
 // age v1 header: X25519 stanzas and the header MAC (age_header.h).
 #include "replica/crypto/age_header.h"
 
-#include <openssl/crypto.h>
-
 #include "absl/strings/str_split.h"
 #include "base/status.h"
 #include "fmt/format.h"
+#include <openssl/crypto.h>
 
 #include "replica/crypto/age.h"
 
@@ -59,8 +58,8 @@ absl::StatusOr<std::optional<FileKey>> UnwrapX25519(const Stanza& st, const AgeI
   LS_ASSIGN_OR_RETURN(Key32 wrap, Hkdf(AsView(shared), salt, kX25519Label));
   LS_ASSIGN_OR_RETURN(std::unique_ptr<Aead> aead, Aead::Create(wrap));
   FileKey key{};
-  LS_ASSIGN_OR_RETURN(
-      bool ok, aead->Open(kZeroNonce, st.body.data(), st.body.size(), reinterpret_cast<char*>(key.data())));
+  LS_ASSIGN_OR_RETURN(bool ok, aead->Open(kZeroNonce, st.body.data(), st.body.size(),
+                                          reinterpret_cast<char*>(key.data())));
   if (!ok) return std::optional<FileKey>();
   return std::optional<FileKey>(key);
 }

@@ -1,14 +1,13 @@
 // age keys: Bech32 (BIP 173) encoding of X25519 keys, and key files.
 #include "replica/crypto/age_keys.h"
 
-#include <openssl/crypto.h>
-
 #include <cstdint>
 #include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "fmt/format.h"
+#include <openssl/crypto.h>
 
 namespace litesync {
 namespace {

@@ -1,16 +1,15 @@
 // OpenSSL 3 wrappers for age (age_primitives.h).
 #include "replica/crypto/age_primitives.h"
 
+#include <cstring>
+
+#include "fmt/format.h"
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
-
-#include <cstring>
-
-#include "fmt/format.h"
 
 namespace litesync::age_internal {
 namespace {
@@ -77,15 +76,14 @@ absl::StatusOr<Key32> Hkdf(std::string_view ikm, std::string_view salt, std::str
   EVP_KDF_free(kdf);
   if (ctx == nullptr) return OpensslError("HKDF");
   char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<char*>(ikm.data()),
-                                        ikm.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()),
-                                        salt.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()),
-                                        info.size()),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_octet_string(
+                             OSSL_KDF_PARAM_KEY, const_cast<char*>(ikm.data()), ikm.size()),
+                         OSSL_PARAM_construct_octet_string(
+                             OSSL_KDF_PARAM_SALT, const_cast<char*>(salt.data()), salt.size()),
+                         OSSL_PARAM_construct_octet_string(
+                             OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size()),
+                         OSSL_PARAM_construct_end()};
   Key32 out{};
   int rc = EVP_KDF_derive(ctx, out.data(), out.size(), params);
   EVP_KDF_CTX_free(ctx);
@@ -142,8 +140,7 @@ absl::StatusOr<bool> Aead::Open(const uint8_t nonce[12], const char* in, size_t 
   if (EVP_DecryptInit_ex(ctx, EVP_chacha20_poly1305(), nullptr, key_.data(), nonce) != 1 ||
       (body > 0 && EVP_DecryptUpdate(ctx, o, &len, reinterpret_cast<const unsigned char*>(in),
                                      static_cast<int>(body)) != 1) ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16,
-                          const_cast<char*>(in + body)) != 1) {
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, const_cast<char*>(in + body)) != 1) {
     return OpensslError("ChaCha20-Poly1305 open");
   }
   return EVP_DecryptFinal_ex(ctx, o + len, &fin) == 1;
@@ -162,8 +159,8 @@ std::string Base64Encode(std::string_view bytes) {
 std::optional<std::string> Base64Decode(std::string_view text) {
   if (text.size() % 4 == 1) return std::nullopt;
   for (char c : text) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-          c == '+' || c == '/')) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+          c == '/')) {
       return std::nullopt;  // also rejects '=' padding, spaces and newlines
     }
   }

@@ -50,9 +50,7 @@ class AgeReplicaClient : public ReplicaClient {
   absl::StatusOr<std::vector<TxFileInfo>> List(Lineage lineage, int level) override {
     return inner_->List(lineage, level);
   }
-  absl::Status Delete(std::span<const TxFileInfo> files) override {
-    return inner_->Delete(files);
-  }
+  absl::Status Delete(std::span<const TxFileInfo> files) override { return inner_->Delete(files); }
   absl::Status Ping() override { return inner_->Ping(); }
   absl::StatusOr<Record> ReadRecord(std::string_view name) override {
     return inner_->ReadRecord(name);

@@ -175,13 +175,12 @@ TEST(AgeTest, AnyFlippedByteOrTruncationFails) {
   mid[payload + 1000] ^= 0x40;
   EXPECT_THAT(AgeDecryptBytes(mid, ids, "x.ltx").status().message(),
               HasSubstr("failed authentication"));
-  for (size_t n : {size_t{0}, size_t{10}, payload, payload + 60, file.size() - kChunk,
-                   file.size() - 1}) {
+  for (size_t n :
+       {size_t{0}, size_t{10}, payload, payload + 60, file.size() - kChunk, file.size() - 1}) {
     absl::StatusOr<std::string> r = AgeDecryptBytes(file.substr(0, n), ids, "x.ltx");
     EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << "truncated to " << n;
   }
-  EXPECT_EQ(AgeDecryptBytes(file + "x", ids, "x.ltx").status().code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(AgeDecryptBytes(file + "x", ids, "x.ltx").status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(AgeTest, KeyFileErrorsNameTheLineNeverTheKey) {

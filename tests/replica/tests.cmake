@@ -43,5 +43,8 @@ litesync_test_binary(replication_tests REPLICA_ONLY LABEL threads
 # Encryption at rest: the age v1 format (against the real `age` binary) and the
 # encrypting replica client.
 litesync_test_binary(age_tests REPLICA_ONLY
+  replica/age_replication_test.cc
   replica/age_test.cc
+  replica/curl_environment.cc
 )
+target_link_libraries(age_tests PRIVATE CURL::libcurl)
