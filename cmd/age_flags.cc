@@ -29,8 +29,7 @@ absl::StatusOr<std::string> ReadAgeKeyFile(const std::string& path) {
   return text.str();
 }
 
-absl::Status ApplyAgeIdentityFiles(const std::vector<std::string>& files,
-                                   ReplicaOptions* replica) {
+absl::Status ApplyAgeIdentityFiles(const std::vector<std::string>& files, ReplicaOptions* replica) {
   for (const std::string& file : files) {
     std::string path = NormalizePath(file);
     absl::StatusOr<std::string> text = ReadAgeKeyFile(path);

@@ -21,7 +21,6 @@ absl::StatusOr<std::string> ReadAgeKeyFile(const std::string& path);
 
 // Adds the identities in `files` to `replica` (which then reads age files).
 // Errors name the file and line, never a key.
-absl::Status ApplyAgeIdentityFiles(const std::vector<std::string>& files,
-                                   ReplicaOptions* replica);
+absl::Status ApplyAgeIdentityFiles(const std::vector<std::string>& files, ReplicaOptions* replica);
 
 }  // namespace litesync

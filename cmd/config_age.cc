@@ -16,10 +16,9 @@ namespace litesync::config_internal {
 
 absl::Status ParseAge(const MapView& replica, AgeOptions* out) {
   if (!replica.Has("age")) return absl::OkStatus();
-  absl::StatusOr<MapView> view =
-      MapView::Make(replica.file(), replica.Get("age"), replica.KeyPath("age"),
-                    replica.LineOf("age"),
-                    {"recipients", "identities", "recipient-files", "identity-files"});
+  absl::StatusOr<MapView> view = MapView::Make(
+      replica.file(), replica.Get("age"), replica.KeyPath("age"), replica.LineOf("age"),
+      {"recipients", "identities", "recipient-files", "identity-files"});
   if (!view.ok()) return view.status();
   const MapView& m = *view;
   std::vector<std::string> recipients, identities, recipient_files, identity_files;

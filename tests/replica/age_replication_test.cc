@@ -41,11 +41,10 @@ class AgeReplicationTest : public ::testing::TestWithParam<std::string> {
 
   // The replica with `age` set, compacting quickly so level-1 files appear.
   ReplicaOptions Replica(const AgeOptions& age) const {
-    ReplicaOptions o = GetParam() == "s3" ? server_->Options("app")
-                                          : testing::FileReplica(dir_.Join("replica"));
+    ReplicaOptions o =
+        GetParam() == "s3" ? server_->Options("app") : testing::FileReplica(dir_.Join("replica"));
     o.sync_interval = absl::Milliseconds(50);
-    o.compaction_intervals = {absl::Milliseconds(300), absl::ZeroDuration(),
-                              absl::ZeroDuration()};
+    o.compaction_intervals = {absl::Milliseconds(300), absl::ZeroDuration(), absl::ZeroDuration()};
     o.age = age;
     return o;
   }
