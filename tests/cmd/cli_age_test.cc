@@ -105,8 +105,8 @@ dbs:
                 key_file_, "-o", out2, replica_});
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(*testing::DumpContent(out2), *testing::DumpContent(db_));
-  r = cli_.Run({"restore", "-dry-run", "-age-identity-file", key_file_, "-o",
-                dir_.Join("dry.db"), replica_});
+  r = cli_.Run({"restore", "-dry-run", "-age-identity-file", key_file_, "-o", dir_.Join("dry.db"),
+                replica_});
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_FALSE(testing::FileExists(dir_.Join("dry.db")));
   for (const char* cmd : {"ltx", "snapshots"}) {
@@ -138,8 +138,8 @@ TEST_F(CliAgeTest, MissingOrWrongIdentityNamesTheReplicaAndFileAndWritesNothing)
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"restore", "-o", out, replica_},
         std::vector<std::string>{"restore", "-config", config_, "-o", out, db_},
-        std::vector<std::string>{"restore", "-age-identity-file", dir_.Join("wrong.txt"), "-o",
-                                 out, replica_}}) {
+        std::vector<std::string>{"restore", "-age-identity-file", dir_.Join("wrong.txt"), "-o", out,
+                                 replica_}}) {
     CliResult r = cli_.Run(args);
     EXPECT_EQ(r.code, 1) << r.output;
     EXPECT_THAT(r.output, HasSubstr(replica_));

@@ -17,6 +17,7 @@ litesync_test_binary(replica_tests REPLICA_ONLY
 # Crash tests run the real litesync binary as a process (kill -9 loops), to a file
 # replica and to S3 (s3rver on loopback).
 litesync_test_binary(crash_tests
+  replica/age_crash_test.cc
   replica/crash_test.cc
   replica/s3_crash_test.cc
   replica/replaced_db_test.cc
