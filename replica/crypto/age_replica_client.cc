@@ -101,10 +101,8 @@ class AgeReplicaClient : public ReplicaClient {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ReplicaClient>> WrapAgeReplicaClient(
-    std::unique_ptr<ReplicaClient> inner, const AgeOptions& age) {
-  if (!age.enabled()) return inner;
-  std::string where = fmt::format("replica {}: age", inner->Describe());
+absl::StatusOr<std::vector<AgeIdentity>> AgeIdentitiesOf(const AgeOptions& age,
+                                                         std::string_view where) {
   std::vector<AgeIdentity> identities;
   for (size_t i = 0; i < age.identities.size(); ++i) {
     absl::StatusOr<AgeIdentity> id =
@@ -112,6 +110,14 @@ absl::StatusOr<std::unique_ptr<ReplicaClient>> WrapAgeReplicaClient(
     if (!id.ok()) return id.status();
     identities.push_back(*std::move(id));
   }
+  return identities;
+}
+
+absl::StatusOr<std::unique_ptr<ReplicaClient>> WrapAgeReplicaClient(
+    std::unique_ptr<ReplicaClient> inner, const AgeOptions& age) {
+  if (!age.enabled()) return inner;
+  std::string where = fmt::format("replica {}: age", inner->Describe());
+  LS_ASSIGN_OR_RETURN(std::vector<AgeIdentity> identities, AgeIdentitiesOf(age, where));
   std::vector<AgeRecipient> recipients;
   for (size_t i = 0; i < age.recipients.size(); ++i) {
     absl::StatusOr<AgeRecipient> r =

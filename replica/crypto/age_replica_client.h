@@ -8,9 +8,12 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
+#include "replica/crypto/age_keys.h"
 #include "replica/storage/replica_client.h"
 #include "replica/storage/replica_options.h"
 
@@ -20,5 +23,12 @@ namespace litesync {
 // a key does not parse (the message never holds an identity).
 absl::StatusOr<std::unique_ptr<ReplicaClient>> WrapAgeReplicaClient(
     std::unique_ptr<ReplicaClient> inner, const AgeOptions& age);
+
+// The identities of `age`, parsed; errors name `where` and the list position.
+// For readers of other layouts that hold age files — Litestream v0.3's `age:`
+// replicas (snapshots and WAL segments, LZ4 inside the age layer) — which pass
+// them to AgeDecrypt (replica/crypto/age.h) before decompressing.
+absl::StatusOr<std::vector<AgeIdentity>> AgeIdentitiesOf(const AgeOptions& age,
+                                                         std::string_view where);
 
 }  // namespace litesync

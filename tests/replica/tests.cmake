@@ -46,6 +46,8 @@ litesync_test_binary(replication_tests REPLICA_ONLY LABEL threads
 litesync_test_binary(age_tests REPLICA_ONLY
   replica/age_replication_test.cc
   replica/age_test.cc
+  replica/age_testkit_test.cc
   replica/curl_environment.cc
 )
-target_link_libraries(age_tests PRIVATE CURL::libcurl)
+target_link_libraries(age_tests PRIVATE CURL::libcurl OpenSSL::Crypto)
+target_compile_definitions(age_tests PRIVATE LITESYNC_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
