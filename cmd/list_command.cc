@@ -20,6 +20,7 @@
 #include "cmd/command.h"
 #include "cmd/databases.h"
 #include "cmd/flags.h"
+#include "cmd/json.h"
 #include "replica/format/tx_file_info.h"
 #include "replica/storage/replica_client.h"
 
@@ -73,22 +74,6 @@ struct Row {
 
 std::string FormatUtc(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
-// A JSON string literal; replica names and URLs are the only free text.
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 std::optional<int> ParseArgs(const std::vector<std::string>& argv, bool snapshots, Args* a) {
@@ -212,16 +197,20 @@ std::string FormatTable(const std::vector<Row>& rows) {
   return out;
 }
 
+// One object per line inside the array, so the output also reads well to grep.
 std::string FormatJson(const std::vector<Row>& rows) {
   std::string out = "[";
   for (size_t i = 0; i < rows.size(); ++i) {
     const TxFileInfo& f = rows[i].info;
-    out += fmt::format(
-        "{}\n  {{\"replica\": {}, \"lineage\": \"{}\", \"level\": {}, \"min_txid\": \"{}\", "
-        "\"max_txid\": \"{}\", \"size\": {}, \"created\": \"{}\", \"path\": {}}}",
-        i == 0 ? "" : ",", JsonString(rows[i].replica), LineageName(f.lineage), f.level,
-        TxidString(f.min_txid), TxidString(f.max_txid), f.size, FormatUtc(f.timestamp),
-        JsonString(f.RelativePath()));
+    Json o = {{"replica", rows[i].replica},
+              {"lineage", LineageName(f.lineage)},
+              {"level", f.level},
+              {"min_txid", TxidString(f.min_txid)},
+              {"max_txid", TxidString(f.max_txid)},
+              {"size", f.size},
+              {"created", FormatUtc(f.timestamp)},
+              {"path", f.RelativePath()}};
+    out += (i == 0 ? "\n  " : ",\n  ") + DumpJson(o, -1);
   }
   return out + (rows.empty() ? "]\n" : "\n]\n");
 }
