@@ -4,6 +4,7 @@
 #   restore of a large file replica (target: speed >= 0.8 x plain, RSS within 10 %)
 #
 #   bash bench/age.sh BUILD_DIR [quick|full]    quick: 10 s runs, 256 MiB; full: 60 s, 1 GiB
+#   AGE_BENCH_PHASES="restore" bash bench/age.sh ...   one phase (replication, restore)
 #
 # Runs alternate plain/age and each figure is the median of its rounds. Everything
 # lives in one mktemp -d directory, removed on exit; every process started is
@@ -90,7 +91,9 @@ replication_run() {
   stop_sidecar "$dir"
   rm -rf "$dir"
 }
+PHASES=" ${AGE_BENCH_PHASES:-replication restore} "
 for round in $(seq "$ROUNDS"); do
+  [[ $PHASES == *" replication "* ]] || break
   for mode in plain age; do
     log "replication round $round/$ROUNDS: $mode, ${DUR}s at $RATE tx/s"
     replication_run "$mode" "$round"
@@ -98,6 +101,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 # 2. A DB_MIB database replicated once per mode, then restored ROUNDS times each.
+restore_phase() {
 SEED=$WORK/seed.db
 log "pre-filling a $DB_MIB MiB database"
 "$WRITER" "$SEED" -mode insert -rate 0 -txns $((DB_MIB * 1024 * 1024 / (FILL_PAYLOAD + 400))) \
@@ -128,10 +132,13 @@ for round in $(seq "$ROUNDS"); do
     rm -f "$out"
   done
 done
+}
+[[ $PHASES != *" restore "* ]] || restore_phase
 
 # The table: medians, the ratio age/plain, and the target.
 row() {  # NAME UNIT PLAIN AGE RATIO-OP LIMIT
   local ratio verdict
+  if [[ -z $3 || -z $4 ]]; then printf '%-34s %12s\n' "$1 ($2)" "n/a: phase skipped"; return; fi
   ratio=$(awk -v a="$4" -v p="$3" 'BEGIN {printf "%.2f", a / p}')
   verdict=$(awk -v r="$ratio" -v l="$6" -v op="$5" \
     'BEGIN {ok = op == "<=" ? r <= l : op == ">=" ? r >= l : (r >= 1 - l && r <= 1 + l); print ok ? "PASS" : "FAIL"}')
@@ -140,9 +147,9 @@ row() {  # NAME UNIT PLAIN AGE RATIO-OP LIMIT
 printf '\nlitesync, plain vs age, %s mode (%d rounds each, medians), %s, %s\n' \
   "${2:-quick}" "$ROUNDS" "$(nproc) cores" "load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-34s %12s %12s %7s  %-14s %s\n' metric plain age age/pl target verdict
-row "replication CPU, ${DUR}s at $RATE tx/s" s "$(median "${CPU[plain]}")" "$(median "${CPU[age]}")" "<=" 1.2
-row "replication peak RSS" KiB "$(median "${RSS[plain]}")" "$(median "${RSS[age]}")" "+-" 0.10
-row "restore of $DB_MIB MiB, file replica" MiB/s "$(median "${SPEED[plain]}")" "$(median "${SPEED[age]}")" ">=" 0.8
-row "restore peak RSS" KiB "$(median "${RRSS[plain]}")" "$(median "${RRSS[age]}")" "+-" 0.10
+row "replication CPU, ${DUR}s at $RATE tx/s" s "$(median "${CPU[plain]:-}")" "$(median "${CPU[age]:-}")" "<=" 1.2
+row "replication peak RSS" KiB "$(median "${RSS[plain]:-}")" "$(median "${RSS[age]:-}")" "+-" 0.10
+row "restore of $DB_MIB MiB, file replica" MiB/s "$(median "${SPEED[plain]:-}")" "$(median "${SPEED[age]:-}")" ">=" 0.8
+row "restore peak RSS" KiB "$(median "${RRSS[plain]:-}")" "$(median "${RRSS[age]:-}")" "+-" 0.10
 printf 'rounds: cpu plain[%s ] age[%s ]; restore MiB/s plain[%s ] age[%s ]\n' \
-  "${CPU[plain]}" "${CPU[age]}" "${SPEED[plain]}" "${SPEED[age]}"
+  "${CPU[plain]:-}" "${CPU[age]:-}" "${SPEED[plain]:-}" "${SPEED[age]:-}"

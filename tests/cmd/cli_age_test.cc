@@ -105,6 +105,12 @@ dbs:
                 key_file_, "-o", out2, replica_});
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(*testing::DumpContent(out2), *testing::DumpContent(db_));
+  // The container start-up step, with the config's identity.
+  std::string started = dir_.Join("started.db");
+  r = cli_.Run({"restore", "-config", config_, "-if-db-not-exists", "-if-replica-exists", "-o",
+                started, db_});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(*testing::DumpContent(started), *testing::DumpContent(db_));
   r = cli_.Run({"restore", "-dry-run", "-age-identity-file", key_file_, "-o", dir_.Join("dry.db"),
                 replica_});
   EXPECT_EQ(r.code, 0) << r.output;

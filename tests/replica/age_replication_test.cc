@@ -152,6 +152,9 @@ TEST_P(AgeReplicationTest, RoundTripEveryFileIsAgeAndRestoresOnlyWithTheIdentity
   RestoreTarget at;
   at.txid = files[files.size() / 2].max_txid;
   ExpectRestores(age, "mid.db", at);
+  RestoreTarget when;
+  when.timestamp = files[files.size() / 2].timestamp;
+  ExpectRestores(age, "when.db", when);
 
   for (const AgeOptions& wrong : {To({&alice_}, {}), To({&bob_}, {&bob_})}) {
     auto client = Client(wrong);

@@ -1,8 +1,6 @@
 // The age test kit's X25519 vectors (tests/replica/testdata/age, from C2SP/CCTV):
 // each file decrypts, or fails at the stage the kit names, and the plaintext
 // released before a payload failure is exactly the kit's.
-#include <openssl/evp.h>
-
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -10,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "fmt/format.h"
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include "replica/crypto/age.h"
 #include "tests/testutil/status_matchers.h"
@@ -77,8 +76,7 @@ TEST(AgeTestkitTest, EveryX25519VectorMeetsItsExpectation) {
       EXPECT_EQ(reader.status().code(), absl::StatusCode::kDataLoss)
           << name << ": " << reader.status();
       if (v.expect == "HMAC failure") {
-        EXPECT_NE(reader.status().message().find("header failed authentication"),
-                  std::string::npos)
+        EXPECT_NE(reader.status().message().find("header failed authentication"), std::string::npos)
             << name << ": " << reader.status();
       }
       continue;
