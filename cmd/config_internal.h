@@ -119,6 +119,10 @@ absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML:
                                             const std::string& key, int parent_line,
                                             const GlobalCredentials& global);
 
+// Parses the replica's `age:` map into `out` (nothing when absent); key files are
+// read here. cmd/config_age.cc.
+absl::Status ParseAge(const MapView& replica, AgeOptions* out);
+
 // Parses `replica:` / `replicas:` of a db or dir map (exactly one must be present).
 absl::StatusOr<std::vector<ReplicaOptions>> ParseReplicas(const MapView& owner,
                                                           const GlobalCredentials& global);

@@ -201,7 +201,7 @@ absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML:
       file, node, key, parent_line,
       {"type", "name", "url", "path", "bucket", "endpoint", "region", "force-path-style",
        "skip-verify", "access-key-id", "secret-access-key", "sync-interval", "retention",
-       "snapshot-interval", "validation-interval", "compaction-intervals"});
+       "snapshot-interval", "validation-interval", "compaction-intervals", "age"});
   if (!view.ok()) return view.status();
   const MapView& m = *view;
   ReplicaOptions r;
@@ -239,6 +239,7 @@ absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML:
     return s;
   }
   if (absl::Status s = ParseCompactionIntervals(m, &r); !s.ok()) return s;
+  if (absl::Status s = ParseAge(m, &r.age); !s.ok()) return s;
   return r;
 }
 

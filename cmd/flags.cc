@@ -38,6 +38,12 @@ void FlagSet::Int(std::string name, int64_t* target, std::string value_name, std
                     fmt::format("{}", *target)});
 }
 
+void FlagSet::StringList(std::string name, std::vector<std::string>* target, std::string value_name,
+                         std::string help) {
+  flags_.push_back({std::move(name), Kind::kStringList, target, std::move(value_name),
+                    std::move(help) + " (repeatable)", ""});
+}
+
 FlagSet::Flag* FlagSet::Find(std::string_view name) {
   for (Flag& f : flags_) {
     if (f.name == name) return &f;
@@ -56,6 +62,9 @@ bool FlagSet::Assign(Flag& flag, std::string_view value) {
   switch (flag.kind) {
     case Kind::kString:
       *static_cast<std::string*>(flag.target) = std::string(value);
+      break;
+    case Kind::kStringList:
+      static_cast<std::vector<std::string>*>(flag.target)->emplace_back(value);
       break;
     case Kind::kBool:
       if (!ParseBool(value, static_cast<bool*>(flag.target))) {

@@ -24,6 +24,9 @@ class FlagSet {
   void String(std::string name, std::string* target, std::string value_name, std::string help);
   void Bool(std::string name, bool* target, std::string help);
   void Int(std::string name, int64_t* target, std::string value_name, std::string help);
+  // A flag that may repeat; each value is appended to `target`.
+  void StringList(std::string name, std::vector<std::string>* target, std::string value_name,
+                  std::string help);
 
   enum class Result { kOk, kHelp, kError };
   // Parses `args` (the arguments after the command name). kError leaves the reason
@@ -39,7 +42,7 @@ class FlagSet {
   std::optional<int> ParseOrExit(const std::vector<std::string>& args, std::string_view program);
 
  private:
-  enum class Kind { kString, kBool, kInt };
+  enum class Kind { kString, kBool, kInt, kStringList };
   struct Flag {
     std::string name;
     Kind kind;

@@ -17,6 +17,7 @@
 #include "base/time_format.h"
 #include "fmt/format.h"
 
+#include "cmd/age_flags.h"
 #include "cmd/command.h"
 #include "cmd/databases.h"
 #include "cmd/flags.h"
@@ -64,6 +65,7 @@ struct Args {
   bool json = false;
   bool config_set = false;
   std::vector<int> levels;
+  std::vector<std::string> age_identity_files;
 };
 
 struct Row {
@@ -79,6 +81,7 @@ std::optional<int> ParseArgs(const std::vector<std::string>& argv, bool snapshot
   if (!snapshots) flags.String("level", &a->level, "N|all", "0, 1, 2, 3, 9 or all");
   flags.Bool("json", &a->json, "print a JSON array instead of a table");
   flags.String("log-level", &a->log_level, "LEVEL", kLogLevelFlagHelp);
+  AddAgeIdentityFlag(flags, &a->age_identity_files);
   if (std::optional<int> code = flags.ParseOrExit(argv, "litesync " + a->command)) return code;
   auto usage_error = [&](const std::string& msg) {
     PrintError(a->command, fmt::format("{} (see litesync {} -h)", msg, a->command));
@@ -215,6 +218,12 @@ int Run(const std::vector<std::string>& argv, bool snapshots) {
   std::vector<ReplicaOptions> replicas;
   std::string what;
   if (std::optional<int> code = Resolve(a, &replicas, &what)) return *code;
+  for (ReplicaOptions& r : replicas) {
+    if (absl::Status s = ApplyAgeIdentityFiles(a.age_identity_files, &r); !s.ok()) {
+      PrintError(a.command, s);
+      return kExitUsage;
+    }
+  }
   std::vector<Row> rows;
   int code = kExitOk;
   for (const ReplicaOptions& r : replicas) {

@@ -23,6 +23,7 @@
 #include "base/time_format.h"
 #include "fmt/format.h"
 
+#include "cmd/age_flags.h"
 #include "cmd/command.h"
 #include "cmd/databases.h"
 #include "cmd/flags.h"
@@ -61,6 +62,7 @@ constexpr char kUsage[] =
 
 struct Args {
   std::string config, output, timestamp, txid, replica, log_level;
+  std::vector<std::string> age_identity_files;
   bool if_db_not_exists = false, if_replica_exists = false, dry_run = false;
   int64_t parallelism = 8;
   std::string target_arg;  // DBPATH or REPLICA
@@ -172,6 +174,7 @@ std::optional<int> ParseArgs(const std::vector<std::string>& argv, Args* a, Rest
   flags.Int("parallelism", &a->parallelism, "N", "files downloaded at once");
   flags.String("replica", &a->replica, "NAME", "restore from this replica of the config");
   flags.String("log-level", &a->log_level, "LEVEL", kLogLevelFlagHelp);
+  AddAgeIdentityFlag(flags, &a->age_identity_files);
   if (std::optional<int> code = flags.ParseOrExit(argv, "litesync restore")) return code;
   auto usage_error = [](const std::string& msg) {
     PrintError("restore", msg + " (see litesync restore -h)");
@@ -300,6 +303,12 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
   std::vector<ReplicaOptions> replicas;
   std::string output;
   if (std::optional<int> code = Resolve(a, &replicas, &output)) return *code;
+  for (ReplicaOptions& r : replicas) {
+    if (absl::Status s = ApplyAgeIdentityFiles(a.age_identity_files, &r); !s.ok()) {
+      PrintError("restore", s);
+      return kExitUsage;
+    }
+  }
   if (std::any_of(replicas.begin(), replicas.end(),
                   [](const ReplicaOptions& r) { return r.type == "s3"; })) {
     // S3 objects over the memory limit spill to the scratch directory.

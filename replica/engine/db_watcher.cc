@@ -57,6 +57,16 @@ DbWatcher::DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock,
     if (client.ok()) {
       slot->client = std::move(*client);
       slot->name = slot->client->Describe();
+      if (!slot->client->can_read()) {
+        // age recipients only: this host cannot read its own replica.
+        LogInfo(
+            "replica is write-only (age recipients, no identity): compaction and "
+            "validation are off, and each start begins a new lineage with a snapshot",
+            {{"db", options_.path}, {"replica", slot->name}});
+        co.intervals.fill(absl::ZeroDuration());
+        slot->compaction = std::make_unique<CompactionScheduler>(co);
+        slot->options.validation_interval = absl::ZeroDuration();
+      }
     } else {
       slot->last_status = client.status();
     }

@@ -34,8 +34,16 @@ absl::Status DbWatcher::Recover() {
   std::optional<ReplicaHead> leader;
   std::vector<std::optional<ReplicaHead>> heads(slots_.size());
   bool unreadable = false;
-  uint64_t named = 0;  // the highest TXID an unreadable replica names
+  bool write_only = false;
+  uint64_t named = 0;              // the highest TXID an unreadable replica names
+  std::string encryption_changed;  // a replica whose newest file is not encrypted as configured
   for (size_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i]->client->can_read()) {  // write-only (age recipients): nothing to resume on
+      LS_ASSIGN_OR_RETURN(uint64_t newest, NewestNamedTxid(*slots_[i]->client));
+      named = std::max(named, newest);
+      write_only = true;
+      continue;
+    }
     auto head = ReadReplicaHead(*slots_[i]->client);
     if (absl::IsDataLoss(head.status())) {
       // The replica's last state is unknown: never resume on it, and never stall
@@ -49,6 +57,10 @@ absl::Status DbWatcher::Recover() {
     }
     if (!head.ok()) {
       return Annotate(head.status(), fmt::format("read replica {}", slots_[i]->name));
+    }
+    if (*head && slots_[i]->client->encrypts()) {
+      LS_ASSIGN_OR_RETURN(bool sealed, slots_[i]->client->IsEncrypted((*head)->info));
+      if (!sealed) encryption_changed = slots_[i]->name;
     }
     heads[i] = *head;
     if (*head && (!leader || std::tie((*head)->info.lineage, (*head)->info.max_txid) >
@@ -68,6 +80,12 @@ absl::Status DbWatcher::Recover() {
   if (unreadable) {  // TXIDs never go back: above everything named anywhere
     txid_ = std::max({txid_, named, leader ? leader->info.max_txid : uint64_t{0}});
     return StartLineage("the replica's newest file is unreadable");
+  }
+  if (write_only || !encryption_changed.empty()) {  // TXIDs never go back
+    txid_ = std::max({txid_, named, leader ? leader->info.max_txid : uint64_t{0}});
+    return StartLineage(write_only
+                            ? "the replica is write-only here (age recipients only)"
+                            : "age encryption was turned on for replica " + encryption_changed);
   }
   if (!leader) return StartLineage("replica is empty");
   txid_ = leader->info.max_txid;

@@ -57,6 +57,12 @@ std::string EncodeTxHeader(const TxHeader& h) {
 }
 
 absl::StatusOr<TxHeader> DecodeTxHeader(std::string_view b, std::string_view what) {
+  if (b.substr(0, 22) == "age-encryption.org/v1\n") {  // replica/crypto/age.h
+    return absl::DataLossError(
+        fmt::format("{}: is age-encrypted: an age identity is needed to read it (the replica's "
+                    "age.identities or age.identity-files, or -age-identity-file FILE)",
+                    what));
+  }
   if (b.size() < kTxHeaderSize) {
     return absl::DataLossError(fmt::format("{}: truncated header ({} bytes)", what, b.size()));
   }

@@ -110,6 +110,17 @@ class ReplicaClient {
   // servers without conditional writes, such as s3rver): the write happened
   // unconditionally and the caller must verify by reading back (lease.h).
   virtual RecordConditions record_conditions() const { return RecordConditions::kIgnored; }
+
+  // Encryption at rest (replica/crypto/age_replica_client.h). Whether files are
+  // written encrypted; whether this host can read encrypted files (false with
+  // age recipients only: the watcher then neither compacts, validates nor
+  // resumes); whether one stored file is encrypted (it is opened to look).
+  virtual bool encrypts() const { return false; }
+  virtual bool can_read() const { return true; }
+  virtual absl::StatusOr<bool> IsEncrypted(const TxFileInfo& info) {
+    (void)info;
+    return false;
+  }
 };
 
 // The factory: the only place that knows the concrete backends.

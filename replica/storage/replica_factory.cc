@@ -7,6 +7,7 @@
 #include "base/secret.h"
 #include "fmt/format.h"
 
+#include "replica/crypto/age_replica_client.h"
 #include "replica/storage/file/file_replica_client.h"
 #include "replica/storage/replica_client.h"
 #include "replica/storage/s3/s3_environment.h"
@@ -145,14 +146,20 @@ absl::StatusOr<ReplicaOptions> ParseS3Url(std::string_view url, std::string_view
   return o;
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<ReplicaClient>> NewReplicaClient(const ReplicaOptions& options) {
+absl::StatusOr<std::unique_ptr<ReplicaClient>> NewBackend(const ReplicaOptions& options) {
   if (options.type == "file") return NewFileReplicaClient(options);
   if (options.type == "s3") return NewS3ReplicaClient(options);
   std::string name = options.name.empty() ? "" : fmt::format(" \"{}\"", options.name);
   return absl::InvalidArgumentError(
       fmt::format("replica{}: type must be \"file\" or \"s3\" (got \"{}\")", name, options.type));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ReplicaClient>> NewReplicaClient(const ReplicaOptions& options) {
+  absl::StatusOr<std::unique_ptr<ReplicaClient>> backend = NewBackend(options);
+  if (!backend.ok()) return backend.status();
+  return WrapAgeReplicaClient(*std::move(backend), options.age);  // a no-op without age:
 }
 
 absl::StatusOr<ReplicaOptions> ReplicaOptionsFromUrl(std::string_view url) {

@@ -13,6 +13,15 @@
 
 namespace litesync {
 
+// Encryption at rest with age (replica/crypto/age.h). Off when both lists are
+// empty. Files are encrypted to `recipients` (or, when there are none, to the
+// identities' own public keys) and read with `identities`.
+struct AgeOptions {
+  std::vector<std::string> recipients;  // "age1..."
+  std::vector<Secret> identities;       // "AGE-SECRET-KEY-1..."
+  bool enabled() const { return !recipients.empty() || !identities.empty(); }
+};
+
 struct ReplicaOptions {
   std::string type;  // "file" or "s3"
   std::string name;  // optional, for logs and status; defaults to type
@@ -42,6 +51,8 @@ struct ReplicaOptions {
   // disables that level and every level above it.
   std::array<absl::Duration, 3> compaction_intervals = {absl::Seconds(30), absl::Minutes(5),
                                                         absl::Hours(1)};
+  AgeOptions age;
+
   // Compaction, retention and periodic snapshots run inside the watcher; tests
   // that drive them by hand turn this off.
   bool maintenance = true;

@@ -1,8 +1,14 @@
 #include "base/secret.h"
 
+#include <memory>
+#include <string>
+
 #include "fmt/format.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "replica/crypto/age_keys.h"
+#include "replica/storage/replica_client.h"
 
 namespace litesync {
 namespace {
@@ -59,6 +65,26 @@ TEST(UrlTest, ParseRejectsTextThatIsNotAUrlWithoutQuotingIt) {
   ASSERT_FALSE(u.ok());
   EXPECT_EQ(u.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(u.status().message()), ::testing::Not(::testing::HasSubstr("Tok3n")));
+}
+
+// age identities are Secrets in the options; a malformed one is reported by its
+// position, never by its text.
+TEST(SecretTest, AgeIdentitiesFormatAsStarsAndABadOneIsNeverQuoted) {
+  AgeIdentity id = AgeIdentity::Generate();
+  ReplicaOptions o;
+  o.type = "file";
+  o.path = "/nonexistent/replica";
+  o.age.identities.emplace_back(id.Reveal());
+  EXPECT_EQ(fmt::format("{}", o.age.identities[0]), "****");
+  std::string broken = id.Reveal();
+  broken[40] = broken[40] == 'Q' ? 'P' : 'Q';
+  o.age.identities.emplace_back(broken);
+  absl::StatusOr<std::unique_ptr<ReplicaClient>> c = NewReplicaClient(o);
+  ASSERT_FALSE(c.ok());
+  std::string msg(c.status().message());
+  EXPECT_NE(msg.find("identity 2"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find(broken.substr(16, 24)), std::string::npos) << msg;
+  EXPECT_EQ(msg.find(id.Reveal().substr(16, 24)), std::string::npos) << msg;
 }
 
 }  // namespace

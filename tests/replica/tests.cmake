@@ -17,6 +17,7 @@ litesync_test_binary(replica_tests REPLICA_ONLY
 # Crash tests run the real litesync binary as a process (kill -9 loops), to a file
 # replica and to S3 (s3rver on loopback).
 litesync_test_binary(crash_tests
+  replica/age_crash_test.cc
   replica/crash_test.cc
   replica/s3_crash_test.cc
   replica/replaced_db_test.cc
@@ -46,3 +47,14 @@ litesync_test_binary(replication_tests REPLICA_ONLY LABEL threads
 litesync_test_binary(fs_fault_tests LABEL threads
   replica/fs_fault_test.cc
 )
+
+# Encryption at rest: the age v1 format (against the real `age` binary) and the
+# encrypting replica client.
+litesync_test_binary(age_tests REPLICA_ONLY
+  replica/age_replication_test.cc
+  replica/age_test.cc
+  replica/age_testkit_test.cc
+  replica/curl_environment.cc
+)
+target_link_libraries(age_tests PRIVATE CURL::libcurl OpenSSL::Crypto)
+target_compile_definitions(age_tests PRIVATE LITESYNC_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
