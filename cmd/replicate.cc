@@ -105,6 +105,16 @@ absl::Status CheckReplicas(const ResolvedDb& db) {
   return absl::OkStatus();
 }
 
+// Litestream's `addr: ":9090"` listens on every interface; litesync's on loopback
+// only. Says so, and how to listen on every interface, when the host was left out.
+void LogLoopbackAddr(const std::string& addr, const std::string& bound) {
+  if (addr.empty() || addr.front() != ':') return;
+  LogInfo("addr without a host listens on loopback only",
+          {{"addr", addr},
+           {"bound", bound},
+           {"all_interfaces", fmt::format("set addr: \"0.0.0.0{}\" (or \"[::]{}\")", addr, addr)}});
+}
+
 struct Setup {
   Config config;
   std::vector<ResolvedDb> dbs;
@@ -120,6 +130,7 @@ std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup
   std::string& log_level = setup->log_level;
   FlagSet flags(kUsage);
   flags.String("config", &config_flag, "PATH", kConfigFlagHelp);
+  flags.Bool("no-expand-env", NoExpandEnvFlag(), kNoExpandEnvFlagHelp);
   flags.String("exec", &exec, "\"CMD ARGS\"",
                "run CMD (with /bin/sh -c) as a child; stop and exit with its status when "
                "it exits");
@@ -137,6 +148,7 @@ std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup
       return kExitUsage;
     }
     setup->config = *std::move(config);
+    if (exec.empty()) exec = setup->config.exec;  // the config's exec:, unless -exec is given
     absl::StatusOr<std::vector<ResolvedDb>> dbs = ResolveDatabases(setup->config);
     if (!dbs.ok()) {
       PrintError("replicate", dbs.status());
@@ -250,6 +262,9 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
                                 {"sqlite", sqlite3_libversion()},
                                 {"config", setup.from_config ? setup.config.path : "(none)"},
                                 {"dbs", setup.dbs.size()}});
+  for (const std::string& note : setup.config.notes) {
+    LogInfo("litestream key read differently", {{"note", note}});
+  }
   if (UsesS3(setup)) {  // S3 downloads over the memory limit spill to the scratch directory
     if (absl::Status s = CheckScratchDir(ScratchDir()); !s.ok()) {
       LogError("refusing to start", {{"err", s}});
@@ -300,6 +315,7 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
     control = *std::move(started);
     LogInfo("control endpoint listening",
             {{"socket", control->socket_path()}, {"addr", control->tcp_address()}});
+    LogLoopbackAddr(setup.config.addr, control->tcp_address());
   }
 
   replicator.Start();

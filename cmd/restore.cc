@@ -166,11 +166,13 @@ absl::Status Publish(const std::string& staging, const std::string& output) {
 std::optional<int> ParseArgs(const std::vector<std::string>& argv, Args* a, RestoreTarget* target) {
   FlagSet flags(kUsage);
   flags.String("config", &a->config, "PATH", kConfigFlagHelp);
+  flags.Bool("no-expand-env", NoExpandEnvFlag(), kNoExpandEnvFlagHelp);
   flags.String("o", &a->output, "OUT", "where to write the database (default: DBPATH itself)");
   flags.String("timestamp", &a->timestamp, "TIME",
                "restore the last transaction at or before this RFC 3339 time "
                "(2025-03-04T10:20:00Z)");
-  flags.String("txid", &a->txid, "TXID", "restore exactly this transaction (decimal or 16 hex)");
+  flags.String("txid", &a->txid, "TXID",
+               "restore exactly this transaction: 16 hex digits, like 00000000000004d2");
   flags.Bool("if-db-not-exists", &a->if_db_not_exists,
              "do nothing (exit 0) when the output already exists");
   flags.Bool("if-replica-exists", &a->if_replica_exists,
@@ -269,23 +271,18 @@ std::optional<int> Resolve(const Args& a, std::vector<ReplicaOptions>* replicas,
 }  // namespace
 
 absl::StatusOr<uint64_t> ParseTxid(std::string_view s) {
+  // One rule, Litestream's: the 16 hex digits of tx file names (issue 18). "10" read
+  // as decimal here but as hex in a file name would restore the wrong transaction.
   uint64_t v = 0;
-  bool ok = false;
-  bool all_hex = s.size() == 16;
-  for (char c : s) all_hex = all_hex && absl::ascii_isxdigit(static_cast<unsigned char>(c));
-  if (s.size() > 2 && (s.substr(0, 2) == "0x" || s.substr(0, 2) == "0X")) {
-    ok = s.size() <= 18 && absl::SimpleHexAtoi(AbslView(s.substr(2)), &v);
-  } else if (all_hex) {
-    ok = absl::SimpleHexAtoi(AbslView(s), &v);
-  } else {
-    ok = !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos &&
-         absl::SimpleAtoi(AbslView(s), &v);
+  bool ok = s.size() == 16;
+  for (char c : s) ok = ok && absl::ascii_isxdigit(static_cast<unsigned char>(c));
+  if (!ok || !absl::SimpleHexAtoi(AbslView(s), &v)) {
+    return absl::InvalidArgumentError(
+        fmt::format("-txid must be 16 hex digits as in tx file names, like 00000000000004d2 "
+                    "(got \"{}\")",
+                    s));
   }
-  if (!ok) {
-    return absl::InvalidArgumentError(fmt::format(
-        "-txid must be a decimal number or 16 hex digits as in tx file names (got \"{}\")", s));
-  }
-  if (v == 0) return absl::InvalidArgumentError("-txid must be at least 1");
+  if (v == 0) return absl::InvalidArgumentError("-txid must be at least 0000000000000001");
   return v;
 }
 
