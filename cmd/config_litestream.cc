@@ -63,14 +63,30 @@ constexpr Reason kRefusedKeys[] = {
 
 // Settings of the backends litesync lacks: which backend each belongs to.
 constexpr Reason kBackendKeys[] = {
-    {"account-name", "abs"}, {"account-key", "abs"},     {"sas-token", "abs"},
-    {"host", "sftp"},        {"user", "sftp"},           {"password", "sftp or nats"},
-    {"key-path", "sftp"},    {"concurrent-writes", "sftp"}, {"host-key", "sftp"},
-    {"webdav-url", "webdav"}, {"webdav-username", "webdav"}, {"webdav-password", "webdav"},
-    {"jwt", "nats"},         {"seed", "nats"},           {"creds", "nats"},
-    {"nkey", "nats"},        {"username", "nats"},       {"token", "nats"},
-    {"tls", "nats"},         {"root-cas", "nats"},       {"client-cert", "nats"},
-    {"client-key", "nats"},  {"max-reconnects", "nats"}, {"reconnect-wait", "nats"},
+    {"account-name", "abs"},
+    {"account-key", "abs"},
+    {"sas-token", "abs"},
+    {"host", "sftp"},
+    {"user", "sftp"},
+    {"password", "sftp or nats"},
+    {"key-path", "sftp"},
+    {"concurrent-writes", "sftp"},
+    {"host-key", "sftp"},
+    {"webdav-url", "webdav"},
+    {"webdav-username", "webdav"},
+    {"webdav-password", "webdav"},
+    {"jwt", "nats"},
+    {"seed", "nats"},
+    {"creds", "nats"},
+    {"nkey", "nats"},
+    {"username", "nats"},
+    {"token", "nats"},
+    {"tls", "nats"},
+    {"root-cas", "nats"},
+    {"client-cert", "nats"},
+    {"client-key", "nats"},
+    {"max-reconnects", "nats"},
+    {"reconnect-wait", "nats"},
     {"timeout", "nats"},
 };
 
@@ -172,9 +188,8 @@ absl::Status ParseLevels(const MapView& top, ReplicaDefaults* d) {
                                            intervals.size(), list.size()));
   }
   for (size_t i = 0; i < list.size(); ++i) {
-    absl::StatusOr<MapView> m =
-        MapView::Make(top.file(), list[i], fmt::format("levels[{}]", i),
-                      LineOf(list[i], top.LineOf("levels")), {"interval"});
+    absl::StatusOr<MapView> m = MapView::Make(top.file(), list[i], fmt::format("levels[{}]", i),
+                                              LineOf(list[i], top.LineOf("levels")), {"interval"});
     if (!m.ok()) return m.status();
     if (!m->Has("interval")) return m->Error("", "needs an interval:");
     if (absl::Status s = m->ReadDuration("interval", DR::kPositive, &intervals[i]); !s.ok())
@@ -309,9 +324,10 @@ std::string RefusedKeyReason(std::string_view name) {
   if (std::string_view why = Find(kRefusedKeys, name); !why.empty()) return std::string(why);
   if (std::string_view backend = Find(kBackendKeys, name); !backend.empty()) {
     std::string first(backend.substr(0, backend.find(' ')));
-    return fmt::format("is a setting of Litestream's {} replicas, which litesync does not "
-                       "have; {}",
-                       backend, RefusedBackendReason(first));
+    return fmt::format(
+        "is a setting of Litestream's {} replicas, which litesync does not "
+        "have; {}",
+        backend, RefusedBackendReason(first));
   }
   return "";
 }

@@ -4,23 +4,29 @@
 // loopback only and how to listen on every interface.
 #include <signal.h>
 
+#include <fstream>
 #include <sstream>
 #include <string>
 
+#include "base/handles.h"
 #include "fmt/format.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
 
+#include "cmd/restore_output.h"
 #include "tests/cmd/cli_util.h"
+#include "tests/testutil/sqlite_util.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace litesync {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::Cli;
 using testing::CliResult;
+using ::testing::HasSubstr;
 using testing::TempDir;
 
 class CliLitestreamTest : public ::testing::Test {
@@ -65,13 +71,13 @@ TEST_F(CliLitestreamTest, ARefusedKeyStopsEveryCommandNamingTheKey) {
 
 TEST_F(CliLitestreamTest, ReplicateLogsJsonAndSaysTheAddrIsLoopbackOnly) {
   std::string config = dir_.Join("litestream.yml");
-  testing::WriteFileOrDie(config,
-                          LitestreamConfig("addr: \":0\"\nlogging:\n  type: json\n  stderr: true\n"));
+  testing::WriteFileOrDie(
+      config, LitestreamConfig("addr: \":0\"\nlogging:\n  type: json\n  stderr: true\n"));
   ASSERT_EQ(testing::WriteTxns(dir_.Join("app.db"), 3, 1, dir_.Join("writer.log")), "");
   std::string log;
   auto p = cli_.Start({"replicate", "-config", config}, &log);
-  ASSERT_TRUE(testing::WaitForText(log, "addr without a host listens on loopback only",
-                                   absl::Seconds(30)))
+  ASSERT_TRUE(
+      testing::WaitForText(log, "addr without a host listens on loopback only", absl::Seconds(30)))
       << testing::ReadFileOrEmpty(log);
   p->Signal(SIGTERM);
   EXPECT_EQ(p->Wait(absl::Seconds(30)), 0) << testing::ReadFileOrEmpty(log);
@@ -92,6 +98,81 @@ TEST_F(CliLitestreamTest, ReplicateLogsJsonAndSaysTheAddrIsLoopbackOnly) {
   }
   EXPECT_GT(parsed, 3);
   EXPECT_TRUE(addr_line);
+}
+
+TEST_F(CliLitestreamTest, RestoreJsonReportsThePlanAndTheResultAndRunsTheIntegrityCheck) {
+  std::string db = dir_.Join("app.db");
+  ASSERT_EQ(testing::WriteTxns(db, 10, 1, dir_.Join("writer.log")), "");
+  std::string config = dir_.Join("litestream.yml");
+  testing::WriteFileOrDie(config, LitestreamConfig(""));
+  std::string log;
+  auto p = cli_.Start({"replicate", "-config", config}, &log);
+  ASSERT_TRUE(testing::WaitForText(log, "msg=replicating", absl::Seconds(30)))
+      << testing::ReadFileOrEmpty(log);
+  p->Signal(SIGTERM);
+  ASSERT_EQ(p->Wait(absl::Seconds(60)), 0) << testing::ReadFileOrEmpty(log);
+
+  std::string planned = dir_.Join("planned.db");
+  CliResult plan = cli_.Run({"restore", "-config", config, "-o", planned, "-dry-run", "-json", db});
+  ASSERT_EQ(plan.code, 0) << plan.output;
+  nlohmann::json pj = nlohmann::json::parse(plan.output.substr(plan.output.find('{')));
+  EXPECT_EQ(pj["status"], "planned");
+  EXPECT_EQ(pj["output"], planned);
+  EXPECT_EQ(std::string(pj["txid"]).size(), 16u);
+  EXPECT_GE(pj["files"].size(), 1u);
+  EXPECT_FALSE(testing::FileExists(planned));
+
+  std::string out = dir_.Join("restored.db");
+  CliResult r =
+      cli_.Run({"restore", "-config", config, "-o", out, "-integrity-check", "full", "-json", db});
+  ASSERT_EQ(r.code, 0) << r.output;
+  nlohmann::json rj = nlohmann::json::parse(r.output.substr(r.output.find("{\"status\"")));
+  EXPECT_EQ(rj["status"], "restored");
+  EXPECT_EQ(rj["integrity_check"], "full");
+  EXPECT_EQ(rj["txid"], pj["txid"]);
+  EXPECT_EQ(testing::IntegrityCheck(out), "ok");
+
+  CliResult again =
+      cli_.Run({"restore", "-config", config, "-o", out, "-if-db-not-exists", "-json", db});
+  ASSERT_EQ(again.code, 0) << again.output;
+  EXPECT_THAT(again.output,
+              HasSubstr("{\"status\":\"skipped\",\"reason\":\"the database exists\""));
+
+  CliResult bad =
+      cli_.Run({"restore", "-config", config, "-o", out, "-integrity-check", "some", db});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.output, HasSubstr("-integrity-check must be none, quick or full (got \"some\")"));
+}
+
+// A database whose b-tree is damaged (checksums of tx files cannot catch a page
+// that was already bad in the source) fails both checks, naming the file.
+TEST(RestoreIntegrityCheckTest, QuickAndFullCatchADamagedDatabase) {
+  TempDir dir;
+  std::string path = dir.Join("damaged.db");
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    SqliteDb db(raw);
+    ASSERT_EQ(sqlite3_exec(db.get(),
+                           "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);"
+                           "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n "
+                           "WHERE i < 2000) INSERT INTO t SELECT i, hex(randomblob(40)) FROM n;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  }
+  LS_EXPECT_OK(CheckIntegrity(path, IntegrityCheck::kFull));
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096 * 3 + 8);  // inside page 4: a b-tree page of t
+    std::string junk(200, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  for (IntegrityCheck c : {IntegrityCheck::kQuick, IntegrityCheck::kFull}) {
+    absl::Status s = CheckIntegrity(path, c);
+    EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+    EXPECT_THAT(std::string(s.message()), HasSubstr(path)) << s;
+  }
+  LS_EXPECT_OK(CheckIntegrity(path, IntegrityCheck::kNone));
 }
 
 }  // namespace

@@ -29,12 +29,21 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-constexpr const char* kEnv[] = {
-    "AWS_ACCESS_KEY_ID",        "AWS_SECRET_ACCESS_KEY",       "AWS_SESSION_TOKEN",
-    "AWS_REGION",               "AWS_DEFAULT_REGION",          "AWS_ENDPOINT_URL_S3",
-    "AWS_ENDPOINT_URL",         "LITESTREAM_ACCESS_KEY_ID",    "LITESTREAM_SECRET_ACCESS_KEY",
-    "NATS_PASSWORD",            "SFTP_PASSWORD",               "AZURE_ACCOUNT_KEY",
-    "WEBDAV_USERNAME",          "WEBDAV_PASSWORD",             "PID"};
+constexpr const char* kEnv[] = {"AWS_ACCESS_KEY_ID",
+                                "AWS_SECRET_ACCESS_KEY",
+                                "AWS_SESSION_TOKEN",
+                                "AWS_REGION",
+                                "AWS_DEFAULT_REGION",
+                                "AWS_ENDPOINT_URL_S3",
+                                "AWS_ENDPOINT_URL",
+                                "LITESTREAM_ACCESS_KEY_ID",
+                                "LITESTREAM_SECRET_ACCESS_KEY",
+                                "NATS_PASSWORD",
+                                "SFTP_PASSWORD",
+                                "AZURE_ACCOUNT_KEY",
+                                "WEBDAV_USERNAME",
+                                "WEBDAV_PASSWORD",
+                                "PID"};
 
 // Every test starts without the variables above and puts them back after.
 class LitestreamConfigTest : public ::testing::Test {
@@ -223,9 +232,9 @@ dbs:
 }
 
 TEST_F(LitestreamConfigTest, JsonLogLinesAreOneObjectPerLine) {
-  std::string line = FormatLogLine(LogFormat::kJson, absl::FromUnixSeconds(1'700'000'000),
-                                   LogLevel::kWarn, "replica unreachable",
-                                   {{"db", "/data/a \"b\".db"}, {"attempt", 3}});
+  std::string line =
+      FormatLogLine(LogFormat::kJson, absl::FromUnixSeconds(1'700'000'000), LogLevel::kWarn,
+                    "replica unreachable", {{"db", "/data/a \"b\".db"}, {"attempt", 3}});
   ASSERT_FALSE(line.empty());
   EXPECT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1);
@@ -325,7 +334,7 @@ TEST_F(LitestreamConfigTest, BackendsLitesyncLacksAreRefusedNamingTheAlternative
                     HasSubstr("sshfs")));
   for (const char* url : {"abs://a@x/c/db", "webdav://h/p", "nats://h:4222/b", "oss://b/db"}) {
     EXPECT_THAT(Error(db(fmt::format("{{url: '{}'}}", url))), HasSubstr("replicas are not "
-                                                                      "supported"))
+                                                                        "supported"))
         << url;
   }
   EXPECT_THAT(Error("account-name: x\n" + db("{path: /b}")),
@@ -458,9 +467,8 @@ std::string ExamplesDir() {
 }
 
 TEST_F(LitestreamConfigTest, EveryDocumentationExampleLoadsOrIsRefusedWithAReason) {
-  for (const char* name : {"NATS_PASSWORD", "SFTP_PASSWORD", "AZURE_ACCOUNT_KEY",
-                           "WEBDAV_USERNAME", "WEBDAV_PASSWORD", "AWS_ACCESS_KEY_ID",
-                           "AWS_SECRET_ACCESS_KEY"}) {
+  for (const char* name : {"NATS_PASSWORD", "SFTP_PASSWORD", "AZURE_ACCOUNT_KEY", "WEBDAV_USERNAME",
+                           "WEBDAV_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}) {
     setenv(name, fmt::format("value-of-{}", name).c_str(), 1);
   }
   size_t files = 0;
