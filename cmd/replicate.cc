@@ -37,7 +37,7 @@ namespace {
 
 constexpr char kUsage[] =
     "Usage:\n"
-    "  litesync replicate [-config PATH] [-exec \"CMD ARGS\"] [-log-level LEVEL]\n"
+    "  litesync replicate [-config PATH] [-exec \"CMD ARGS\" | -once] [-log-level LEVEL]\n"
     "  litesync replicate [-exec \"CMD ARGS\"] [-log-level LEVEL] DBPATH REPLICA-URL...\n"
     "\n"
     "Runs in the foreground and replicates every database of the config (or the one\n"
@@ -64,6 +64,9 @@ constexpr char kUsage[] =
     "else in $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR, else next to the config; one it\n"
     "cannot create is a warning, not an error);\n"
     "`addr:` in the config adds an HTTP endpoint (/healthz, /status, /metrics).\n"
+    "\n"
+    "With -once, it syncs every database once (the same final sync as at shutdown) and\n"
+    "exits: 0 when every database reached its replicas, 1 otherwise.\n"
     "\n"
     "Exit status: 0 after a clean shutdown, 1 on a runtime failure (including a failed\n"
     "final sync), 2 on a usage or config error.\n";
@@ -120,6 +123,7 @@ struct Setup {
   std::vector<ResolvedDb> dbs;
   bool from_config = true;
   std::string exec;       // -exec: the application's command line
+  bool once = false;      // -once: sync every database once, then exit
   std::string log_level;  // -log-level, kept over the config's on reload
 };
 
@@ -135,7 +139,13 @@ std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup
                "run CMD (with /bin/sh -c) as a child; stop and exit with its status when "
                "it exits");
   flags.String("log-level", &log_level, "LEVEL", kLogLevelFlagHelp);
+  flags.Bool("once", &setup->once,
+             "sync every database once, then exit: 0 when every sync succeeded, 1 otherwise");
   if (std::optional<int> code = flags.ParseOrExit(args, "litesync replicate")) return code;
+  if (setup->once && flags.IsSet("exec")) {
+    PrintError("replicate", "give either -once or -exec, not both");
+    return kExitUsage;
+  }
   if (flags.IsSet("exec") && exec.empty()) {
     PrintError("replicate", "-exec needs a command");
     return kExitUsage;
@@ -148,7 +158,8 @@ std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup
       return kExitUsage;
     }
     setup->config = *std::move(config);
-    if (exec.empty()) exec = setup->config.exec;  // the config's exec:, unless -exec is given
+    // The config's exec:, unless -exec is given (or -once, which runs no application).
+    if (exec.empty() && !setup->once) exec = setup->config.exec;
     absl::StatusOr<std::vector<ResolvedDb>> dbs = ResolveDatabases(setup->config);
     if (!dbs.ok()) {
       PrintError("replicate", dbs.status());
@@ -330,7 +341,7 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
     LogWarn("no databases yet: waiting for the dirs: folders to hold one",
             {{"config", setup.config.path}});
   }
-  if (heartbeat) heartbeat->Start();
+  if (heartbeat && !setup.once) heartbeat->Start();
 
   // -exec: the application starts once replication runs, so its first write is shipped.
   std::unique_ptr<ChildProcess> child;
@@ -346,7 +357,9 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
     }
   }
   LoopEnd end;
-  if (!exec_failed) {
+  if (setup.once) {
+    LogInfo("replicate -once: syncing every database once");
+  } else if (!exec_failed) {
     DaemonLoop loop;
     loop.signals = &signals;
     loop.dbs = &dbs;
@@ -358,6 +371,7 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
   }
   LogField why = end.child_code    ? LogField("application_exit", *end.child_code)
                  : end.signal != 0 ? LogField("signal", SignalName(end.signal))
+                 : setup.once      ? LogField("reason", "-once")
                                    : LogField("reason", "application not started");
   LogInfo("litesync stopping",
           {why, {"shutdown_sync_timeout", setup.config.shutdown_sync_timeout}});

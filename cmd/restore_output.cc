@@ -1,10 +1,10 @@
 #include "cmd/restore_output.h"
 
+#include "base/handles.h"
+#include "fmt/format.h"
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
-#include "base/handles.h"
-#include "fmt/format.h"
 #include "replica/format/tx_file_info.h"
 
 namespace litesync {
@@ -63,9 +63,10 @@ absl::Status CheckIntegrity(const std::string& path, IntegrityCheck check) {
   if (rows.size() == 1 && rows[0] == "ok") return absl::OkStatus();
   std::string problems;
   for (const std::string& r : rows) problems += (problems.empty() ? "" : "; ") + r;
-  return absl::DataLossError(fmt::format("{}: the restored database fails the {} integrity "
-                                         "check: {}",
-                                         path, IntegrityCheckName(check), problems));
+  return absl::DataLossError(
+      fmt::format("{}: the restored database fails the {} integrity "
+                  "check: {}",
+                  path, IntegrityCheckName(check), problems));
 }
 
 std::string RestoreReportJson(const RestoreReport& r) {

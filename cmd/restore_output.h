@@ -30,7 +30,7 @@ struct RestoreReport {
   std::string status;  // "planned" (dry run), "restored", "skipped" or "failed"
   std::string reason;  // why skipped; the error when failed
   std::string output;
-  std::string replica;              // redacted
+  std::string replica;                // redacted
   const RestorePlan* plan = nullptr;  // planned or restored
   IntegrityCheck integrity_check = IntegrityCheck::kNone;
   absl::Duration elapsed;

@@ -144,6 +144,36 @@ TEST_F(CliLitestreamTest, RestoreJsonReportsThePlanAndTheResultAndRunsTheIntegri
   EXPECT_THAT(bad.output, HasSubstr("-integrity-check must be none, quick or full (got \"some\")"));
 }
 
+TEST_F(CliLitestreamTest, ReplicateOnceSyncsEveryDatabaseAndExitsWithTheOutcome) {
+  std::string db = dir_.Join("app.db");
+  ASSERT_EQ(testing::WriteTxns(db, 10, 1, dir_.Join("writer.log")), "");
+  std::string config = dir_.Join("litestream.yml");
+  testing::WriteFileOrDie(config, LitestreamConfig(""));
+  CliResult once = cli_.Run({"replicate", "-once", "-config", config}, absl::Seconds(60));
+  ASSERT_EQ(once.code, 0) << once.output;
+  EXPECT_THAT(once.output, HasSubstr("msg=\"litesync stopped\" final_sync=ok"));
+  CliResult status = cli_.Run({"status", "-config", config});
+  EXPECT_EQ(status.code, 0) << status.output;  // no daemon: read from the replica itself
+  std::string out = dir_.Join("restored.db");
+  CliResult r = cli_.Run({"restore", "-config", config, "-o", out, db});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(testing::DumpContent(out).value_or("x"), testing::DumpContent(db).value_or("y"));
+
+  // A replica nothing answers for: the one sync fails within shutdown-sync-timeout, exit 1.
+  std::string down = dir_.Join("down.yml");
+  testing::WriteFileOrDie(
+      down, fmt::format("shutdown-sync-timeout: 2s\naccess-key-id: AKID\nsecret-access-key: "
+                        "SECRET\ndbs:\n  - path: {}\n    replica:\n      url: "
+                        "s3://bkt/app?endpoint=http://127.0.0.1:1\n",
+                        db));
+  CliResult failed = cli_.Run({"replicate", "-once", "-config", down}, absl::Seconds(60));
+  EXPECT_EQ(failed.code, 1) << failed.output;
+  EXPECT_THAT(failed.output, HasSubstr("final_sync=failed"));
+  CliResult both = cli_.Run({"replicate", "-once", "-exec", "true", "-config", config});
+  EXPECT_EQ(both.code, 2) << both.output;
+  EXPECT_THAT(both.output, HasSubstr("give either -once or -exec, not both"));
+}
+
 // A database whose b-tree is damaged (checksums of tx files cannot catch a page
 // that was already bad in the source) fails both checks, naming the file.
 TEST(RestoreIntegrityCheckTest, QuickAndFullCatchADamagedDatabase) {
