@@ -101,7 +101,7 @@ std::string FormatLogLine(absl::Time ts, LogLevel level, std::string_view msg,
 
 std::string FormatLogLine(LogFormat format, absl::Time ts, LogLevel level, std::string_view msg,
                           std::span<const LogField> fields) {
-  std::string time = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", ts, absl::UTCTimeZone());
+  std::string time = FormatTimestamp(ts);
   if (format == LogFormat::kJson) {
     nlohmann::ordered_json j;  // keeps ts, level, msg first, then the fields as given
     j["ts"] = time;

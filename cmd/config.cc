@@ -20,6 +20,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cmd/config_internal.h"
+#include "heartbeat/health.h"
 
 namespace litesync {
 namespace {
@@ -30,10 +31,6 @@ using config_internal::DurationRule;
 using config_internal::LineOf;
 using config_internal::MapView;
 using config_internal::ReplicaDefaults;
-
-// The heartbeat rule (docs/heartbeat.md): at most one ping a minute; a shorter interval would only
-// make noise.
-constexpr absl::Duration kMinHeartbeatInterval = absl::Minutes(1);
 
 std::string ShowLocation(const ReplicaOptions& r) {
   if (r.type == "file") return "file://" + r.path;
