@@ -5,11 +5,15 @@
 #include <atomic>
 #include <mutex>
 
+#include <nlohmann/json.hpp>
+
 namespace litesync {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::atomic<LogSink> g_sink{nullptr};
+std::atomic<int> g_format{static_cast<int>(LogFormat::kText)};
+std::atomic<int> g_fd{STDERR_FILENO};
 std::mutex g_write_mu;
 
 const char* LevelName(LogLevel l) {
@@ -86,11 +90,28 @@ bool ParseLogLevel(std::string_view s, LogLevel* out) {
 }
 
 void SetLogSink(LogSink sink) { g_sink.store(sink); }
+void SetLogFormat(LogFormat format) { g_format.store(static_cast<int>(format)); }
+LogFormat GetLogFormat() { return static_cast<LogFormat>(g_format.load()); }
+void SetLogFd(int fd) { g_fd.store(fd); }
 
 std::string FormatLogLine(absl::Time ts, LogLevel level, std::string_view msg,
                           std::span<const LogField> fields) {
+  return FormatLogLine(GetLogFormat(), ts, level, msg, fields);
+}
+
+std::string FormatLogLine(LogFormat format, absl::Time ts, LogLevel level, std::string_view msg,
+                          std::span<const LogField> fields) {
+  std::string time = FormatTimestamp(ts);
+  if (format == LogFormat::kJson) {
+    nlohmann::ordered_json j;  // keeps ts, level, msg first, then the fields as given
+    j["ts"] = time;
+    j["level"] = LevelName(level);
+    j["msg"] = std::string(msg);
+    for (const LogField& f : fields) j[std::string(f.key)] = f.value;
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  }
   std::string line = "ts=";
-  line += FormatTimestamp(ts);
+  line += time;
   line += " level=";
   line += LevelName(level);
   line += " msg=";
@@ -115,7 +136,7 @@ void Log(LogLevel level, std::string_view msg, std::span<const LogField> fields)
   std::lock_guard<std::mutex> lock(g_write_mu);
   size_t off = 0;
   while (off < line.size()) {
-    ssize_t n = ::write(STDERR_FILENO, line.data() + off, line.size() - off);
+    ssize_t n = ::write(g_fd.load(), line.data() + off, line.size() - off);
     if (n <= 0) break;
     off += static_cast<size_t>(n);
   }

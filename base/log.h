@@ -1,5 +1,7 @@
-// A small logfmt logger: one event per line on stderr,
+// A small logger: one event per line on stderr (or stdout), logfmt by default,
 //   ts=2025-03-04T10:20:00.002Z level=INFO msg="heartbeat sent" url="https://hc-ping.com/****"
+// or one JSON object per line (`logging: {type: json}`, as Litestream writes them),
+//   {"ts":"2025-03-04T10:20:00.002Z","level":"INFO","msg":"heartbeat sent","url":"..."}
 // Messages are constant strings; values go in fields. Thread-safe.
 #pragma once
 
@@ -18,6 +20,7 @@
 namespace litesync {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+enum class LogFormat { kText, kJson };
 
 // One key=value pair; the value is formatted on construction.
 struct LogField {
@@ -48,6 +51,11 @@ LogLevel GetLogLevel();
 // Parses "debug", "info", "warn", "error"; false when unknown.
 bool ParseLogLevel(std::string_view s, LogLevel* out);
 
+void SetLogFormat(LogFormat format);
+LogFormat GetLogFormat();
+// The descriptor lines are written to: STDERR_FILENO (the default) or STDOUT_FILENO.
+void SetLogFd(int fd);
+
 // Where log lines go (stderr by default); tests capture them.
 using LogSink = void (*)(std::string_view line);
 void SetLogSink(LogSink sink);
@@ -69,12 +77,21 @@ inline void LogError(std::string_view msg, std::initializer_list<LogField> f = {
   Log(LogLevel::kError, msg, f);
 }
 
-// Formats a line without writing it (exposed for tests).
+// Formats a line without writing it (exposed for tests), in the current format
+// unless one is given. A JSON line holds every value as a string; invalid UTF-8
+// is replaced by U+FFFD.
 std::string FormatLogLine(absl::Time ts, LogLevel level, std::string_view msg,
+                          std::span<const LogField> fields);
+std::string FormatLogLine(LogFormat format, absl::Time ts, LogLevel level, std::string_view msg,
                           std::span<const LogField> fields);
 inline std::string FormatLogLine(absl::Time ts, LogLevel level, std::string_view msg,
                                  std::initializer_list<LogField> fields) {
   return FormatLogLine(ts, level, msg, std::span<const LogField>(fields.begin(), fields.size()));
+}
+inline std::string FormatLogLine(LogFormat format, absl::Time ts, LogLevel level,
+                                 std::string_view msg, std::initializer_list<LogField> fields) {
+  return FormatLogLine(format, ts, level, msg,
+                       std::span<const LogField>(fields.begin(), fields.size()));
 }
 
 }  // namespace litesync

@@ -1,6 +1,7 @@
 #include "cmd/command.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -33,8 +34,14 @@ absl::Status ApplyLogLevelFlag(const std::string& value) {
   return absl::OkStatus();
 }
 
+bool* NoExpandEnvFlag() {
+  static bool no_expand_env = false;
+  return &no_expand_env;
+}
+
 absl::StatusOr<Config> LoadCommandConfig(const std::string& config_flag,
                                          const std::string& log_level_flag) {
+  SetConfigExpandEnv(!*NoExpandEnvFlag());
   // The flag first, so warnings while parsing already follow it.
   if (!log_level_flag.empty()) {
     if (absl::Status s = ApplyLogLevelFlag(log_level_flag); !s.ok()) return s;
@@ -42,6 +49,8 @@ absl::StatusOr<Config> LoadCommandConfig(const std::string& config_flag,
   absl::StatusOr<Config> config = LoadConfig(ConfigPath(config_flag));
   if (!config.ok()) return config.status();
   if (log_level_flag.empty() && config->log_level) SetLogLevel(*config->log_level);
+  if (config->log_format) SetLogFormat(*config->log_format);
+  if (config->log_stderr) SetLogFd(*config->log_stderr ? STDERR_FILENO : STDOUT_FILENO);
   return config;
 }
 

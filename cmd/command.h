@@ -22,14 +22,21 @@ inline constexpr int kExitUsage = 2;    // bad flags, bad config
 
 inline constexpr char kConfigFlagHelp[] =
     "the config file (default: $LITESYNC_CONFIG, else /etc/litesync.yml)";
+inline constexpr char kNoExpandEnvFlagHelp[] =
+    "read ${VAR} and $VAR in the config literally instead of from the environment";
 inline constexpr char kLogLevelFlagHelp[] =
     "debug, info, warn or error (default: the config's log-level, else info)";
 
 // -config's value, else $LITESYNC_CONFIG, else /etc/litesync.yml.
 std::string ConfigPath(const std::string& flag_value);
 
+// The -no-expand-env flag's target, shared by every command that reads a config;
+// LoadCommandConfig honours it.
+bool* NoExpandEnvFlag();
+
 // Loads the config and sets the log level from `log_level_flag` (when not empty)
-// or the config. Errors are config errors: print them and exit kExitUsage.
+// or the config, and the log format and stream from its logging: block. Errors are config errors:
+// print them and exit kExitUsage.
 absl::StatusOr<Config> LoadCommandConfig(const std::string& config_flag,
                                          const std::string& log_level_flag);
 // Sets the log level from a -log-level value; InvalidArgument when unknown.

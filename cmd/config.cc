@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <iterator>
 #include <map>
+#include <span>
 #include <system_error>
 
 #include "absl/strings/ascii.h"
@@ -26,9 +28,9 @@ namespace {
 using config_internal::AbsolutePath;
 using config_internal::ConfigError;
 using config_internal::DurationRule;
-using config_internal::GlobalCredentials;
 using config_internal::LineOf;
 using config_internal::MapView;
+using config_internal::ReplicaDefaults;
 
 // Where each replica location was first claimed, to refuse sharing one.
 struct LocationOwner {
@@ -36,8 +38,11 @@ struct LocationOwner {
   int line;
 };
 
+absl::Status ParseDir(const std::string& file, const YAML::Node& item, const std::string& key,
+                      int list_line, const ReplicaDefaults& global, Config* config);
+
 absl::Status ParseDb(const std::string& file, const YAML::Node& item, size_t i, int list_line,
-                     const GlobalCredentials& global, Config* config,
+                     const ReplicaDefaults& global, Config* config,
                      std::map<std::string, int>* db_lines,
                      std::map<std::string, LocationOwner>* locations) {
   std::string key = fmt::format("dbs[{}]", i);
@@ -45,15 +50,37 @@ absl::Status ParseDb(const std::string& file, const YAML::Node& item, size_t i, 
   if (!item.IsDefined() || item.IsNull()) {
     return ConfigError(file, line, key, "is empty: each database needs a path and a replica");
   }
-  absl::StatusOr<MapView> view =
-      MapView::Make(file, item, key, line,
-                    {"path", "replica", "replicas", "min-checkpoint-page-count", "truncate-page-n",
-                     "checkpoint-interval", "busy-timeout"});
+  if (item.IsMap() && item["dir"]) {
+    if (item["path"]) {
+      return ConfigError(file, LineOf(item["dir"], line), key + ".dir",
+                         "give either path: (one database) or dir: (a folder), not both");
+    }
+    return ParseDir(file, item, key, list_line, global, config);
+  }
+  std::vector<std::string_view> known = {"path",
+                                         "replica",
+                                         "replicas",
+                                         "min-checkpoint-page-count",
+                                         "truncate-page-n",
+                                         "checkpoint-interval",
+                                         "busy-timeout"};
+  known.insert(known.end(), std::begin(config_internal::kLitestreamDbKeys),
+               std::end(config_internal::kLitestreamDbKeys));
+  absl::StatusOr<MapView> view = MapView::Make(file, item, key, line, known);
   if (!view.ok()) return view.status();
   const MapView& m = *view;
   DbOptions db;
+  ReplicaDefaults defaults = global;  // the database's snapshot: overrides the top level's
+  bool restore_if_missing = false;
+  if (absl::Status s = config_internal::ParseLitestreamDb(m, &defaults, &db, &restore_if_missing);
+      !s.ok()) {
+    return s;
+  }
   std::string path;
   if (absl::Status s = m.ReadString("path", &path); !s.ok()) return s;
+  for (std::string_view scheme : {"sqlite://", "sqlite3://"}) {  // Litestream's URL form
+    if (path.rfind(scheme, 0) == 0) path = path.substr(scheme.size());
+  }
   if (path.empty())
     return m.Error(m.Has("path") ? "path" : "", "needs a path: (the database file)");
   db.path = AbsolutePath(path);
@@ -68,7 +95,9 @@ absl::Status ParseDb(const std::string& file, const YAML::Node& item, size_t i, 
   }
   if (absl::Status s = m.ReadInt("truncate-page-n", 1, &db.truncate_pages); !s.ok()) return s;
   if (db.truncate_pages <= db.min_checkpoint_pages) {
-    return m.Error(m.Has("truncate-page-n") ? "truncate-page-n" : "min-checkpoint-page-count",
+    std::string_view max_key =
+        m.Has("max-checkpoint-page-count") ? "max-checkpoint-page-count" : "truncate-page-n";
+    return m.Error(m.Has(max_key) ? max_key : "min-checkpoint-page-count",
                    fmt::format("truncate-page-n ({}) must be greater than "
                                "min-checkpoint-page-count ({})",
                                db.truncate_pages, db.min_checkpoint_pages));
@@ -82,9 +111,10 @@ absl::Status ParseDb(const std::string& file, const YAML::Node& item, size_t i, 
       !s.ok()) {
     return s;
   }
-  absl::StatusOr<std::vector<ReplicaOptions>> replicas = ParseReplicas(m, global);
+  absl::StatusOr<std::vector<ReplicaOptions>> replicas = ParseReplicas(m, defaults);
   if (!replicas.ok()) return replicas.status();
   db.replicas = *std::move(replicas);
+  if (restore_if_missing) config->restore_if_missing.push_back(db.path);
   for (const ReplicaOptions& r : db.replicas) {
     std::string loc = config_internal::ReplicaLocation(r);
     int rline = m.LineOf(m.Has("replica") ? "replica" : "replicas");
@@ -101,14 +131,28 @@ absl::Status ParseDb(const std::string& file, const YAML::Node& item, size_t i, 
   return absl::OkStatus();
 }
 
-absl::Status ParseDir(const std::string& file, const YAML::Node& item, size_t i, int list_line,
-                      const GlobalCredentials& global, Config* config) {
-  std::string key = fmt::format("dirs[{}]", i);
+// A folder of databases: an item of `dirs:` (key "dirs[i]") or a `dbs:` item with
+// `dir:` (key "dbs[i]", Litestream v0.5's form).
+absl::Status ParseDir(const std::string& file, const YAML::Node& item, const std::string& key,
+                      int list_line, const ReplicaDefaults& global, Config* config) {
   int line = LineOf(item, list_line);
-  absl::StatusOr<MapView> view =
-      MapView::Make(file, item, key, line, {"dir", "pattern", "recursive", "replica", "replicas"});
+  absl::StatusOr<MapView> view = MapView::Make(
+      file, item, key, line,
+      {"dir", "pattern", "recursive", "watch", "replica", "replicas", "snapshot", "meta-dir"});
   if (!view.ok()) return view.status();
   const MapView& m = *view;
+  ReplicaDefaults defaults = global;
+  if (absl::Status s = config_internal::ParseLitestreamDb(m, &defaults, nullptr, nullptr);
+      !s.ok()) {
+    return s;
+  }
+  bool watch = true;
+  if (absl::Status s = m.ReadBool("watch", &watch); !s.ok()) return s;
+  if (!watch) {
+    config_internal::Note(defaults, m, "watch",
+                          "litesync rescans the folder every few seconds and on SIGHUP even "
+                          "with watch: false");
+  }
   DirOptions d;
   std::string dir;
   if (absl::Status s = m.ReadString("dir", &dir); !s.ok()) return s;
@@ -119,7 +163,7 @@ absl::Status ParseDir(const std::string& file, const YAML::Node& item, size_t i,
     return m.Error("pattern", "must match file names, like \"*.db\" (no slashes)");
   }
   if (absl::Status s = m.ReadBool("recursive", &d.recursive); !s.ok()) return s;
-  absl::StatusOr<std::vector<ReplicaOptions>> replicas = ParseReplicas(m, global);
+  absl::StatusOr<std::vector<ReplicaOptions>> replicas = ParseReplicas(m, defaults);
   if (!replicas.ok()) return replicas.status();
   d.replicas = *std::move(replicas);
   d.source = fmt::format("{}:{}: {}", file, m.Line(), key);
@@ -273,18 +317,29 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
                        "the config is empty: it needs at least a dbs: list (see "
                        "etc/litesync.yml for an annotated example)");
   }
-  absl::StatusOr<MapView> view =
-      MapView::Make(file, root, "", 1,
-                    {"log-level", "addr", "heartbeat-url", "heartbeat-interval", "heartbeats",
-                     "dbs", "dirs", "access-key-id", "secret-access-key", "shutdown-sync-timeout"});
+  std::vector<std::string_view> known = {
+      "log-level", "addr", "heartbeat-url", "heartbeat-interval", "heartbeats",
+      "dbs",       "dirs", "access-key-id", "secret-access-key",  "shutdown-sync-timeout"};
+  for (std::span<const std::string_view> more :
+       {std::span<const std::string_view>(config_internal::kLitestreamTopKeys),
+        std::span<const std::string_view>(config_internal::kLitestreamReplicaOnlyKeys)}) {
+    known.insert(known.end(), more.begin(), more.end());
+  }
+  absl::StatusOr<MapView> view = MapView::Make(file, root, "", 1, known);
   if (!view.ok()) return view.status();
   const MapView& top = *view;
   Config config;
   config.path = file;
+  ReplicaDefaults defaults;
+  defaults.top = &top;
+  defaults.notes = &config.notes;
+  if (absl::Status s = config_internal::ParseLitestreamTop(top, &config, &defaults); !s.ok()) {
+    return s;
+  }
 
   std::string level;
   if (absl::Status s = top.ReadString("log-level", &level); !s.ok()) return s;
-  if (top.Has("log-level")) {
+  if (top.Has("log-level")) {  // logging.level (ParseLitestreamTop) refuses to be given too
     LogLevel l;
     if (!ParseLogLevel(level, &l)) {
       return top.Error("log-level",
@@ -296,19 +351,24 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
   if (!config.addr.empty()) {
     if (absl::Status s = CheckAddr(top, config.addr); !s.ok()) return s;
   }
+  if (!config.addr.empty() && config.addr.front() == ':') {
+    config_internal::Note(defaults, top, "addr",
+                          fmt::format("without a host litesync listens on 127.0.0.1{} only "
+                                      "(Litestream: every interface); write 0.0.0.0{} for every "
+                                      "interface",
+                                      config.addr, config.addr));
+  }
   if (absl::Status s = top.ReadDuration("shutdown-sync-timeout", DurationRule::kNonNegative,
                                         &config.shutdown_sync_timeout);
       !s.ok()) {
     return s;
   }
-  GlobalCredentials global;
-  if (absl::Status s = top.ReadString("access-key-id", &global.access_key_id); !s.ok()) return s;
-  if (absl::Status s = top.ReadString("secret-access-key", &global.secret_access_key); !s.ok()) {
-    return s;
-  }
-  if (global.access_key_id.empty() != global.secret_access_key.empty()) {
-    std::string_view set = global.access_key_id.empty() ? "secret-access-key" : "access-key-id";
-    std::string_view unset = global.access_key_id.empty() ? "access-key-id" : "secret-access-key";
+  std::string top_id, top_secret;
+  if (absl::Status s = top.ReadString("access-key-id", &top_id); !s.ok()) return s;
+  if (absl::Status s = top.ReadString("secret-access-key", &top_secret); !s.ok()) return s;
+  if (top_id.empty() != top_secret.empty()) {
+    std::string_view set = top_id.empty() ? "secret-access-key" : "access-key-id";
+    std::string_view unset = top_id.empty() ? "access-key-id" : "secret-access-key";
     return top.Error(set, fmt::format("is set but {} is not", unset));
   }
 
@@ -321,7 +381,7 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
     }
     for (size_t i = 0; i < dbs.size(); ++i) {
       if (absl::Status s =
-              ParseDb(file, dbs[i], i, top.LineOf("dbs"), global, &config, &db_lines, &locations);
+              ParseDb(file, dbs[i], i, top.LineOf("dbs"), defaults, &config, &db_lines, &locations);
           !s.ok()) {
         return s;
       }
@@ -331,7 +391,9 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
     YAML::Node dirs = top.Get("dirs");
     if (!dirs.IsSequence()) return top.Error("dirs", "must be a list: start each with `- dir:`");
     for (size_t i = 0; i < dirs.size(); ++i) {
-      if (absl::Status s = ParseDir(file, dirs[i], i, top.LineOf("dirs"), global, &config); !s.ok())
+      if (absl::Status s = ParseDir(file, dirs[i], fmt::format("dirs[{}]", i), top.LineOf("dirs"),
+                                    defaults, &config);
+          !s.ok())
         return s;
     }
   }
@@ -359,9 +421,14 @@ absl::StatusOr<Config> ParseExpanded(const std::string& expanded, const std::str
   }
 }
 
+bool g_expand_env = true;
+
 }  // namespace
 
+void SetConfigExpandEnv(bool expand) { g_expand_env = expand; }
+
 absl::StatusOr<Config> ParseConfigText(const std::string& text, const std::string& path) {
+  if (!g_expand_env) return ParseExpanded(text, path);
   std::vector<config_internal::Substitution> subs;
   absl::StatusOr<std::string> expanded = config_internal::ExpandEnv(text, path, &subs);
   if (!expanded.ok()) return expanded.status();

@@ -16,7 +16,7 @@
 
 namespace litesync {
 
-struct DirOptions {  // `dir:` entries (issue 7): databases discovered in a folder
+struct DirOptions {  // `dirs:` entries, or `dbs:` entries with `dir:` (Litestream v0.5's form)
   std::string dir;
   std::string pattern = "*.db";
   bool recursive = false;
@@ -31,11 +31,25 @@ struct Config {
   std::vector<DirOptions> dirs;
   HeartbeatOptions heartbeat;
   std::string addr;  // control/metrics HTTP listener, e.g. 127.0.0.1:9090; empty: off
-  std::optional<LogLevel> log_level;
+  std::optional<LogLevel> log_level;    // log-level:, or logging.level
+  std::optional<LogFormat> log_format;  // logging.type: text|json
+  std::optional<bool> log_stderr;       // logging.stderr (unset: stderr)
+  std::string exec;                     // exec: the application; -exec wins
+  std::string socket_path;              // socket.path: the control socket
+  // Databases (by path) with restore-if-db-not-exists: true.
+  std::vector<std::string> restore_if_missing;
+  // Litestream keys litesync accepts but reads differently, one
+  // "file:line: key: what litesync does" each (`litesync databases` prints them,
+  // `litesync replicate` logs them at start).
+  std::vector<std::string> notes;
   // After SIGINT/SIGTERM (or -exec's application exiting), how long the final sync
   // of every database may retry before litesync gives up and exits 1.
   absl::Duration shutdown_sync_timeout = absl::Seconds(30);
 };
+
+// Whether LoadConfig/ParseConfigText expand ${VAR} (default true; -no-expand-env
+// turns it off, as in Litestream). Main thread, before any config is loaded.
+void SetConfigExpandEnv(bool expand);
 
 // Loads and validates `path`, expanding ${VAR} from the environment. Errors
 // (InvalidArgument) name the file, line and key:

@@ -4,9 +4,12 @@
 // (reads the environment); used on the main thread before anything starts.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <map>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +19,7 @@
 #include "absl/time/time.h"
 #include <yaml-cpp/yaml.h>
 
+#include "cmd/config.h"
 #include "replica/storage/replica_options.h"
 
 namespace litesync::config_internal {
@@ -69,7 +73,15 @@ class MapView {
   // `parent_line` is used when the node has no position.
   static absl::StatusOr<MapView> Make(const std::string& file, const YAML::Node& node,
                                       std::string path, int parent_line,
-                                      std::initializer_list<std::string_view> known);
+                                      std::span<const std::string_view> known);
+  static absl::StatusOr<MapView> Make(const std::string& file, const YAML::Node& node,
+                                      std::string path, int parent_line,
+                                      std::initializer_list<std::string_view> known) {
+    return Make(file, node, std::move(path), parent_line,
+                std::span<const std::string_view>(known.begin(), known.size()));
+  }
+  // The keys present, in name order.
+  std::vector<std::string> Keys() const;
 
   bool Has(std::string_view name) const { return entries_.count(std::string(name)) > 0; }
   // The value node (an undefined node when absent).
@@ -107,17 +119,119 @@ class MapView {
   std::map<std::string, Entry> entries_;
 };
 
-// S3 credentials given at the top level of the config (Litestream's global keys).
-struct GlobalCredentials {
-  std::string access_key_id;
-  std::string secret_access_key;
+// Keys of Litestream's ReplicaSettings that litesync reads nowhere else (refused
+// or noted by RefusedKeyReason / IgnoredReplicaKeyReason).
+inline constexpr std::string_view kLitestreamReplicaOnlyKeys[] = {"max-sync-ltx-files",
+                                                                  "auto-recover",
+                                                                  "sign-payload",
+                                                                  "require-content-md5",
+                                                                  "storage-class",
+                                                                  "part-size",
+                                                                  "concurrency",
+                                                                  "sse-customer-algorithm",
+                                                                  "sse-customer-key",
+                                                                  "sse-customer-key-path",
+                                                                  "sse-kms-key-id",
+                                                                  "account-name",
+                                                                  "account-key",
+                                                                  "sas-token",
+                                                                  "host",
+                                                                  "user",
+                                                                  "password",
+                                                                  "key-path",
+                                                                  "concurrent-writes",
+                                                                  "host-key",
+                                                                  "webdav-url",
+                                                                  "webdav-username",
+                                                                  "webdav-password",
+                                                                  "jwt",
+                                                                  "seed",
+                                                                  "creds",
+                                                                  "nkey",
+                                                                  "username",
+                                                                  "token",
+                                                                  "tls",
+                                                                  "root-cas",
+                                                                  "client-cert",
+                                                                  "client-key",
+                                                                  "max-reconnects",
+                                                                  "reconnect-wait",
+                                                                  "timeout",
+                                                                  "age"};
+
+// What every replica inherits unless it sets the key itself (Litestream's rule):
+// the replica settings written at the top level of the config, and the values of
+// the snapshot:, levels:, validation: and retention: blocks.
+struct ReplicaDefaults {
+  const MapView* top = nullptr;  // the top-level map; its replica-setting keys are defaults
+  std::optional<absl::Duration> snapshot_interval;  // snapshot.interval
+  std::optional<absl::Duration> retention;          // snapshot.retention
+  std::optional<absl::Duration> validation_interval;
+  std::optional<std::array<absl::Duration, 3>> compaction_intervals;  // levels:
+  bool retention_disabled = false;                                    // retention.enabled: false
+  // Keys litesync reads differently from Litestream: "file:line: key: what litesync does".
+  std::vector<std::string>* notes = nullptr;
 };
 
+// Adds "file:line: key: text" for `name` of `m` to defaults.notes (once per line).
+void Note(const ReplicaDefaults& defaults, const MapView& m, std::string_view name,
+          std::string_view text);
+
+// Litestream keys litesync refuses, with what it does instead; "" when `name` is
+// not one of them. Covers the backends litesync lacks (gs, abs, sftp, webdav,
+// nats, oss) and their settings.
+std::string RefusedKeyReason(std::string_view name);
+// The same for a replica type or URL scheme ("gs", "sftp", ...); "" when known.
+std::string RefusedBackendReason(std::string_view type);
+// The replica settings Litestream accepts at the top level and in a replica that
+// litesync accepts and ignores, with the reason (for Note).
+std::string IgnoredReplicaKeyReason(std::string_view name);
+
+// The top level's Litestream keys: logging, snapshot, levels, validation,
+// retention, l0-retention, l0-retention-check-interval, verify-compaction, exec,
+// socket, mcp-addr, shutdown-sync-interval, and the replica settings litesync
+// refuses or ignores. Fills config->log_*, exec, socket_path and notes, and
+// `defaults` (whose `top` and `notes` the caller sets).
+absl::Status ParseLitestreamTop(const MapView& top, Config* config, ReplicaDefaults* defaults);
+inline constexpr std::string_view kLitestreamTopKeys[] = {"logging",
+                                                          "snapshot",
+                                                          "levels",
+                                                          "validation",
+                                                          "retention",
+                                                          "l0-retention",
+                                                          "l0-retention-check-interval",
+                                                          "verify-compaction",
+                                                          "exec",
+                                                          "socket",
+                                                          "mcp-addr",
+                                                          "shutdown-sync-interval",
+                                                          "sync-interval",
+                                                          "validation-interval",
+                                                          "region",
+                                                          "bucket",
+                                                          "endpoint",
+                                                          "force-path-style",
+                                                          "skip-verify"};
+
+// A database's Litestream keys: snapshot: (its replicas' defaults), meta-path,
+// monitor-interval, max-sync-wal-bytes, max-checkpoint-page-count (read as
+// truncate-page-n) and restore-if-db-not-exists. `db` and `restore_if_missing`
+// may be null (a dir: entry, which has neither).
+absl::Status ParseLitestreamDb(const MapView& m, ReplicaDefaults* defaults, DbOptions* db,
+                               bool* restore_if_missing);
+inline constexpr std::string_view kLitestreamDbKeys[] = {"snapshot",
+                                                         "meta-path",
+                                                         "meta-dir",
+                                                         "monitor-interval",
+                                                         "max-sync-wal-bytes",
+                                                         "max-checkpoint-page-count",
+                                                         "restore-if-db-not-exists"};
+
 // Parses one replica map (`replica:` or an item of `replicas:`). `key` is its key
-// path. Applies defaults and the AWS_* environment fallbacks.
+// path. Applies `defaults` and the AWS_* / LITESTREAM_* environment fallbacks.
 absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML::Node& node,
                                             const std::string& key, int parent_line,
-                                            const GlobalCredentials& global);
+                                            const ReplicaDefaults& defaults);
 
 // Parses the replica's `age:` map into `out` (nothing when absent); key files are
 // read here. cmd/config_age.cc.
@@ -125,7 +239,7 @@ absl::Status ParseAge(const MapView& replica, AgeOptions* out);
 
 // Parses `replica:` / `replicas:` of a db or dir map (exactly one must be present).
 absl::StatusOr<std::vector<ReplicaOptions>> ParseReplicas(const MapView& owner,
-                                                          const GlobalCredentials& global);
+                                                          const ReplicaDefaults& defaults);
 
 // An identity for "two databases must not share a replica location":
 // "file:/abs/path" or "s3:<endpoint>/<bucket>/<prefix>".

@@ -1,4 +1,6 @@
 // The checked YAML map view, ${VAR} expansion and path helpers of the config parser.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -20,13 +22,7 @@ struct KeyHint {
   std::string_view hint;
 };
 constexpr KeyHint kKeyHints[] = {
-    {"logging", "litesync reads `log-level: debug|info|warn|error` at the top level"},
-    {"exec", "pass -exec to `litesync replicate` instead"},
-    {"age", "client-side encryption is not supported yet"},
-    {"max-checkpoint-page-count", "litesync bounds the WAL with truncate-page-n"},
-    {"monitor-interval", "litesync polls the WAL every sync-interval; remove the key"},
-    {"retention-check-interval", "retention is enforced after each compaction; remove the key"},
-    {"meta-path", "litesync keeps no local metadata directory; remove the key"},
+    {"replicate", "the replica of a database is `replica:` (or a `replicas:` list)"},
 };
 
 std::string KindOf(const YAML::Node& n) {
@@ -97,6 +93,11 @@ absl::Status ExpandLine(std::string_view line, int line_no, const std::string& f
       continue;
     }
     const char* value = std::getenv(name.c_str());
+    std::string pid;  // Litestream sets $PID to the process id while it reads the config
+    if (value == nullptr && name == "PID") {
+      pid = std::to_string(::getpid());
+      value = pid.c_str();
+    }
     if (value == nullptr) {
       return ConfigError(file, line_no, "",
                          fmt::format("environment variable {} is not set (it is used as ${{{}}}; "
@@ -224,7 +225,7 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 absl::StatusOr<MapView> MapView::Make(const std::string& file, const YAML::Node& node,
                                       std::string path, int parent_line,
-                                      std::initializer_list<std::string_view> known) {
+                                      std::span<const std::string_view> known) {
   MapView view(file, std::move(path), config_internal::LineOf(node, parent_line));
   if (!node.IsDefined() || node.IsNull()) return view;
   if (!node.IsMap()) {
@@ -275,6 +276,12 @@ absl::StatusOr<MapView> MapView::Make(const std::string& file, const YAML::Node&
     view.entries_[name] = Entry{it->first, it->second, line};
   }
   return view;
+}
+
+std::vector<std::string> MapView::Keys() const {
+  std::vector<std::string> out;
+  for (const auto& [name, entry] : entries_) out.push_back(name);
+  return out;
 }
 
 YAML::Node MapView::Get(std::string_view name) const {

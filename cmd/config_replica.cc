@@ -1,5 +1,6 @@
 // Parsing of `replica:` / `replicas:` entries: type inference from url/path/bucket,
-// file and s3 URLs, AWS_* environment fallbacks, interval bounds.
+// file and s3 URLs (with Litestream's ?endpoint=... query), defaults inherited from
+// the top level, AWS_* / LITESTREAM_* environment fallbacks, interval bounds.
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "fmt/format.h"
 
 #include "cmd/config_internal.h"
+#include "replica/storage/replica_client.h"
 #include "replica/storage/s3/s3_environment.h"
 
 namespace litesync::config_internal {
@@ -21,6 +23,63 @@ constexpr std::string_view kS3OnlyKeys[] = {"bucket",           "endpoint",    "
                                             "force-path-style", "skip-verify", "access-key-id",
                                             "secret-access-key"};
 
+// Where a replica setting is read from: the replica's own map, else the top level's
+// (Litestream's ReplicaSettings.SetDefaults), so errors cite the line that set it.
+const MapView& From(const MapView& m, const ReplicaDefaults& d, std::string_view name) {
+  if (m.Has(name) || d.top == nullptr || !d.top->Has(name)) return m;
+  return *d.top;
+}
+
+// The parameters of `url`'s query string, lower-cased ("forcePathStyle" ->
+// "forcepathstyle").
+std::vector<std::string> QueryNames(const std::string& url) {
+  std::vector<std::string> out;
+  size_t q = url.find('?');
+  if (q == std::string::npos) return out;
+  std::string query = url.substr(q + 1);
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t amp = query.find('&', start);
+    std::string kv =
+        query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+    if (!kv.empty()) out.push_back(absl::AsciiStrToLower(kv.substr(0, kv.find('='))));
+    if (amp == std::string::npos) break;
+    start = amp + 1;
+  }
+  return out;
+}
+
+// An s3:// URL with a query (Litestream's `s3://bucket/path?endpoint=...&region=...`):
+// the query's settings go in `r`; a key of the same map that sets one too is an error.
+absl::Status ParseS3UrlQuery(const MapView& m, const std::string& url, ReplicaOptions* r) {
+  if (url.find('#') != std::string::npos) return m.Error("url", "must not hold a #fragment");
+  absl::StatusOr<ReplicaOptions> parsed = ReplicaOptionsFromUrl(url);
+  if (!parsed.ok()) {
+    std::string msg(parsed.status().message());
+    if (msg.find("must start with http") != std::string::npos) {
+      msg +=
+          " (Litestream guesses http:// for local hosts and https:// for others; litesync "
+          "needs the scheme written)";
+    }
+    return m.Error("url", msg);
+  }
+  for (const std::string& name : QueryNames(url)) {
+    std::string key = name == "forcepathstyle" || name == "force_path_style" ? "force-path-style"
+                      : name == "skipverify" || name == "skip_verify"        ? "skip-verify"
+                                                                             : name;
+    if (m.Has(key)) {
+      return m.Error(key, fmt::format("is also given in the url's query (?{}=); keep one", name));
+    }
+    if (key == "endpoint") r->endpoint = parsed->endpoint;
+    if (key == "region") r->region = parsed->region;
+    if (key == "force-path-style") r->force_path_style = parsed->force_path_style;
+    if (key == "skip-verify") r->skip_verify = parsed->skip_verify;
+  }
+  r->bucket = parsed->bucket;
+  r->prefix = parsed->prefix;
+  return absl::OkStatus();
+}
+
 std::string StripSlashes(std::string s) {
   while (!s.empty() && s.front() == '/') s.erase(s.begin());
   while (!s.empty() && s.back() == '/') s.pop_back();
@@ -28,11 +87,10 @@ std::string StripSlashes(std::string s) {
 }
 
 // Fills type/path/bucket/prefix from `url:` (or from path/bucket when there is none).
-absl::Status ParseLocation(const MapView& m, ReplicaOptions* r) {
+absl::Status ParseLocation(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
   std::string url, path, bucket;
   if (absl::Status s = m.ReadString("url", &url); !s.ok()) return s;
   if (absl::Status s = m.ReadString("path", &path); !s.ok()) return s;
-  if (absl::Status s = m.ReadString("bucket", &bucket); !s.ok()) return s;
   if (url.empty() && m.Has("url")) return m.Error("url", "is empty");
   if (!url.empty()) {
     size_t sep = url.find("://");
@@ -42,6 +100,9 @@ absl::Status ParseLocation(const MapView& m, ReplicaOptions* r) {
                                         RedactUrl(url)));
     }
     std::string scheme = absl::AsciiStrToLower(url.substr(0, sep));
+    if (std::string why = RefusedBackendReason(scheme); !why.empty()) {
+      return m.Error("url", fmt::format("{}:// replicas are not supported: {}", scheme, why));
+    }
     if (scheme != "file" && scheme != "s3") {
       return m.Error("url", fmt::format("scheme must be \"file\" or \"s3\" (got \"{}\")", scheme));
     }
@@ -57,10 +118,11 @@ absl::Status ParseLocation(const MapView& m, ReplicaOptions* r) {
     if (m.Has("bucket"))
       return m.Error("bucket", "the bucket goes in the url (s3://bucket/prefix)");
     std::string rest = url.substr(sep + 3);
+    if (scheme == "s3" && rest.find_first_of("?#") != std::string::npos) {
+      return ParseS3UrlQuery(m, url, r);
+    }
     if (rest.find_first_of("?#") != std::string::npos) {
-      return m.Error("url",
-                     "query parameters are not read from a config url; use the endpoint, region "
-                     "and force-path-style keys");
+      return m.Error("url", "a file URL takes no ?query or #fragment");
     }
     size_t slash = rest.find('/');
     std::string host = rest.substr(0, slash);
@@ -75,6 +137,11 @@ absl::Status ParseLocation(const MapView& m, ReplicaOptions* r) {
       r->path = AbsolutePath(after);
     } else {
       if (host.empty()) return m.Error("url", "names no bucket: write s3://bucket/prefix");
+      if (absl::AsciiStrToLower(host).rfind("arn:", 0) == 0) {
+        return m.Error("url",
+                       "S3 access point ARNs are not supported; give the access point's alias "
+                       "as the bucket (s3://<alias>/prefix)");
+      }
       if (host.find('@') != std::string::npos) {
         return m.Error("url", "must not carry credentials; use access-key-id/secret-access-key");
       }
@@ -83,6 +150,10 @@ absl::Status ParseLocation(const MapView& m, ReplicaOptions* r) {
     }
     return absl::OkStatus();
   }
+  // Litestream: a replica without url: or type: is a file replica, unless it names a
+  // bucket itself (litesync's reading: then it can only mean S3).
+  const MapView& bucket_from = From(m, d, "bucket");
+  if (absl::Status s = bucket_from.ReadString("bucket", &bucket); !s.ok()) return s;
   if (r->type.empty()) {
     if (m.Has("bucket")) {
       r->type = "s3";
@@ -97,8 +168,8 @@ absl::Status ParseLocation(const MapView& m, ReplicaOptions* r) {
     r->path = AbsolutePath(path);
   } else {
     if (bucket.empty()) {
-      return m.Error(m.Has("bucket") ? "bucket" : "",
-                     "an s3 replica needs a bucket: write url: s3://bucket/prefix");
+      return bucket_from.Error(bucket_from.Has("bucket") ? "bucket" : "",
+                               "an s3 replica needs a bucket: write url: s3://bucket/prefix");
     }
     r->bucket = bucket;
     r->prefix = StripSlashes(path);  // Litestream: with `bucket:`, `path:` is the key prefix
@@ -106,60 +177,103 @@ absl::Status ParseLocation(const MapView& m, ReplicaOptions* r) {
   return absl::OkStatus();
 }
 
-absl::Status ParseS3Settings(const MapView& m, const GlobalCredentials& global, ReplicaOptions* r) {
-  std::string endpoint_source = "endpoint";
-  if (absl::Status s = m.ReadString("endpoint", &r->endpoint); !s.ok()) return s;
-  const S3Environment env = ReadS3Environment();
-  if (r->endpoint.empty() && !m.Has("endpoint") && !env.endpoint.empty()) {
-    r->endpoint = env.endpoint;
-    endpoint_source = env.endpoint_var;
-  }
-  if (!r->endpoint.empty()) {
-    std::string lower = absl::AsciiStrToLower(r->endpoint);
-    if (lower.rfind("http://", 0) != 0 && lower.rfind("https://", 0) != 0) {
-      std::string msg =
-          fmt::format("must start with http:// or https:// (got \"{}\")", RedactUrl(r->endpoint));
-      if (endpoint_source != "endpoint") msg = fmt::format("{} {}", endpoint_source, msg);
-      return m.Error(endpoint_source == "endpoint" ? "endpoint" : "", msg);
-    }
-    while (r->endpoint.back() == '/') r->endpoint.pop_back();
-  }
-  if (absl::Status s = m.ReadString("region", &r->region); !s.ok()) return s;
-  if (r->region.empty()) r->region = env.region;
-  // Unset, the S3 client picks: path style with an endpoint (MinIO, s3rver, R2...),
-  // virtual-hosted on AWS.
-  if (m.Has("force-path-style")) {
-    bool path_style = false;
-    if (absl::Status s = m.ReadBool("force-path-style", &path_style); !s.ok()) return s;
-    r->force_path_style = path_style;
-  }
-  if (absl::Status s = m.ReadBool("skip-verify", &r->skip_verify); !s.ok()) return s;
+// "host.example.com[:port][/...]" or "localhost[:port]": a host name Litestream
+// would put a scheme in front of.
+bool LooksLikeHost(const std::string& lower) {
+  std::string host = lower.substr(0, lower.find_first_of(":/"));
+  return host == "localhost" ||
+         (host.find('.') != std::string::npos &&
+          host.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") == std::string::npos);
+}
 
-  std::string id, secret;
-  if (absl::Status s = m.ReadString("access-key-id", &id); !s.ok()) return s;
-  if (absl::Status s = m.ReadString("secret-access-key", &secret); !s.ok()) return s;
-  std::string id_name = "access-key-id", secret_name = "secret-access-key";
-  if (id.empty() && secret.empty()) {
-    id = global.access_key_id;
-    secret = global.secret_access_key;
+// The endpoint: the URL's query, else the endpoint key (replica, then top level),
+// else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL.
+absl::Status ParseEndpoint(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
+  const MapView& src = From(m, d, "endpoint");
+  std::string endpoint_source = "endpoint";
+  if (r->endpoint.empty()) {
+    if (absl::Status s = src.ReadString("endpoint", &r->endpoint); !s.ok()) return s;
+    if (const S3Environment env = ReadS3Environment();
+        r->endpoint.empty() && !src.Has("endpoint") && !env.endpoint.empty()) {
+      r->endpoint = env.endpoint;
+      endpoint_source = env.endpoint_var;
+    }
   }
+  if (r->endpoint.empty()) return absl::OkStatus();
+  std::string lower = absl::AsciiStrToLower(r->endpoint);
+  if (endpoint_source == "endpoint" && src.Has("endpoint") &&
+      lower.find("://") == std::string::npos && LooksLikeHost(lower)) {
+    // Litestream's rule for an endpoint without a scheme: http:// for local and
+    // private hosts, https:// for the rest.
+    std::string host = lower.substr(0, lower.find_first_of(":/"));
+    bool local = host == "localhost" || host.rfind("127.", 0) == 0 ||
+                 host.rfind("192.168.", 0) == 0 || host.rfind("10.", 0) == 0 ||
+                 host.rfind("172.16.", 0) == 0 || host.rfind("172.17.", 0) == 0;
+    r->endpoint = (local ? "http://" : "https://") + r->endpoint;
+    Note(d, src, "endpoint", fmt::format("has no scheme: read as {}", r->endpoint));
+    lower = absl::AsciiStrToLower(r->endpoint);
+  }
+  if (lower.rfind("http://", 0) != 0 && lower.rfind("https://", 0) != 0) {
+    std::string msg =
+        fmt::format("must start with http:// or https:// (got \"{}\")", RedactUrl(r->endpoint));
+    if (endpoint_source != "endpoint") msg = fmt::format("{} {}", endpoint_source, msg);
+    return src.Error(endpoint_source == "endpoint" && src.Has("endpoint") ? "endpoint" : "", msg);
+  }
+  while (r->endpoint.back() == '/') r->endpoint.pop_back();
+  return absl::OkStatus();
+}
+
+// Credentials: the replica's keys, else the top level's, else AWS_* (and, where an
+// AWS_* variable is not set, Litestream's LITESTREAM_ACCESS_KEY_ID/_SECRET_ACCESS_KEY).
+absl::Status ParseCredentials(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
+  bool own = m.Has("access-key-id") || m.Has("secret-access-key");
+  bool top = d.top != nullptr && (d.top->Has("access-key-id") || d.top->Has("secret-access-key"));
+  const MapView& src = !own && top ? *d.top : m;
+  std::string id, secret;
+  if (absl::Status s = src.ReadString("access-key-id", &id); !s.ok()) return s;
+  if (absl::Status s = src.ReadString("secret-access-key", &secret); !s.ok()) return s;
+  std::string id_name = "access-key-id", secret_name = "secret-access-key";
   std::string token;
   if (id.empty() && secret.empty()) {
+    const S3Environment env = ReadS3Environment();
     id = env.access_key_id;
     secret = env.secret_access_key.reveal();
     token = env.session_token.reveal();
-    id_name = kAccessKeyIdVar;
-    secret_name = kSecretAccessKeyVar;
+    id_name = env.access_key_id_var;
+    secret_name = env.secret_access_key_var;
   }
   if (id.empty() != secret.empty()) {
     std::string_view set = id.empty() ? secret_name : id_name;
     std::string_view unset = id.empty() ? id_name : secret_name;
-    return m.Error(m.Has(set) ? set : "", fmt::format("{} is set but {} is not", set, unset));
+    return src.Error(src.Has(set) ? set : "", fmt::format("{} is set but {} is not", set, unset));
   }
   r->access_key_id = Secret(id);
   r->secret_access_key = Secret(secret);
   r->session_token = Secret(token);
   return absl::OkStatus();
+}
+
+absl::Status ParseS3Settings(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
+  if (absl::Status s = ParseEndpoint(m, d, r); !s.ok()) return s;
+  if (r->region.empty()) {
+    if (absl::Status s = From(m, d, "region").ReadString("region", &r->region); !s.ok()) return s;
+  }
+  if (r->region.empty()) r->region = ReadS3Environment().region;
+  // Unset, the S3 client picks: path style with an endpoint (MinIO, s3rver, R2...),
+  // virtual-hosted on AWS.
+  if (const MapView& src = From(m, d, "force-path-style");
+      !r->force_path_style.has_value() && src.Has("force-path-style")) {
+    bool path_style = false;
+    if (absl::Status s = src.ReadBool("force-path-style", &path_style); !s.ok()) return s;
+    r->force_path_style = path_style;
+  }
+  if (!r->skip_verify) {
+    if (absl::Status s = From(m, d, "skip-verify").ReadBool("skip-verify", &r->skip_verify);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return ParseCredentials(m, d, r);
 }
 
 // compaction-intervals: [30s, 5m, 1h]: levels 1, 2, 3; missing entries and 0
@@ -187,6 +301,39 @@ absl::Status ParseCompactionIntervals(const MapView& m, ReplicaOptions* r) {
   return absl::OkStatus();
 }
 
+// sync-interval, retention, snapshot-interval, validation-interval and
+// compaction-intervals: the replica's own key, else the inherited default.
+absl::Status ParseIntervals(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
+  using DR = DurationRule;
+  const MapView& sync_from = From(m, d, "sync-interval");
+  if (absl::Status s = sync_from.ReadDuration("sync-interval", DR::kPositive, &r->sync_interval);
+      !s.ok()) {
+    return s;
+  }
+  if (r->sync_interval < kMinSyncInterval) {
+    return sync_from.Error("sync-interval", fmt::format("must be at least {} (got {})",
+                                                        absl::FormatDuration(kMinSyncInterval),
+                                                        absl::FormatDuration(r->sync_interval)));
+  }
+  if (d.retention) r->retention = *d.retention;
+  if (absl::Status s = m.ReadDuration("retention", DR::kPositive, &r->retention); !s.ok()) return s;
+  if (d.retention_disabled) r->retention = absl::InfiniteDuration();
+  if (d.snapshot_interval) r->snapshot_interval = *d.snapshot_interval;
+  if (absl::Status s = m.ReadDuration("snapshot-interval", DR::kNonNegative, &r->snapshot_interval);
+      !s.ok()) {
+    return s;
+  }
+  if (d.validation_interval) r->validation_interval = *d.validation_interval;
+  if (absl::Status s =
+          From(m, d, "validation-interval")
+              .ReadDuration("validation-interval", DR::kNonNegative, &r->validation_interval);
+      !s.ok()) {
+    return s;
+  }
+  if (d.compaction_intervals) r->compaction_intervals = *d.compaction_intervals;
+  return ParseCompactionIntervals(m, r);
+}
+
 }  // namespace
 
 std::string ReplicaLocation(const ReplicaOptions& r) {
@@ -196,55 +343,64 @@ std::string ReplicaLocation(const ReplicaOptions& r) {
 
 absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML::Node& node,
                                             const std::string& key, int parent_line,
-                                            const GlobalCredentials& global) {
-  absl::StatusOr<MapView> view = MapView::Make(
-      file, node, key, parent_line,
-      {"type", "name", "url", "path", "bucket", "endpoint", "region", "force-path-style",
-       "skip-verify", "access-key-id", "secret-access-key", "sync-interval", "retention",
-       "snapshot-interval", "validation-interval", "compaction-intervals", "age"});
+                                            const ReplicaDefaults& d) {
+  std::vector<std::string_view> known = {"type",
+                                         "name",
+                                         "url",
+                                         "path",
+                                         "bucket",
+                                         "endpoint",
+                                         "region",
+                                         "force-path-style",
+                                         "skip-verify",
+                                         "access-key-id",
+                                         "secret-access-key",
+                                         "sync-interval",
+                                         "retention",
+                                         "snapshot-interval",
+                                         "validation-interval",
+                                         "compaction-intervals",
+                                         "age",
+                                         "retention-check-interval"};
+  for (std::string_view k : kLitestreamReplicaOnlyKeys) known.push_back(k);
+  absl::StatusOr<MapView> view = MapView::Make(file, node, key, parent_line, known);
   if (!view.ok()) return view.status();
   const MapView& m = *view;
+  if (m.Has("retention-check-interval")) {
+    Note(d, m, "retention-check-interval", "ignored: retention is enforced after each compaction");
+  }
   ReplicaOptions r;
   if (absl::Status s = m.ReadString("type", &r.type); !s.ok()) return s;
   r.type = absl::AsciiStrToLower(r.type);
+  if (std::string why = RefusedBackendReason(r.type); m.Has("type") && !why.empty()) {
+    return m.Error("type", fmt::format("\"{}\" replicas are not supported: {}", r.type, why));
+  }
   if (m.Has("type") && r.type != "file" && r.type != "s3") {
     return m.Error("type", fmt::format("must be \"file\" or \"s3\" (got \"{}\")", r.type));
   }
   if (absl::Status s = m.ReadString("name", &r.name); !s.ok()) return s;
-  if (absl::Status s = ParseLocation(m, &r); !s.ok()) return s;
+  if (absl::Status s = ParseLocation(m, d, &r); !s.ok()) return s;
+  // After the type and the URL: "nats replicas are not supported" says more than
+  // "password is a setting of nats replicas".
+  for (const std::string& k : m.Keys()) {
+    if (std::string why = RefusedKeyReason(k); !why.empty()) return m.Error(k, why);
+    if (std::string why = IgnoredReplicaKeyReason(k); !why.empty()) Note(d, m, k, why);
+  }
+
   if (r.type == "file") {
     for (std::string_view k : kS3OnlyKeys) {
       if (m.Has(k)) return m.Error(k, "applies only to s3 replicas");
     }
-  } else if (absl::Status s = ParseS3Settings(m, global, &r); !s.ok()) {
+  } else if (absl::Status s = ParseS3Settings(m, d, &r); !s.ok()) {
     return s;
   }
-  using DR = DurationRule;
-  if (absl::Status s = m.ReadDuration("sync-interval", DR::kPositive, &r.sync_interval); !s.ok()) {
-    return s;
-  }
-  if (r.sync_interval < kMinSyncInterval) {
-    return m.Error("sync-interval", fmt::format("must be at least {} (got {})",
-                                                absl::FormatDuration(kMinSyncInterval),
-                                                absl::FormatDuration(r.sync_interval)));
-  }
-  if (absl::Status s = m.ReadDuration("retention", DR::kPositive, &r.retention); !s.ok()) return s;
-  if (absl::Status s = m.ReadDuration("snapshot-interval", DR::kNonNegative, &r.snapshot_interval);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          m.ReadDuration("validation-interval", DR::kNonNegative, &r.validation_interval);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = ParseCompactionIntervals(m, &r); !s.ok()) return s;
+  if (absl::Status s = ParseIntervals(m, d, &r); !s.ok()) return s;
   if (absl::Status s = ParseAge(m, &r.age); !s.ok()) return s;
   return r;
 }
 
 absl::StatusOr<std::vector<ReplicaOptions>> ParseReplicas(const MapView& owner,
-                                                          const GlobalCredentials& global) {
+                                                          const ReplicaDefaults& global) {
   std::vector<ReplicaOptions> out;
   std::vector<int> lines;
   if (owner.Has("replica") && owner.Has("replicas")) {

@@ -33,6 +33,7 @@ std::string BesideTheConfig(const Config& config) {
 
 std::string ControlSocketPath(const Config& config) {
   if (std::string env = Env("LITESYNC_SOCKET"); !env.empty()) return env;
+  if (!config.socket_path.empty()) return config.socket_path;  // socket.path (Litestream's key)
   const std::string name = ConfigFile(config).filename().string();
   // systemd's RuntimeDirectory= may list several directories; the first is ours.
   if (std::string dirs = Env("RUNTIME_DIRECTORY"); !dirs.empty()) {
@@ -46,7 +47,7 @@ std::string ControlSocketPath(const Config& config) {
 
 std::vector<std::string> ControlSocketCandidates(const Config& config) {
   std::vector<std::string> out = {ControlSocketPath(config)};
-  if (!Env("LITESYNC_SOCKET").empty()) return out;
+  if (!Env("LITESYNC_SOCKET").empty() || !config.socket_path.empty()) return out;
   for (std::string p : {(std::filesystem::path(kServiceRuntimeDirectory) /
                          (ConfigFile(config).filename().string() + ".sock"))
                             .string(),

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/secret.h"
 #include "fmt/format.h"
+#include <nlohmann/json.hpp>
 
 #include "cmd/command.h"
 #include "cmd/flags.h"
@@ -18,10 +19,15 @@ namespace litesync {
 namespace {
 
 constexpr char kUsage[] =
-    "Usage: litesync databases [-config PATH]\n"
+    "Usage: litesync databases [-config PATH] [-json]\n"
     "\n"
     "Lists the databases of the config and the replicas each is copied to (credentials\n"
-    "are never shown). Databases found in dirs: folders are listed as they are now.\n";
+    "are never shown). Databases found in dirs: folders are listed as they are now.\n"
+    "Then lists each key of the config that litesync reads differently from Litestream\n"
+    "(`litesync databases -config /etc/litestream.yml` checks a Litestream config).\n"
+    "With -json, prints one JSON object: {\"config\", \"databases\": [{\"path\",\n"
+    "\"restore_if_db_not_exists\", \"replicas\": [{\"name\", \"type\", \"url\",\n"
+    "\"sync_interval\", \"retention\"}]}], \"notes\": [...]}.\n";
 
 bool IsSidecarFile(const std::string& name) {
   for (std::string_view suffix : {"-wal", "-shm", "-journal"}) {
@@ -83,6 +89,63 @@ absl::Status ScanDir(const DirOptions& d, const std::set<std::string>& listed,
   return absl::OkStatus();
 }
 
+bool RestoresIfMissing(const Config& config, const std::string& path) {
+  return std::find(config.restore_if_missing.begin(), config.restore_if_missing.end(), path) !=
+         config.restore_if_missing.end();
+}
+
+std::string DatabasesJson(const Config& config, const std::vector<ResolvedDb>& dbs) {
+  nlohmann::ordered_json out;
+  out["config"] = config.path;
+  out["databases"] = nlohmann::ordered_json::array();
+  for (const ResolvedDb& db : dbs) {
+    nlohmann::ordered_json d;
+    d["path"] = db.options.path;
+    d["restore_if_db_not_exists"] = RestoresIfMissing(config, db.options.path);
+    d["replicas"] = nlohmann::ordered_json::array();
+    for (const ReplicaOptions& r : db.options.replicas) {
+      d["replicas"].push_back({{"name", r.name.empty() ? r.type : r.name},
+                               {"type", r.type},
+                               {"url", RedactUrl(r.Describe())},
+                               {"sync_interval", absl::FormatDuration(r.sync_interval)},
+                               {"retention", absl::FormatDuration(r.retention)}});
+    }
+    out["databases"].push_back(std::move(d));
+  }
+  out["notes"] = config.notes;
+  return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+std::string DatabasesTable(const Config& config, const std::vector<ResolvedDb>& dbs) {
+  std::vector<std::vector<std::string>> rows = {
+      {"PATH", "REPLICA", "NAME", "SYNC-INTERVAL", "RETENTION"}};
+  for (const ResolvedDb& db : dbs) {
+    for (size_t i = 0; i < db.options.replicas.size(); ++i) {
+      const ReplicaOptions& r = db.options.replicas[i];
+      rows.push_back({i == 0 ? db.options.path : "", RedactUrl(r.Describe()),
+                      r.name.empty() ? r.type : r.name, absl::FormatDuration(r.sync_interval),
+                      absl::FormatDuration(r.retention)});
+    }
+  }
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      line += c + 1 < row.size() ? fmt::format("{:<{}}  ", row[c], width[c]) : row[c];
+    }
+    out += line + "\n";
+  }
+  if (!config.notes.empty()) {
+    out += "\nKeys litesync reads differently from Litestream:\n";
+    for (const std::string& note : config.notes) out += "  " + note + "\n";
+  }
+  return out;
+}
+
 std::string JoinKey(const std::string& prefix, const std::string& rel) {
   return prefix.empty() ? rel : prefix + "/" + rel;
 }
@@ -138,8 +201,11 @@ absl::StatusOr<ResolvedDb> FindDatabase(const Config& config, const std::string&
 
 int RunDatabasesCommand(const std::vector<std::string>& args) {
   std::string config_flag;
+  bool json = false;
   FlagSet flags(kUsage);
+  flags.Bool("json", &json, "print JSON instead of a table");
   flags.String("config", &config_flag, "PATH", kConfigFlagHelp);
+  flags.Bool("no-expand-env", NoExpandEnvFlag(), kNoExpandEnvFlagHelp);
   if (std::optional<int> code = flags.ParseOrExit(args, "litesync databases")) return *code;
   if (!flags.args().empty()) {
     PrintError("databases", fmt::format("unexpected argument \"{}\"", flags.args()[0]));
@@ -155,29 +221,8 @@ int RunDatabasesCommand(const std::vector<std::string>& args) {
     PrintError("databases", dbs.status());
     return kExitUsage;
   }
-  std::vector<std::vector<std::string>> rows = {
-      {"PATH", "REPLICA", "NAME", "SYNC-INTERVAL", "RETENTION"}};
-  for (const ResolvedDb& db : *dbs) {
-    for (size_t i = 0; i < db.options.replicas.size(); ++i) {
-      const ReplicaOptions& r = db.options.replicas[i];
-      rows.push_back({i == 0 ? db.options.path : "", RedactUrl(r.Describe()),
-                      r.name.empty() ? r.type : r.name, absl::FormatDuration(r.sync_interval),
-                      absl::FormatDuration(r.retention)});
-    }
-  }
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& row : rows) {
-    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      line += c + 1 < row.size() ? fmt::format("{:<{}}  ", row[c], width[c]) : row[c];
-    }
-    out += line + "\n";
-  }
-  std::fputs(out.c_str(), stdout);
+  std::fputs(json ? DatabasesJson(*config, *dbs).c_str() : DatabasesTable(*config, *dbs).c_str(),
+             stdout);
   return kExitOk;
 }
 

@@ -77,6 +77,7 @@ std::optional<int> ParseArgs(const std::vector<std::string>& argv, bool snapshot
   a->command = snapshots ? "snapshots" : "ltx";
   FlagSet flags(snapshots ? kSnapshotsUsage : kLtxUsage);
   flags.String("config", &a->config, "PATH", kConfigFlagHelp);
+  flags.Bool("no-expand-env", NoExpandEnvFlag(), kNoExpandEnvFlagHelp);
   flags.String("replica", &a->replica, "NAME", "list only this replica of the config");
   if (!snapshots) flags.String("level", &a->level, "N|all", "0, 1, 2, 3, 9 or all");
   flags.Bool("json", &a->json, "print a JSON array instead of a table");

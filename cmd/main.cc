@@ -76,6 +76,7 @@ int RunHeartbeat(const std::vector<std::string>& args) {
   bool send = false;
   FlagSet flags(kHeartbeatUsage);
   flags.String("config", &config_flag, "PATH", kConfigFlagHelp);
+  flags.Bool("no-expand-env", NoExpandEnvFlag(), kNoExpandEnvFlagHelp);
   flags.Bool("send", &send, "ping each target that would ping");
   if (std::optional<int> code = flags.ParseOrExit(args, "litesync heartbeat")) return *code;
   if (!flags.args().empty()) {
@@ -100,6 +101,7 @@ int RunStatus(const std::vector<std::string>& args) {
     const std::string& a = args[i];
     if (a == "-h" || a == "-help" || a == "--help") return RunStatusCommand(Config{}, args);
     if ((a == "-config" || a == "--config") && i + 1 < args.size()) config_flag = args[i + 1];
+    if (a == "-no-expand-env" || a == "--no-expand-env") *NoExpandEnvFlag() = true;
     for (std::string_view p : {"-config=", "--config="}) {
       if (a.rfind(p, 0) == 0) config_flag = a.substr(p.size());
     }

@@ -38,7 +38,7 @@ namespace {
 
 constexpr char kUsage[] =
     "Usage:\n"
-    "  litesync replicate [-config PATH] [-exec \"CMD ARGS\"] [-log-level LEVEL]\n"
+    "  litesync replicate [-config PATH] [-exec \"CMD ARGS\" | -once] [-log-level LEVEL]\n"
     "  litesync replicate [-exec \"CMD ARGS\"] [-log-level LEVEL] DBPATH REPLICA-URL...\n"
     "\n"
     "Runs in the foreground and replicates every database of the config (or the one\n"
@@ -65,6 +65,9 @@ constexpr char kUsage[] =
     "else in $RUNTIME_DIRECTORY or $XDG_RUNTIME_DIR, else next to the config; one it\n"
     "cannot create is a warning, not an error);\n"
     "`addr:` in the config adds an HTTP endpoint (/healthz, /status, /metrics).\n"
+    "\n"
+    "With -once, it syncs every database once (the same final sync as at shutdown) and\n"
+    "exits: 0 when every database reached its replicas, 1 otherwise.\n"
     "\n"
     "Exit status: 0 after a clean shutdown, 1 on a runtime failure (including a failed\n"
     "final sync), 2 on a usage or config error.\n";
@@ -106,11 +109,22 @@ absl::Status CheckReplicas(const ResolvedDb& db) {
   return absl::OkStatus();
 }
 
+// Litestream's `addr: ":9090"` listens on every interface; litesync's on loopback
+// only. Says so, and how to listen on every interface, when the host was left out.
+void LogLoopbackAddr(const std::string& addr, const std::string& bound) {
+  if (addr.empty() || addr.front() != ':') return;
+  LogInfo("addr without a host listens on loopback only",
+          {{"addr", addr},
+           {"bound", bound},
+           {"all_interfaces", fmt::format("set addr: \"0.0.0.0{}\" (or \"[::]{}\")", addr, addr)}});
+}
+
 struct Setup {
   Config config;
   std::vector<ResolvedDb> dbs;
   bool from_config = true;
   std::string exec;       // -exec: the application's command line
+  bool once = false;      // -once: sync every database once, then exit
   std::string log_level;  // -log-level, kept over the config's on reload
 };
 
@@ -121,11 +135,18 @@ std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup
   std::string& log_level = setup->log_level;
   FlagSet flags(kUsage);
   flags.String("config", &config_flag, "PATH", kConfigFlagHelp);
+  flags.Bool("no-expand-env", NoExpandEnvFlag(), kNoExpandEnvFlagHelp);
   flags.String("exec", &exec, "\"CMD ARGS\"",
                "run CMD (with /bin/sh -c) as a child; stop and exit with its status when "
                "it exits");
   flags.String("log-level", &log_level, "LEVEL", kLogLevelFlagHelp);
+  flags.Bool("once", &setup->once,
+             "sync every database once, then exit: 0 when every sync succeeded, 1 otherwise");
   if (std::optional<int> code = flags.ParseOrExit(args, "litesync replicate")) return code;
+  if (setup->once && flags.IsSet("exec")) {
+    PrintError("replicate", "give either -once or -exec, not both");
+    return kExitUsage;
+  }
   if (flags.IsSet("exec") && exec.empty()) {
     PrintError("replicate", "-exec needs a command");
     return kExitUsage;
@@ -138,6 +159,8 @@ std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup
       return kExitUsage;
     }
     setup->config = *std::move(config);
+    // The config's exec:, unless -exec is given (or -once, which runs no application).
+    if (exec.empty() && !setup->once) exec = setup->config.exec;
     absl::StatusOr<std::vector<ResolvedDb>> dbs = ResolveDatabases(setup->config);
     if (!dbs.ok()) {
       PrintError("replicate", dbs.status());
@@ -235,6 +258,9 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
                                 {"sqlite", sqlite3_libversion()},
                                 {"config", setup.from_config ? setup.config.path : "(none)"},
                                 {"dbs", setup.dbs.size()}});
+  for (const std::string& note : setup.config.notes) {
+    LogInfo("litestream key read differently", {{"note", note}});
+  }
   if (UsesS3(setup)) {  // S3 downloads over the memory limit spill to the scratch directory
     if (absl::Status s = CheckScratchDir(ScratchDir()); !s.ok()) {
       LogError("refusing to start", {{"err", s}});
@@ -285,6 +311,7 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
     control = *std::move(started);
     LogInfo("control endpoint listening",
             {{"socket", control->socket_path()}, {"addr", control->tcp_address()}});
+    LogLoopbackAddr(setup.config.addr, control->tcp_address());
   }
 
   replicator.Start();
@@ -299,7 +326,7 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
     LogWarn("no databases yet: waiting for the dirs: folders to hold one",
             {{"config", setup.config.path}});
   }
-  if (heartbeat) heartbeat->Start();
+  if (heartbeat && !setup.once) heartbeat->Start();
 
   // -exec: the application starts once replication runs, so its first write is shipped.
   std::unique_ptr<ChildProcess> child;
@@ -315,7 +342,9 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
     }
   }
   LoopEnd end;
-  if (!exec_failed) {
+  if (setup.once) {
+    LogInfo("replicate -once: syncing every database once");
+  } else if (!exec_failed) {
     DaemonLoop loop;
     loop.signals = &signals;
     loop.dbs = &dbs;
@@ -327,6 +356,7 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
   }
   LogField why = end.child_code    ? LogField("application_exit", *end.child_code)
                  : end.signal != 0 ? LogField("signal", SignalName(end.signal))
+                 : setup.once      ? LogField("reason", "-once")
                                    : LogField("reason", "application not started");
   LogInfo("litesync stopping",
           {why, {"shutdown_sync_timeout", setup.config.shutdown_sync_timeout}});

@@ -27,6 +27,7 @@
 #include "cmd/command.h"
 #include "cmd/databases.h"
 #include "cmd/flags.h"
+#include "cmd/restore_output.h"
 #include "cmd/restore_progress.h"
 #include "replica/restore/restore.h"
 #include "replica/storage/replica_client.h"
@@ -53,6 +54,11 @@ constexpr char kUsage[] =
     "Every file is verified before the result is moved into place; on any error or on\n"
     "SIGINT/SIGTERM nothing is left at the output path.\n"
     "\n"
+    "-integrity-check quick|full runs SQLite's quick_check or integrity_check on the\n"
+    "result before it is moved into place (default none: every page is already verified\n"
+    "by its checksum). -json prints one JSON object on stdout: the plan with -dry-run,\n"
+    "else {\"status\": \"restored\"|\"skipped\"|\"failed\", \"output\", \"txid\", ...}.\n"
+    "\n"
     "For a container's start-up (restore when there is something to restore):\n"
     "  litesync restore -config /etc/litesync.yml -if-db-not-exists -if-replica-exists "
     "/data/app.db\n"
@@ -63,7 +69,9 @@ constexpr char kUsage[] =
 struct Args {
   std::string config, output, timestamp, txid, replica, log_level;
   std::vector<std::string> age_identity_files;
-  bool if_db_not_exists = false, if_replica_exists = false, dry_run = false;
+  std::string integrity_check = "none";
+  IntegrityCheck check = IntegrityCheck::kNone;
+  bool if_db_not_exists = false, if_replica_exists = false, dry_run = false, json = false;
   int64_t parallelism = 8;
   std::string target_arg;  // DBPATH or REPLICA
   bool config_set = false;
@@ -161,11 +169,13 @@ absl::Status Publish(const std::string& staging, const std::string& output) {
 std::optional<int> ParseArgs(const std::vector<std::string>& argv, Args* a, RestoreTarget* target) {
   FlagSet flags(kUsage);
   flags.String("config", &a->config, "PATH", kConfigFlagHelp);
+  flags.Bool("no-expand-env", NoExpandEnvFlag(), kNoExpandEnvFlagHelp);
   flags.String("o", &a->output, "OUT", "where to write the database (default: DBPATH itself)");
   flags.String("timestamp", &a->timestamp, "TIME",
                "restore the last transaction at or before this RFC 3339 time "
                "(2025-03-04T10:20:00Z)");
-  flags.String("txid", &a->txid, "TXID", "restore exactly this transaction (decimal or 16 hex)");
+  flags.String("txid", &a->txid, "TXID",
+               "restore exactly this transaction: 16 hex digits, like 00000000000004d2");
   flags.Bool("if-db-not-exists", &a->if_db_not_exists,
              "do nothing (exit 0) when the output already exists");
   flags.Bool("if-replica-exists", &a->if_replica_exists,
@@ -173,6 +183,11 @@ std::optional<int> ParseArgs(const std::vector<std::string>& argv, Args* a, Rest
   flags.Bool("dry-run", &a->dry_run, "print the restore plan; write nothing");
   flags.Int("parallelism", &a->parallelism, "N", "files downloaded at once");
   flags.String("replica", &a->replica, "NAME", "restore from this replica of the config");
+  flags.String("integrity-check", &a->integrity_check, "none|quick|full",
+               "run PRAGMA quick_check (quick) or integrity_check (full) on the restored file "
+               "before it is moved into place");
+  flags.Bool("json", &a->json,
+             "print the plan (-dry-run) or the result as one JSON object on stdout");
   flags.String("log-level", &a->log_level, "LEVEL", kLogLevelFlagHelp);
   AddAgeIdentityFlag(flags, &a->age_identity_files);
   if (std::optional<int> code = flags.ParseOrExit(argv, "litesync restore")) return code;
@@ -186,6 +201,10 @@ std::optional<int> ParseArgs(const std::vector<std::string>& argv, Args* a, Rest
   }
   a->target_arg = flags.args()[0];
   a->config_set = flags.IsSet("config");
+  if (!ParseIntegrityCheck(a->integrity_check, &a->check)) {
+    return usage_error(fmt::format("-integrity-check must be none, quick or full (got \"{}\")",
+                                   a->integrity_check));
+  }
   if (!a->timestamp.empty() && !a->txid.empty()) {
     return usage_error("give either -timestamp or -txid, not both");
   }
@@ -265,23 +284,18 @@ std::optional<int> Resolve(const Args& a, std::vector<ReplicaOptions>* replicas,
 }  // namespace
 
 absl::StatusOr<uint64_t> ParseTxid(std::string_view s) {
+  // One rule, Litestream's: the 16 hex digits of tx file names (issue 18). "10" read
+  // as decimal here but as hex in a file name would restore the wrong transaction.
   uint64_t v = 0;
-  bool ok = false;
-  bool all_hex = s.size() == 16;
-  for (char c : s) all_hex = all_hex && absl::ascii_isxdigit(static_cast<unsigned char>(c));
-  if (s.size() > 2 && (s.substr(0, 2) == "0x" || s.substr(0, 2) == "0X")) {
-    ok = s.size() <= 18 && absl::SimpleHexAtoi(AbslView(s.substr(2)), &v);
-  } else if (all_hex) {
-    ok = absl::SimpleHexAtoi(AbslView(s), &v);
-  } else {
-    ok = !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos &&
-         absl::SimpleAtoi(AbslView(s), &v);
+  bool ok = s.size() == 16;
+  for (char c : s) ok = ok && absl::ascii_isxdigit(static_cast<unsigned char>(c));
+  if (!ok || !absl::SimpleHexAtoi(AbslView(s), &v)) {
+    return absl::InvalidArgumentError(
+        fmt::format("-txid must be 16 hex digits as in tx file names, like 00000000000004d2 "
+                    "(got \"{}\")",
+                    s));
   }
-  if (!ok) {
-    return absl::InvalidArgumentError(fmt::format(
-        "-txid must be a decimal number or 16 hex digits as in tx file names (got \"{}\")", s));
-  }
-  if (v == 0) return absl::InvalidArgumentError("-txid must be at least 1");
+  if (v == 0) return absl::InvalidArgumentError("-txid must be at least 0000000000000001");
   return v;
 }
 
@@ -318,11 +332,26 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
     }
   }
 
+  // -json: one object on stdout whatever the outcome (errors also go to stderr).
+  auto report = [&](const std::string& status, const std::string& reason,
+                    const Candidate* c = nullptr, absl::Duration elapsed = absl::ZeroDuration()) {
+    if (!a.json) return;
+    RestoreReport r{.status = status,
+                    .reason = reason,
+                    .output = output,
+                    .replica = c ? RedactUrl(c->client->Describe()) : "",
+                    .plan = c ? &c->plan : nullptr,
+                    .integrity_check = a.check,
+                    .elapsed = elapsed};
+    std::fputs(RestoreReportJson(r).c_str(), stdout);
+  };
   if (Exists(output)) {
     if (a.if_db_not_exists) {
       LogInfo("restore skipped: the database exists", {{"output", output}});
+      report("skipped", "the database exists");
       return kExitOk;
     }
+    report("failed", "the output exists");
     PrintError("restore", fmt::format("{} already exists; restore never overwrites a database: "
                                       "remove it, or choose another -o",
                                       output));
@@ -350,16 +379,23 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
     case Outcome::kNoBackup:
       if (a.if_replica_exists) {
         LogInfo("restore skipped: the replica holds no backup", {{"output", output}});
+        report("skipped", "the replica holds no backup");
         return kExitOk;
       }
       PrintError("restore", error);
+      report("failed", StatusMessage(error));
       return kExitFailure;
     case Outcome::kFailed:
       PrintError("restore", error);
+      report("failed", StatusMessage(error));
       return kExitFailure;
   }
   if (a.dry_run) {
-    std::fputs(FormatPlan(*best, output).c_str(), stdout);
+    if (a.json) {
+      report("planned", "", &*best);
+    } else {
+      std::fputs(FormatPlan(*best, output).c_str(), stdout);
+    }
     return kExitOk;
   }
 
@@ -399,10 +435,12 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
                                           SignalName(sig), output));
         ::_exit(kExitFailure);
       });
+  if (s.ok()) s = CheckIntegrity(staging, a.check);
   if (s.ok()) s = Publish(staging, output);
   if (!s.ok()) {
     ::unlink(staging.c_str());
     PrintError("restore", Annotate(s, "restore " + output));
+    report("failed", StatusMessage(Annotate(s, "restore " + output)));
     return kExitFailure;
   }
   LogInfo("restore finished", {{"output", output},
@@ -412,7 +450,9 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
                                {"time", best->plan.timestamp},
                                {"files", best->plan.files.size()},
                                {"bytes", best->plan.bytes},
+                               {"integrity_check", IntegrityCheckName(a.check)},
                                {"elapsed", absl::Now() - start}});
+  report("restored", "", &*best, absl::Now() - start);
   return kExitOk;
 }
 

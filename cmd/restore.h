@@ -16,8 +16,8 @@ namespace litesync {
 // interrupted restore removes its partial files), so call it before any thread.
 int RunRestoreCommand(const std::vector<std::string>& args);
 
-// -txid: decimal ("66"), exactly 16 hex digits as in tx file names
-// ("0000000000000042"), or 0x-prefixed hex. InvalidArgument otherwise or for 0.
+// -txid: exactly 16 hex digits as in tx file names ("0000000000000042"), as in
+// Litestream. InvalidArgument, showing the expected form, otherwise or for 0.
 absl::StatusOr<uint64_t> ParseTxid(std::string_view s);
 // -timestamp: RFC 3339 ("2025-03-04T10:20:00Z", fractions and offsets allowed).
 absl::StatusOr<absl::Time> ParseRestoreTime(std::string_view s);

@@ -19,7 +19,7 @@ namespace litesync {
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: litesync status -config litesync.yml [-json] [DBPATH]\n"
+    "usage: litesync status -config litesync.yml [-json] [-no-expand-env] [DBPATH]\n"
     "  Shows, per database and replica, whether replication is healthy, how far\n"
     "  behind it is and why, then the heartbeat targets. Asks the running daemon\n"
     "  over its control socket; without one, reads the files and replicas.\n"
@@ -45,6 +45,8 @@ absl::StatusOr<StatusArgs> ParseArgs(const std::vector<std::string>& args) {
       if (++i == args.size()) return absl::InvalidArgumentError(a + ": missing value");
     } else if (a.rfind("-config=", 0) == 0 || a.rfind("--config=", 0) == 0) {
       continue;
+    } else if (a == "-no-expand-env" || a == "--no-expand-env") {
+      continue;  // main's RunStatus applied it when it loaded the config
     } else if (!a.empty() && a[0] == '-') {
       return absl::InvalidArgumentError(fmt::format("unknown flag {}", a));
     } else if (!out.db.empty()) {

@@ -118,11 +118,12 @@ absl::StatusOr<ReplicaOptions> ParseS3Url(std::string_view url, std::string_view
       o.endpoint = value;
     } else if (name == "region") {
       o.region = value;
-    } else if (name == "force-path-style" || name == "force_path_style") {
+    } else if (name == "force-path-style" || name == "force_path_style" ||
+               name == "forcepathstyle") {  // Litestream writes forcePathStyle
       absl::StatusOr<bool> b = ParseBool(url, name, value);
       if (!b.ok()) return b.status();
       o.force_path_style = *b;
-    } else if (name == "skip-verify" || name == "skip_verify") {
+    } else if (name == "skip-verify" || name == "skip_verify" || name == "skipverify") {
       absl::StatusOr<bool> b = ParseBool(url, name, value);
       if (!b.ok()) return b.status();
       o.skip_verify = *b;

@@ -279,9 +279,11 @@ TEST_F(CliErrorsTest, RestoreUsageErrors) {
   } cases[] = {
       {{"restore", "-config", config}, "needs a DBPATH or a REPLICA"},
       {{"restore", "-config", config, db, db}, "takes one DBPATH or REPLICA"},
-      {{"restore", "-config", config, "-txid", "1", "-timestamp", "2025-01-01T00:00:00Z", db},
+      {{"restore", "-config", config, "-txid", "0000000000000001", "-timestamp",
+        "2025-01-01T00:00:00Z", db},
        "give either -timestamp or -txid"},
-      {{"restore", "-config", config, "-txid", "xyz", db}, "-txid must be a decimal number"},
+      {{"restore", "-config", config, "-txid", "10", db},
+       "-txid must be 16 hex digits as in tx file names, like 00000000000004d2"},
       {{"restore", "-config", config, "-timestamp", "yesterday", db},
        "-timestamp must be an RFC 3339 time"},
       {{"restore", "-config", config, "-parallelism", "0", db}, "-parallelism must be between"},

@@ -159,7 +159,8 @@ TEST_F(CliReplicateTest, RestoreByTxid) {
   p->Signal(SIGTERM);
   ASSERT_EQ(p->Wait(kStopTimeout), 0) << ReadFileOrEmpty(log);
   std::string out = dir_.Join("txid.db");
-  CliResult r = cli_.Run({"restore", "-config", config_, "-o", out, "-txid", "1", db_});
+  CliResult r =
+      cli_.Run({"restore", "-config", config_, "-o", out, "-txid", "0000000000000001", db_});
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("txid=0000000000000001"));
   EXPECT_EQ(IntegrityCheck(out), "ok");

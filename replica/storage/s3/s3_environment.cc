@@ -26,8 +26,14 @@ std::string FirstSet(std::initializer_list<const char*> vars, std::string* which
 
 S3Environment ReadS3Environment() {
   S3Environment e;
-  e.access_key_id = Env(kAccessKeyIdVar);
-  e.secret_access_key = Secret(Env(kSecretAccessKeyVar));
+  // Litestream's variables stand in for an AWS_* one that is not set at all.
+  auto pick = [](const char* aws, const char* litestream, std::string* var) {
+    *var = std::getenv(aws) != nullptr || std::getenv(litestream) == nullptr ? aws : litestream;
+    return Env(var->c_str());
+  };
+  e.access_key_id = pick(kAccessKeyIdVar, "LITESTREAM_ACCESS_KEY_ID", &e.access_key_id_var);
+  e.secret_access_key =
+      Secret(pick(kSecretAccessKeyVar, "LITESTREAM_SECRET_ACCESS_KEY", &e.secret_access_key_var));
   e.session_token = Secret(Env("AWS_SESSION_TOKEN"));
   e.region = FirstSet({"AWS_REGION", "AWS_DEFAULT_REGION"});
   e.endpoint = FirstSet({"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}, &e.endpoint_var);

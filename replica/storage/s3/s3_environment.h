@@ -1,5 +1,7 @@
 // The AWS environment variables litesync honours, read in this one place:
-// credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), the
+// credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; where
+// an AWS_* key variable is unset, Litestream's LITESTREAM_ACCESS_KEY_ID and
+// LITESTREAM_SECRET_ACCESS_KEY), the
 // region (AWS_REGION, else AWS_DEFAULT_REGION) and the endpoint
 // (AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL). Each is a fallback for a value the
 // configuration or the URL leaves empty. Thread-safe (reads only).
@@ -17,6 +19,8 @@ inline constexpr char kSecretAccessKeyVar[] = "AWS_SECRET_ACCESS_KEY";
 struct S3Environment {
   std::string access_key_id;
   Secret secret_access_key;
+  std::string access_key_id_var = kAccessKeyIdVar;          // the variables the keys came from,
+  std::string secret_access_key_var = kSecretAccessKeyVar;  // for messages
   Secret session_token;
   std::string region;
   std::string endpoint;
