@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/request_counts.h"
 #include "fmt/format.h"
 
 #include "replica/format/tx_file_info.h"
@@ -103,6 +104,10 @@ class ReplicaClient {
   // servers without conditional writes, such as s3rver): the write happened
   // unconditionally and the caller must verify by reading back (lease.h).
   virtual RecordConditions record_conditions() const { return RecordConditions::kIgnored; }
+
+  // The requests this client sent so far, by op (base/request_counts.h); the
+  // backends count where requests leave the process.
+  virtual RequestCounts requests() const { return {}; }
 };
 
 // The factory: the only place that knows the concrete backends.
