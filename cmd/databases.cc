@@ -12,6 +12,7 @@
 #include "fmt/format.h"
 
 #include "cmd/command.h"
+#include "cmd/control_server.h"
 #include "cmd/flags.h"
 
 namespace litesync {
@@ -109,6 +110,8 @@ absl::StatusOr<std::vector<ResolvedDb>> ResolveDatabases(const Config& config) {
   for (const DirOptions& d : config.dirs) {
     if (absl::Status s = ScanDir(d, listed, &out); !s.ok()) return s;
   }
+  // An idle replica is reached as often as the health rule needs, no more.
+  for (ResolvedDb& r : out) r.options.health_interval = HealthInterval(config);
   return out;
 }
 

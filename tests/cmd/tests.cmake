@@ -1,6 +1,7 @@
 # cmd_tests: config parsing and flags (in process), and the litesync binary end to
 # end as a child process (LITESYNC_BIN; tests/test_writer plays the application).
 litesync_test_binary(cmd_tests
+  cmd/cli_cost_test.cc
   cmd/cli_daemon_test.cc
   cmd/cli_deploy_test.cc
   cmd/cli_disk_full_test.cc
