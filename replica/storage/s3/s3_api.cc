@@ -266,8 +266,15 @@ absl::StatusOr<HttpResponse> S3Api::Send(const S3Call& call) {
       last = checked;
       if (last.ok()) return r;
     } else {
+      absl::Status before = last;
       last = r.ok() ? ErrorFor(call, r->status, r->body, r->Header("x-amz-bucket-region"))
                     : Annotate(r.status(), call.what);
+      // A retried request answered in the end (404 for an absent object): as
+      // flaky as one that succeeded, and logged the same way.
+      if (absl::IsNotFound(last) && attempt > 1) {
+        retried_.Failed(before, clock_->Now(),
+                        {{"replica", S3Url(target_.prefix)}, {"attempts", attempt}});
+      }
     }
     if (!IsTransient(last)) return last;
     if (attempt >= tuning_.max_attempts) break;
