@@ -18,6 +18,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cmd/config_internal.h"
+#include "heartbeat/health.h"
 
 namespace litesync {
 namespace {
@@ -28,10 +29,6 @@ using config_internal::DurationRule;
 using config_internal::GlobalCredentials;
 using config_internal::LineOf;
 using config_internal::MapView;
-
-// The heartbeat rule (docs/heartbeat.md): at most one ping a minute; a shorter interval would only
-// make noise.
-constexpr absl::Duration kMinHeartbeatInterval = absl::Minutes(1);
 
 std::string ShowLocation(const ReplicaOptions& r) {
   if (r.type == "file") return "file://" + r.path;

@@ -19,6 +19,7 @@
 #include "base/scratch_dir.h"
 #include "base/secret.h"
 #include "base/status.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 #include "cmd/command.h"
@@ -78,10 +79,6 @@ bool Exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-std::string FormatUtc(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
 std::string FormatPlan(const Candidate& c, const std::string& output) {
   const RestorePlan& p = c.plan;
   size_t snapshots = 0;
@@ -91,7 +88,7 @@ std::string FormatPlan(const Candidate& c, const std::string& output) {
   out += fmt::format("  output:    {}\n", output);
   out += fmt::format("  lineage:   {}\n", LineageName(p.lineage));
   out += fmt::format("  txid:      {} ({})\n", TxidString(p.txid), p.txid);
-  out += fmt::format("  time:      {}\n", FormatUtc(p.timestamp));
+  out += fmt::format("  time:      {}\n", FormatTimestamp(p.timestamp));
   out += fmt::format("  files:     {} ({} snapshot, {} incremental)\n", p.files.size(), snapshots,
                      p.files.size() - snapshots);
   out += fmt::format("  bytes:     {}\n", p.bytes);

@@ -13,6 +13,7 @@
 
 #include "cmd/control_http.h"
 #include "cmd/control_server.h"
+#include "replica/storage/replica_head.h"
 
 namespace litesync {
 namespace {
@@ -114,24 +115,6 @@ int Finish(const StatusReport& report, bool json, size_t width, std::string* out
 }
 
 }  // namespace
-
-absl::StatusOr<std::optional<TxFileInfo>> NewestTxFile(ReplicaClient& client) {
-  LS_ASSIGN_OR_RETURN(std::vector<Lineage> lineages, client.ListLineages());
-  for (auto it = lineages.rbegin(); it != lineages.rend(); ++it) {
-    std::optional<TxFileInfo> best;
-    for (int level : {0, 1, 2, kMaxCompactionLevel, kSnapshotLevel}) {
-      LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files, client.List(*it, level));
-      for (const TxFileInfo& f : files) {
-        if (!best || f.max_txid > best->max_txid ||
-            (f.max_txid == best->max_txid && f.timestamp > best->timestamp)) {
-          best = f;
-        }
-      }
-    }
-    if (best) return best;
-  }
-  return std::optional<TxFileInfo>();
-}
 
 StatusReport ReadStatusDirect(const Config& config, const ReplicaClientFactory& new_client,
                               absl::Time now, absl::Duration interval) {

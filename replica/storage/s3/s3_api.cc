@@ -200,8 +200,9 @@ absl::StatusOr<HttpResponse> S3Api::SendOnce(const S3Call& call, const HeaderLis
 
 absl::Status S3Api::ErrorFor(const S3Call& call, long http_status, std::string_view body,
                              std::string_view bucket_region_header) const {
-  std::string code = XmlText(body, "Code").value_or("");
-  std::string message = XmlText(body, "Message").value_or("");
+  XmlDocument xml(body);
+  std::string code = XmlText(xml.root(), "Code").value_or("");
+  std::string message = XmlText(xml.root(), "Message").value_or("");
   std::string head = fmt::format("{}: HTTP {}", call.what, http_status);
   if (!code.empty()) head += " " + code;
   if (!message.empty()) head += ": " + message;
@@ -229,7 +230,7 @@ absl::Status S3Api::ErrorFor(const S3Call& call, long http_status, std::string_v
   if (http_status == 301 || http_status == 307 || code == "AuthorizationHeaderMalformed" ||
       code == "PermanentRedirect") {
     std::string region(bucket_region_header);
-    if (region.empty()) region = XmlText(body, "Region").value_or("");
+    if (region.empty()) region = XmlText(xml.root(), "Region").value_or("");
     return absl::FailedPreconditionError(
         fmt::format("{} (bucket \"{}\" is {}; set region, or the endpoint of that region)", head,
                     bucket, region.empty() ? "in another region" : "in region " + region));
