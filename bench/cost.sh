@@ -4,7 +4,7 @@
 #
 #   bash bench/cost.sh BUILD_DIR [quick|full]
 #
-# Phases (COST_PHASES="idle active many" picks some):
+# Phases (COST_PHASES="idle active many" picks some; COST_KINDS="litesync" one sidecar):
 #   idle    one database, no writes, heartbeat configured (interval 5m, the default)
 #   active  one database at 1 tx/s and at 100 tx/s
 #   many    N idle databases in one process (a dirs: entry; Litestream: one dbs: entry each)
@@ -64,6 +64,7 @@ if [[ -x $LITESTREAM ]] && "$LITESTREAM" version 2>/dev/null | grep -q '^v0.3.13
 else
   log "Litestream v0.3.13 not installed (bash .ci/deps): its column is n/a"
 fi
+KINDS=${COST_KINDS:-$KINDS}  # e.g. COST_KINDS=litestream: one sidecar only
 
 start_bg() {  # start_bg LOG CMD...: BG = its PID
   local out=$1; shift
