@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "base/mutex.h"
+#include "base/request_counts.h"
 
 namespace litesync {
 
@@ -40,6 +41,7 @@ struct SyncRecord {
   uint64_t snapshot_count = 0;
   bool database_missing = false;  // the database file does not exist
   bool validation_failed = false;
+  RequestCounts requests;  // sent to this replica by this process (base/request_counts.h)
 
   // litesync's checkpoints of the database itself (not the replica): OK unless
   // the last one failed, e.g. "database or disk is full" on the application's

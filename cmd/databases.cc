@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cmd/command.h"
+#include "cmd/control_server.h"
 #include "cmd/flags.h"
 
 namespace litesync {
@@ -172,6 +173,8 @@ absl::StatusOr<std::vector<ResolvedDb>> ResolveDatabases(const Config& config) {
   for (const DirOptions& d : config.dirs) {
     if (absl::Status s = ScanDir(d, listed, &out); !s.ok()) return s;
   }
+  // An idle replica is reached as often as the health rule needs, no more.
+  for (ResolvedDb& r : out) r.options.health_interval = HealthInterval(config);
   return out;
 }
 

@@ -74,6 +74,22 @@ void DbFamily(std::string* out, const StatusReport& r, std::string_view name, st
   }
 }
 
+// A per database x replica x op family of request counters; replicas that
+// count no requests (file replicas) are left out.
+template <typename Get>
+void RequestFamily(std::string* out, const StatusReport& r, std::string_view name,
+                   std::string_view help, Get get) {
+  Family f(out, name, "counter", help);
+  for (const DbStatus& d : r.databases) {
+    if (d.requests.Total() == 0) continue;
+    const auto& counts = get(d.requests);
+    for (size_t op = 0; op < kRequestOps; ++op) {
+      f.Sample({{"db", d.path}, {"replica", d.replica}, {"op", RequestOpName(RequestOp(op))}},
+               Value(counts[op]));
+    }
+  }
+}
+
 template <typename Get>
 void HeartbeatFamily(std::string* out, const StatusReport& r, std::string_view name,
                      std::string_view type, std::string_view help, Get get) {
@@ -135,6 +151,14 @@ std::string RenderMetrics(const StatusReport& r, absl::Time process_start) {
   DbFamily(&out, r, "litesync_checkpoint_errors_total", "counter",
            "Checkpoints of the database by litesync that failed (e.g. its disk is full).",
            [](const DbStatus& d) { return d.checkpoint_error_count; });
+  RequestFamily(&out, r, "litesync_replica_requests_total",
+                "Requests sent to the replica's storage, by the op it bills (PUT, GET, HEAD, "
+                "LIST, DELETE); each attempt of a retried request counts.",
+                [](const RequestCounts& c) { return c.sent; });
+  RequestFamily(&out, r, "litesync_replica_request_failures_total",
+                "Of litesync_replica_requests_total, the requests that failed (no answer, "
+                "or an error such as 5xx, throttling or 403).",
+                [](const RequestCounts& c) { return c.failed; });
   DbFamily(&out, r, "litesync_database_healthy", "gauge",
            "1 when the database is healthy under the heartbeat rule (synced within the "
            "interval), else 0.",

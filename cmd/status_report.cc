@@ -85,6 +85,7 @@ DbStatus FromRecord(const SyncRecord& r, absl::Time now, absl::Duration interval
   d.bytes_written = r.bytes_written;
   d.snapshot_count = r.snapshot_count;
   d.checkpoint_error_count = r.checkpoint_error_count;
+  d.requests = r.requests;
   if (!r.checkpoint_error.ok()) {
     // The application's own disk or file: replication may well be current.
     d.warnings.push_back(

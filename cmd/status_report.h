@@ -61,6 +61,8 @@ struct DbStatus {
   // "checkpoint failing for 2m: database or disk is full"; shown whatever the state.
   std::vector<std::string> warnings;
   std::optional<uint64_t> checkpoint_error_count;
+  // Requests this process sent to the replica, by op (counted by S3 replicas).
+  RequestCounts requests;
 };
 
 struct HeartbeatRow {

@@ -60,6 +60,7 @@ class AgeReplicaClient : public ReplicaClient {
     return inner_->WriteRecord(name, bytes, when);
   }
   RecordConditions record_conditions() const override { return inner_->record_conditions(); }
+  RequestCounts requests() const override { return inner_->requests(); }
 
   absl::Status Write(const TxFileInfo& info, const ByteSource& bytes) override {
     LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> sealed, AgeEncrypt(bytes, recipients_));

@@ -129,7 +129,10 @@ absl::Status DbWatcher::EnsureOpen() {
 // retention can drop old history and a restore of the latest state stays short.
 bool DbWatcher::MaybeScheduleSnapshot(absl::Time now) {
   if (!positioned_) return false;
-  if (last_snapshot_ == absl::InfinitePast()) last_snapshot_ = now;
+  if (last_snapshot_ == absl::InfinitePast()) {
+    last_snapshot_ = now;
+    snapshot_txid_ = txid_;
+  }
   absl::Duration every = absl::InfiniteDuration();
   for (auto& slot : slots_) {
     if (!slot->options.maintenance) continue;
@@ -139,6 +142,9 @@ bool DbWatcher::MaybeScheduleSnapshot(absl::Time now) {
     every = std::min(every, d);
   }
   if (now - last_snapshot_ < every) return false;
+  // Nothing committed since the last snapshot (or since start-up): the replica
+  // restores the same state from it; nothing is built or uploaded.
+  if (txid_ == snapshot_txid_) return false;
   bool any = false;
   for (auto& slot : slots_) {
     // Only a caught-up replica: its snapshot is built from the base pin.
@@ -147,7 +153,10 @@ bool DbWatcher::MaybeScheduleSnapshot(absl::Time now) {
       any = true;
     }
   }
-  if (any) last_snapshot_ = now;
+  if (any) {
+    last_snapshot_ = now;
+    snapshot_txid_ = txid_;
+  }
   return any;
 }
 

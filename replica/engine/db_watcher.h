@@ -112,6 +112,7 @@ class DbWatcher {
   uint64_t captured_at_wal_sync_ = 0;  // frames_captured_ when we last fdatasynced the WAL
   absl::Duration hot_poll_;            // while hot: how often Step checks the WAL
   absl::Time last_snapshot_ = absl::InfinitePast();
+  uint64_t snapshot_txid_ = 0;  // txid_ at the last periodic snapshot (or at start-up)
   absl::Time retry_open_at_ = absl::InfinitePast();
   int64_t wal_size_ = 0;
   bool resync_ = false;             // a replica's lease changed hands: Recover before writing

@@ -42,6 +42,7 @@ struct DbWatcher::Slot {
   int failures = 0;
   absl::Time retry_at = absl::InfinitePast();
   absl::Time last_reached = absl::InfinitePast();
+  absl::Time reach_due = absl::InfinitePast();  // when an idle replica is next reached
   absl::Status last_status;
   // Failures logged once per step with a count, not once per attempt.
   RepeatedErrorLog sync_log{LogLevel::kError, "sync failed", "sync recovered"};
@@ -49,6 +50,12 @@ struct DbWatcher::Slot {
   std::unique_ptr<CompactionScheduler> compaction;
   ReplicaLease lease;  // held while this instance writes the replica
   absl::Time next_retention = absl::InfinitePast();
+  // Retention lists the replica only when it may find something new to delete:
+  // after files were written since its last pass (and at start-up), and once
+  // more when the window has passed the last file written (retention_again).
+  bool retention_work = true;
+  absl::Time last_written = absl::InfinitePast();
+  absl::Time retention_again = absl::InfiniteFuture();
   absl::Time next_validation = absl::InfinitePast();
 
   // Reachable and on the chain (no snapshot owed).
@@ -66,6 +73,11 @@ inline constexpr absl::Duration kMaxBackoff = absl::Seconds(30);
 // doubled per failure up to kMaxBackoff, with jitter (half to all of it).
 absl::Duration Backoff(int failures, absl::Duration base);
 inline constexpr absl::Duration kPingEvery = absl::Seconds(10);
+// How long after reaching a replica (a write or a ping) an idle one is reached
+// again: half to 0.6 of `health_interval` (at least kPingEvery and
+// `sync_interval`), random per time so many databases spread out; without a
+// health interval, max(kPingEvery, sync_interval).
+absl::Duration ReachEvery(absl::Duration health_interval, absl::Duration sync_interval);
 inline constexpr absl::Duration kRetentionEvery = absl::Minutes(5);
 // A database is hot (see DbWatcher::Step) after a sync interval with this many
 // times min_checkpoint_pages frames; it then checks its WAL at most this often.

@@ -25,6 +25,15 @@ absl::Duration watcher_internal::Backoff(int failures, absl::Duration base) {
   return d * jitter;
 }
 
+absl::Duration watcher_internal::ReachEvery(absl::Duration health_interval,
+                                            absl::Duration sync_interval) {
+  absl::Duration floor = std::max(kPingEvery, sync_interval);
+  if (health_interval <= absl::ZeroDuration()) return floor;
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  double share = std::uniform_real_distribution<double>(0.5, 0.6)(rng);
+  return std::max(floor, health_interval * share);
+}
+
 // The replica's lease before writing it. Aborted when this instance just took it
 // over from another one, which may have written meanwhile: resync_ is set, and
 // nothing is written until Step has reopened and Recover re-read the replica.
@@ -120,13 +129,21 @@ void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
       slot->queued_bytes -= p->info.size;
       slot->queue.pop_front();
     }
-    if (s.ok() && !wrote &&
-        now - slot->last_reached >= std::max(kPingEvery, slot->options.sync_interval)) {
+    // Nothing to write: one cheap request proves the replica is still there, as
+    // often as the health rule needs (ReachEvery), never a LIST or a PUT.
+    if (s.ok() && !wrote && now >= slot->reach_due) {
       s = Annotate(slot->client->Ping(),
                    fmt::format("replicate {}: reach replica {}", options_.path, slot->name));
       wrote = s.ok();
     }
-    if (wrote) slot->last_reached = now;
+    if (bytes > 0) {
+      slot->retention_work = true;
+      slot->last_written = now;
+    }
+    if (wrote) {
+      slot->last_reached = now;
+      slot->reach_due = now + ReachEvery(options_.health_interval, slot->options.sync_interval);
+    }
     slot->last_status = s;
     if (!s.ok()) {
       slot->failures++;
@@ -139,6 +156,7 @@ void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
     }
     registry_->Update(options_.path, slot->name, [&](SyncRecord& r) {
       r.database_missing = false;
+      r.requests = slot->client->requests();
       r.wal_size = wal_size_;
       r.pending_bytes = slot->queued_bytes;
       r.bytes_written += bytes;
@@ -169,7 +187,11 @@ void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
 // logged and retried on schedule; they never fail a sync (the files they write
 // come first and they delete last, so an interruption restores exactly).
 void DbWatcher::Maintain(Slot* slot, absl::Time now) {
-  if (slot->compaction->NextDue(now) <= now || now >= slot->next_retention) {
+  // Nothing new written: nothing to compact or delete, and no request at all
+  // (not even the lease's).
+  bool retain =
+      now >= slot->next_retention && (slot->retention_work || now >= slot->retention_again);
+  if (slot->compaction->WorkDue(now) || retain) {
     absl::Status s = EnsureLease(slot, now);  // they write and delete
     if (!s.ok()) {
       if (!absl::IsAborted(s) && !slot->lease.confirming()) {
@@ -189,14 +211,20 @@ void DbWatcher::Maintain(Slot* slot, absl::Time now) {
   if (!s.ok()) {
     LogWarn("compaction failed", {{"db", options_.path}, {"replica", slot->name}, {"err", s}});
   } else if (!compacted.written.empty()) {
+    slot->retention_work = true;
     LogDebug("compacted", {{"db", options_.path},
                            {"replica", slot->name},
                            {"inputs", compacted.inputs.size()},
                            {"written", compacted.written.size()}});
   }
   MaybeValidate(slot, now);
-  if (now < slot->next_retention) return;
+  if (!retain) return;
   slot->next_retention = now + kRetentionEvery;
+  // The last pass after writes stopped: when the window has passed the last file.
+  slot->retention_again = slot->retention_work && slot->last_written != absl::InfinitePast()
+                              ? slot->last_written + slot->options.retention + kRetentionEvery
+                              : absl::InfiniteFuture();
+  slot->retention_work = false;
   RetentionResult retained;
   s = EnforceRetention(*slot->client, now, slot->options.retention, &retained);
   if (!s.ok()) {

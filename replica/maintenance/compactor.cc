@@ -291,6 +291,13 @@ bool CompactionScheduler::Due(int level, absl::Time now) const {
   return IntervalNumber(now, every) > IntervalNumber(last_run_[level], every);
 }
 
+bool CompactionScheduler::WorkDue(absl::Time now) const {
+  for (int level = 1; level <= kMaxCompactionLevel; ++level) {
+    if (Due(level, now) && (!options_.only_after_writes || inputs_changed_[level])) return true;
+  }
+  return false;
+}
+
 absl::Time CompactionScheduler::NextDue(absl::Time now) const {
   absl::Time next = absl::InfiniteFuture();
   for (int level = 1; level <= kMaxCompactionLevel; ++level) {

@@ -82,6 +82,9 @@ class CompactionScheduler {
   // error, annotated with its level; `out` (may be null) accumulates results.
   absl::Status RunDue(ReplicaClient& client, Lineage lineage, absl::Time now,
                       CompactionResult* out);
+  // Whether RunDue at `now` would compact anything (send any request): a due
+  // level that, with only_after_writes, got new inputs.
+  bool WorkDue(absl::Time now) const;
   // The earliest time a level comes due (InfiniteFuture when all are disabled).
   absl::Time NextDue(absl::Time now) const;
   // With only_after_writes: a level-0 file was written, so level 1 has work.

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "base/handles.h"
+#include "base/request_counts.h"
 #include "fmt/format.h"
 
 #include "replica/format/tx_file_info.h"
@@ -121,6 +122,9 @@ class ReplicaClient {
     (void)info;
     return false;
   }
+  // The requests this client sent so far, by op (base/request_counts.h); the
+  // backends count where requests leave the process.
+  virtual RequestCounts requests() const { return {}; }
 };
 
 // The factory: the only place that knows the concrete backends.

@@ -71,6 +71,11 @@ struct DbOptions {
   int64_t truncate_pages = 121359;  // ~ 500 MB of 4 KiB pages
   absl::Duration checkpoint_interval = absl::Minutes(1);
   absl::Duration busy_timeout = absl::Seconds(1);
+  // The health rule's interval (the shortest heartbeat interval, 5m without
+  // one): a replica with nothing to write is reached (one cheap request) every
+  // 0.5-0.6 of it, jittered, so it stays healthy and an unreachable one shows
+  // within the interval. Zero: every 10 s (or sync-interval, if longer).
+  absl::Duration health_interval = absl::ZeroDuration();
 };
 
 }  // namespace litesync

@@ -1,5 +1,7 @@
 #include "cmd/metrics.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -7,10 +9,12 @@
 #include <set>
 #include <sstream>
 
+#include "fmt/format.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "cmd/json.h"
+#include "tests/testutil/temp_dir.h"
 
 namespace litesync {
 namespace {
@@ -195,6 +199,9 @@ StatusReport SampleReport() {
   ok.bytes_written = 123456;
   ok.snapshot_count = 3;
   ok.checkpoint_error_count = 4;
+  for (int i = 0; i < 7; ++i) ok.requests.Count(RequestOp::kPut, true);
+  for (int i = 0; i < 5; ++i) ok.requests.Count(RequestOp::kGet, i != 0);
+  ok.requests.Count(RequestOp::kList, true);
   SyncRecord odd;
   odd.db = "C:\\data\\\"quoted\"\nname.db";
   odd.replica = "file:///b";
@@ -251,6 +258,42 @@ TEST(MetricsTest, SamplesCarryTheRecordsValues) {
             2);
   EXPECT_EQ(value("litesync_heartbeat_withholding", {{"url", "https://hc-ping.com/****"}}), 1);
   EXPECT_EQ(value("litesync_process_start_time_seconds", {}), 1'699'992'800);
+}
+
+// Requests by op, failures apart; a replica that counts none (a file replica) has
+// no rows, and promtool accepts the families.
+TEST(MetricsTest, ReplicaRequestsByOp) {
+  std::string text = RenderMetrics(SampleReport(), kNow - absl::Hours(2));
+  Exposition e = ParseExposition(text);
+  EXPECT_THAT(e.errors, IsEmpty()) << text;
+  EXPECT_EQ(e.type["litesync_replica_requests_total"], "counter");
+  EXPECT_EQ(e.type["litesync_replica_request_failures_total"], "counter");
+  auto value = [&](const std::string& name, const std::string& op) {
+    const Sample* s =
+        e.Find(name, {{"db", "/data/app.db"}, {"replica", "s3://bkt/app"}, {"op", op}});
+    EXPECT_NE(s, nullptr) << name << " " << op;
+    return s ? s->value : -1;
+  };
+  EXPECT_EQ(value("litesync_replica_requests_total", "PUT"), 7);
+  EXPECT_EQ(value("litesync_replica_requests_total", "GET"), 5);
+  EXPECT_EQ(value("litesync_replica_requests_total", "HEAD"), 0);
+  EXPECT_EQ(value("litesync_replica_requests_total", "LIST"), 1);
+  EXPECT_EQ(value("litesync_replica_requests_total", "DELETE"), 0);
+  EXPECT_EQ(value("litesync_replica_request_failures_total", "GET"), 1);
+  EXPECT_EQ(value("litesync_replica_request_failures_total", "PUT"), 0);
+  EXPECT_EQ(e.Count("litesync_replica_requests_total"), 5);  // the file replica has none
+
+  const char* promtool = "/usr/bin/promtool";
+  if (::access(promtool, X_OK) != 0) GTEST_SKIP() << promtool << " missing (bash .ci/deps)";
+  testing::TempDir dir;
+  std::string file = dir.Join("metrics.txt");
+  std::ofstream(file) << text;
+  std::string cmd =
+      fmt::format("{} check metrics < '{}' > '{}' 2>&1", promtool, file, dir.Join("promtool.log"));
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << [&] {
+    std::ifstream in(dir.Join("promtool.log"));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
 }
 
 TEST(MetricsTest, NeverSyncedDatabaseIsUnhealthyWithZeroLastSync) {

@@ -2,6 +2,7 @@
 # end as a child process (LITESYNC_BIN; tests/test_writer plays the application).
 litesync_test_binary(cmd_tests
   cmd/cli_age_test.cc
+  cmd/cli_cost_test.cc
   cmd/cli_daemon_test.cc
   cmd/cli_deploy_test.cc
   cmd/cli_disk_full_test.cc

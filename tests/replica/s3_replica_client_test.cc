@@ -259,7 +259,7 @@ TEST(S3ReplicaClientTest, UnknownAccessKeyIsPermissionDeniedNamingTheBucket) {
   absl::Status ping = c->Ping();
   EXPECT_EQ(ping.code(), absl::StatusCode::kPermissionDenied) << ping;
   EXPECT_THAT(Message(ping),
-              AllOf(HasSubstr("LIST s3://litesync-test/app/"),
+              AllOf(HasSubstr("GET s3://litesync-test/app/lease"),
                     HasSubstr("HTTP 403 InvalidAccessKeyId"), HasSubstr("bucket \"litesync-test\""),
                     HasSubstr(server.endpoint()), Not(HasSubstr("top-secret"))));
   std::unique_ptr<ByteSource> src = MemorySource("x");

@@ -9,6 +9,7 @@ litesync_test_binary(s3_tests REPLICA_ONLY
   replica/replica_factory_test.cc
   replica/s3_addressing_test.cc
   replica/s3_fault_test.cc
+  replica/s3_idle_cost_test.cc
   replica/s3_replica_client_test.cc
   replica/s3_replication_test.cc
   replica/s3_xml_test.cc

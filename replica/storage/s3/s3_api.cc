@@ -1,5 +1,6 @@
 #include "replica/storage/s3/s3_api.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/time/clock.h"
@@ -116,6 +117,31 @@ std::string S3Api::Key(std::string_view rest) const {
   return target_.prefix.empty() ? std::string(rest) : target_.prefix + "/" + std::string(rest);
 }
 
+namespace {
+
+// The op S3 bills a call as: ListObjectsV2 is a LIST, DeleteObjects (POST
+// ?delete) a DELETE, multipart calls (POST) PUTs.
+RequestOp OpOf(const S3Call& call) {
+  auto has = [&](std::string_view name) {
+    return std::any_of(call.query.begin(), call.query.end(),
+                       [&](const auto& q) { return q.first == name; });
+  };
+  if (call.method == "GET") return has("list-type") ? RequestOp::kList : RequestOp::kGet;
+  if (call.method == "HEAD") return RequestOp::kHead;
+  if (call.method == "DELETE") return RequestOp::kDelete;
+  if (call.method == "POST" && has("delete")) return RequestOp::kDelete;
+  return RequestOp::kPut;
+}
+
+// An answer the caller acts on, not a failure: 2xx, 404 (no such key), 409 and
+// 412 (a conditional write that did not hold), 304.
+bool Answered(long status) {
+  return (status >= 200 && status < 300) || status == 304 || status == 404 || status == 409 ||
+         status == 412;
+}
+
+}  // namespace
+
 absl::StatusOr<HttpResponse> S3Api::SendOnce(const S3Call& call, const HeaderList& extra) {
   std::string path = base_path_;
   if (!call.key.empty() || !target_.path_style) path += "/" + UriEncode(call.key, false);
@@ -223,6 +249,7 @@ absl::StatusOr<HttpResponse> S3Api::Send(const S3Call& call) {
     HeaderList extra;
     if (call.before_attempt) call.before_attempt(&extra);
     absl::StatusOr<HttpResponse> r = SendOnce(call, extra);
+    requests_.Count(OpOf(call), r.ok() && Answered(r->status));
     if (r.ok() && r->status >= 200 && r->status < 300) {
       absl::Status checked = call.check ? call.check(*r) : absl::OkStatus();
       // A request that failed and then succeeded shows flaky storage: one WARN line
@@ -235,8 +262,15 @@ absl::StatusOr<HttpResponse> S3Api::Send(const S3Call& call) {
       last = checked;
       if (last.ok()) return r;
     } else {
+      absl::Status before = last;
       last = r.ok() ? ErrorFor(call, r->status, r->body, r->Header("x-amz-bucket-region"))
                     : Annotate(r.status(), call.what);
+      // A retried request answered in the end (404 for an absent object): as
+      // flaky as one that succeeded, and logged the same way.
+      if (absl::IsNotFound(last) && attempt > 1) {
+        retried_.Failed(before, clock_->Now(),
+                        {{"replica", S3Url(target_.prefix)}, {"attempts", attempt}});
+      }
     }
     if (!IsTransient(last)) return last;
     if (attempt >= tuning_.max_attempts) break;

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "base/clock.h"
 #include "base/repeat_log.h"
+#include "base/request_counts.h"
 
 #include "replica/storage/http_client.h"
 #include "replica/storage/replica_options.h"
@@ -101,12 +102,15 @@ class S3Api {
   std::string Key(std::string_view rest) const;
   const S3Target& target() const { return target_; }
   const S3Tuning& tuning() const { return tuning_; }
+  // Every attempt Send made, by the op S3 bills it as (base/request_counts.h).
+  const RequestCounts& requests() const { return requests_; }
 
  private:
   absl::StatusOr<HttpResponse> SendOnce(const S3Call& call, const HeaderList& extra);
 
   S3Target target_;
   S3Tuning tuning_;
+  RequestCounts requests_;
   Clock* clock_;
   StopSignal never_;  // the client has no stop; sleeps end at their deadline
   HttpClient http_;
