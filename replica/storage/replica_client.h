@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "fmt/format.h"
 
 #include "replica/format/tx_file_info.h"
@@ -55,6 +56,15 @@ struct RecordCondition {
   enum Kind { kAlways, kAbsent, kVersion };
   Kind kind = kAlways;
   std::string version;  // kVersion: Record::version as read
+};
+
+// An object of another program's replica found beside ours (replica/compat/ reads
+// Litestream's): its key relative to the replica root, size and storage time
+// (the file's mtime, the S3 object's LastModified).
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  absl::Time modified;
 };
 
 enum class RecordConditions {
@@ -103,6 +113,21 @@ class ReplicaClient {
   // servers without conditional writes, such as s3rver): the write happened
   // unconditionally and the caller must verify by reading back (lease.h).
   virtual RecordConditions record_conditions() const { return RecordConditions::kIgnored; }
+
+  // Read-only access to objects that are not litesync's, for restoring a
+  // Litestream replica at the same location (replica/compat/). Every object whose
+  // key (relative to the replica root) starts with `prefix`, sorted by key; empty
+  // when none.
+  virtual absl::StatusOr<std::vector<ObjectInfo>> ListObjects(std::string_view prefix) {
+    return absl::UnimplementedError(fmt::format("{}: listing other objects", prefix));
+  }
+  // The object's bytes, or only its first `limit` bytes when limit > 0 (fewer
+  // when it is shorter). NotFound when absent.
+  virtual absl::StatusOr<std::unique_ptr<ByteReader>> OpenObject(std::string_view key,
+                                                                 uint64_t limit = 0) {
+    (void)limit;
+    return absl::UnimplementedError(fmt::format("{}: reading other objects", key));
+  }
 };
 
 // The factory: the only place that knows the concrete backends.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/time/time.h"
 #include "base/status.h"
 #include "fmt/format.h"
 
@@ -27,7 +28,17 @@ constexpr std::string_view kS3Xmlns = "http://s3.amazonaws.com/doc/2006-03-01/";
 struct ListedObject {
   std::string key;
   uint64_t size = 0;
+  absl::Time modified;  // LastModified; InfinitePast when absent
 };
+
+absl::Time ParseLastModified(std::string_view text) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*S%Ez", std::string(text), &t, &err)) {
+    return absl::InfinitePast();
+  }
+  return t;
+}
 
 struct ListPage {
   std::vector<ListedObject> objects;
@@ -52,8 +63,17 @@ class S3ReplicaClient : public ReplicaClient {
   absl::Status WriteRecord(std::string_view name, std::string_view bytes,
                            const RecordCondition& when) override;
   RecordConditions record_conditions() const override { return conditions_; }
+  absl::StatusOr<std::vector<ObjectInfo>> ListObjects(std::string_view prefix) override;
+  absl::StatusOr<std::unique_ptr<ByteReader>> OpenObject(std::string_view key,
+                                                         uint64_t limit) override {
+    return OpenKey(api_.Key(key), 0, limit);
+  }
 
  private:
+  // GET of `key` (`size` bytes when known, else 0); only the first `limit` bytes
+  // when limit > 0.
+  absl::StatusOr<std::unique_ptr<ByteReader>> OpenKey(const std::string& key, uint64_t size,
+                                                      uint64_t limit);
   // One ListObjectsV2 page of keys under `prefix`, no delimiter.
   absl::StatusOr<ListPage> ListOnePage(const std::string& prefix, const std::string& token,
                                        const std::string& start_after, int max_keys);
@@ -79,6 +99,7 @@ absl::StatusOr<ListPage> S3ReplicaClient::ListOnePage(const std::string& prefix,
     ListedObject o;
     o.key = XmlText(contents, "Key").value_or("");
     o.size = std::strtoull(XmlText(contents, "Size").value_or("0").c_str(), nullptr, 10);
+    o.modified = ParseLastModified(XmlText(contents, "LastModified").value_or(""));
     if (!o.key.empty()) page.objects.push_back(std::move(o));
   }
   page.truncated = XmlText(r.body, "IsTruncated").value_or("false") == "true";
@@ -147,16 +168,43 @@ absl::Status S3ReplicaClient::Write(const TxFileInfo& info, const ByteSource& by
   return S3Upload(api_, api_.Key(info.RelativePath()), bytes);
 }
 
+absl::StatusOr<std::vector<ObjectInfo>> S3ReplicaClient::ListObjects(std::string_view prefix) {
+  const std::string root = api_.Key("");
+  const std::string full = root + std::string(prefix);
+  std::vector<ObjectInfo> out;
+  std::string token;
+  std::string start_after;
+  while (true) {
+    LS_ASSIGN_OR_RETURN(ListPage page, ListOnePage(full, token, start_after, kMaxKeysPerList));
+    for (ListedObject& o : page.objects) {
+      if (o.key.size() <= root.size() || !o.key.starts_with(full)) continue;
+      out.push_back(ObjectInfo{o.key.substr(root.size()), o.size, o.modified});
+    }
+    if (!page.truncated) break;
+    token = page.next_token;
+    start_after = token.empty() ? page.objects.back().key : "";
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<ByteReader>> S3ReplicaClient::Open(const TxFileInfo& info) {
-  std::string key = api_.Key(info.RelativePath());
+  return OpenKey(api_.Key(info.RelativePath()), info.size, 0);
+}
+
+absl::StatusOr<std::unique_ptr<ByteReader>> S3ReplicaClient::OpenKey(const std::string& key,
+                                                                     uint64_t size,
+                                                                     uint64_t limit) {
   SpillBuffer buffer(api_.tuning().memory_read_limit, api_.tuning().temp_dir);
   std::string etag;
   std::optional<uint64_t> total;  // from the first full answer's Content-Length
   bool first_chunk = true;
-  bool resume = true;
+  bool resume = limit == 0;
   S3Call call;
   call.key = key;
-  call.transfer_bytes = info.size;
+  call.transfer_bytes = limit > 0 ? limit : size;
+  if (limit > 0) call.headers.emplace_back("Range", fmt::format("bytes=0-{}", limit - 1));
   call.what = "GET " + api_.S3Url(key);
   // A retry after a dropped connection asks for the rest only (If-Match: the same
   // object), so a large download is not restarted from zero.
