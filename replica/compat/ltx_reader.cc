@@ -12,8 +12,14 @@
 namespace litesync {
 
 absl::StatusOr<LtxHeader> ParseLtxHeader(std::string_view b, std::string_view what) {
-  if (b.size() < kLtxHeaderSize || b.substr(0, 4) != "LTX1") {
-    return absl::DataLossError(fmt::format("{}: not an LTX file (no LTX1 header)", what));
+  if (b.substr(0, 4) != "LTX1") {
+    return absl::DataLossError(
+        fmt::format("{}: not an LTX file (no LTX1 header): the file is corrupt", what));
+  }
+  if (b.size() < kLtxHeaderSize) {
+    return absl::DataLossError(fmt::format(
+        "{}: ends inside the header: the file is truncated (an interrupted upload or copy?)",
+        what));
   }
   LtxHeader h;
   h.flags = GetBig32(b.data() + 4);
@@ -76,10 +82,6 @@ void LtxReader::Consume(size_t n) {
 
 absl::StatusOr<LtxHeader> LtxReader::ReadHeader() {
   LS_RETURN_IF_ERROR(Fill(kLtxHeaderSize));
-  if (Available().size() < kLtxHeaderSize) {
-    if (Available().substr(0, 4) == "LTX1") return Truncated("header");
-    return absl::DataLossError(fmt::format("{}: not an LTX file (no LTX1 header)", what_));
-  }
   LS_ASSIGN_OR_RETURN(LtxHeader h, ParseLtxHeader(Available(), what_));
   page_size_ = h.page_size;
   Consume(kLtxHeaderSize);
