@@ -423,6 +423,7 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
         if (best->litestream) {
           LitestreamRestoreOptions theirs;
           theirs.output_path = staging;
+          theirs.client_factory = options.client_factory;
           s = ExecuteLitestreamRestore(*best->client, *best->litestream, theirs);
         } else {
           s = ExecuteRestoreReplanning(*best->client, target, &best->plan, options);

@@ -14,6 +14,7 @@
 #include "fmt/format.h"
 
 #include "replica/compat/litestream_internal.h"
+#include "replica/compat/parallel_reader.h"
 #include "replica/format/tx_file_info.h"
 
 namespace litesync {
@@ -35,23 +36,32 @@ std::string DescribeLitestreamPlan(const LitestreamPlan& plan) {
 
 absl::StatusOr<std::unique_ptr<ByteReader>> OpenPlanned(ReplicaClient& client,
                                                         const ObjectInfo& object,
-                                                        const StoredObjectDecoder& decode) {
-  absl::StatusOr<std::unique_ptr<ByteReader>> r = client.OpenObject(object.key);
+                                                        const LitestreamRestoreOptions& opts) {
+  const ParallelReadOptions parallel;
+  absl::StatusOr<std::unique_ptr<ByteReader>> r =
+      opts.client_factory && client.Type() == "s3" && object.size >= 2 * parallel.part_size
+          ? NewParallelObjectReader(opts.client_factory, object, parallel)
+          : client.OpenObject(object.key);
   if (absl::IsNotFound(r.status())) {
     return absl::NotFoundError(fmt::format(
         "{}: gone since the restore was planned (did Litestream's retention remove it?): run "
         "restore again",
         DescribeObject(client, object)));
   }
-  if (!r.ok() || !decode) return r;
-  return decode(*std::move(r), object);
+  if (!r.ok() || !opts.decode_stored) return r;
+  return opts.decode_stored(*std::move(r), object);
 }
 
-absl::StatusOr<LitestreamPresence> FindLitestream(ReplicaClient& client) {
+namespace {
+
+absl::StatusOr<LitestreamPresence> Presence(ReplicaClient& client,
+                                            const std::vector<std::string>& names) {
   LitestreamPresence p;
-  LS_ASSIGN_OR_RETURN(std::optional<LitestreamPlan> v3, PlanLitestreamV3(client, RestoreTarget{}));
+  LS_ASSIGN_OR_RETURN(std::optional<LitestreamPlan> v3,
+                      PlanLitestreamV3(client, names, RestoreTarget{}));
   p.v3 = v3.has_value();
-  absl::StatusOr<std::optional<LitestreamPlan>> v5 = PlanLitestreamV5(client, RestoreTarget{});
+  absl::StatusOr<std::optional<LitestreamPlan>> v5 =
+      PlanLitestreamV5(client, names, RestoreTarget{});
   // A v0.5 replica without a complete chain is still one.
   p.v5 = !v5.ok() || v5->has_value();
   if (!v5.ok() && !absl::IsDataLoss(v5.status()) && !absl::IsNotFound(v5.status())) {
@@ -60,16 +70,28 @@ absl::StatusOr<LitestreamPresence> FindLitestream(ReplicaClient& client) {
   return p;
 }
 
+}  // namespace
+
+absl::StatusOr<LitestreamPresence> FindLitestream(ReplicaClient& client) {
+  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, client.ListRootNames());
+  return Presence(client, names);
+}
+
 namespace {
 
 // When litesync's own history at the location begins: the capture time of its
 // oldest file (InfiniteFuture when it has none).
-absl::StatusOr<absl::Time> OwnHistoryStart(ReplicaClient& client) {
+absl::StatusOr<absl::Time> OwnHistoryStart(ReplicaClient& client,
+                                           const std::vector<std::string>& names) {
   absl::Time oldest = absl::InfiniteFuture();
-  LS_ASSIGN_OR_RETURN(std::vector<Lineage> lineages, client.ListLineages());
-  if (lineages.empty()) return oldest;
+  std::optional<Lineage> first;
+  for (const std::string& n : names) {
+    std::optional<Lineage> l = ParseLineageName(n);
+    if (l && (!first || *l < *first)) first = l;
+  }
+  if (!first) return oldest;
   for (int level : {0, 1, 2, 3, kSnapshotLevel}) {
-    LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files, client.List(lineages.front(), level));
+    LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files, client.List(*first, level));
     for (const TxFileInfo& f : files) oldest = std::min(oldest, f.timestamp);
   }
   return oldest;
@@ -79,12 +101,13 @@ absl::StatusOr<absl::Time> OwnHistoryStart(ReplicaClient& client) {
 
 absl::StatusOr<std::optional<LitestreamPlan>> PlanLitestreamRestore(ReplicaClient& client,
                                                                     const RestoreTarget& target) {
+  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, client.ListRootNames());
   if (target.timestamp) {
     // Once litesync's own history has begun here, Litestream's files no longer
     // tell the database's state.
-    LS_ASSIGN_OR_RETURN(absl::Time ours, OwnHistoryStart(client));
+    LS_ASSIGN_OR_RETURN(absl::Time ours, OwnHistoryStart(client, names));
     if (*target.timestamp >= ours) {
-      LS_ASSIGN_OR_RETURN(LitestreamPresence found, FindLitestream(client));
+      LS_ASSIGN_OR_RETURN(LitestreamPresence found, Presence(client, names));
       if (!found.any()) return std::nullopt;
       return absl::NotFoundError(fmt::format(
           "Litestream's replica at {} ends where litesync's history begins ({}); {} is after "
@@ -92,8 +115,8 @@ absl::StatusOr<std::optional<LitestreamPlan>> PlanLitestreamRestore(ReplicaClien
           client.Describe(), UtcMillis(ours), UtcMillis(*target.timestamp)));
     }
   }
-  absl::StatusOr<std::optional<LitestreamPlan>> v3 = PlanLitestreamV3(client, target);
-  absl::StatusOr<std::optional<LitestreamPlan>> v5 = PlanLitestreamV5(client, target);
+  absl::StatusOr<std::optional<LitestreamPlan>> v3 = PlanLitestreamV3(client, names, target);
+  absl::StatusOr<std::optional<LitestreamPlan>> v5 = PlanLitestreamV5(client, names, target);
   // One version present: its answer. Both: the newer state, else the first error.
   if (v3.ok() && !v3->has_value()) return v5;
   if (v5.ok() && !v5->has_value()) return v3;
@@ -117,8 +140,8 @@ absl::Status ExecuteLitestreamRestore(ReplicaClient& client, const LitestreamPla
   if (!fd.valid()) return ErrnoStatus(errno, fmt::format("create {}", tmp));
   absl::Cleanup remove_tmp = [&tmp] { ::unlink(tmp.c_str()); };
   absl::Status s = plan.format == LitestreamFormat::kV3
-                       ? ApplyLitestreamV3(client, plan, options.decode_stored, fd.get(), tmp)
-                       : ApplyLitestreamV5(client, plan, options.decode_stored, fd.get(), tmp);
+                       ? ApplyLitestreamV3(client, plan, options, fd.get(), tmp)
+                       : ApplyLitestreamV5(client, plan, options, fd.get(), tmp);
   LS_RETURN_IF_ERROR(Annotate(s, "restore " + DescribeLitestreamPlan(plan)));
   fd.reset();
   for (const char* suffix : {"-wal", "-shm"}) {

@@ -69,6 +69,9 @@ struct LitestreamRestoreOptions {
   // error nothing is left at either path.
   std::string output_path;
   StoredObjectDecoder decode_stored;  // empty: the bytes as stored
+  // Large objects on S3 are fetched in parts, several at once, each part by a
+  // client of its own from this factory. Empty: one GET per object.
+  std::function<absl::StatusOr<std::unique_ptr<ReplicaClient>>()> client_factory;
 };
 
 // Executes `plan`: every LZ4 frame, WAL checksum (v0.3) and LTX checksum (v0.5:

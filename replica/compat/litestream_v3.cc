@@ -124,8 +124,9 @@ absl::StatusOr<std::string> ChooseGeneration(const std::map<std::string, V3Gener
 
 }  // namespace
 
-absl::StatusOr<std::optional<LitestreamPlan>> PlanLitestreamV3(ReplicaClient& client,
-                                                               const RestoreTarget& target) {
+absl::StatusOr<std::optional<LitestreamPlan>> PlanLitestreamV3(
+    ReplicaClient& client, const std::vector<std::string>& names, const RestoreTarget& target) {
+  if (std::find(names.begin(), names.end(), "generations") == names.end()) return std::nullopt;
   LS_ASSIGN_OR_RETURN(auto gens, ListGenerations(client));
   if (gens.empty()) return std::nullopt;
   const std::string where = client.Describe();
@@ -194,10 +195,10 @@ namespace {
 // output, verified, then applied.
 class WalIndexApplier {
  public:
-  WalIndexApplier(ReplicaClient& client, const StoredObjectDecoder& decode, PageWriter& writer,
+  WalIndexApplier(ReplicaClient& client, const LitestreamRestoreOptions& opts, PageWriter& writer,
                   int out_fd, const std::string& out_path, uint32_t page_size)
       : client_(client),
-        decode_(decode),
+        opts_(opts),
         writer_(writer),
         out_fd_(out_fd),
         out_path_(out_path),
@@ -213,7 +214,7 @@ class WalIndexApplier {
     uint64_t size = 0;
     for (const ObjectInfo* o : segments) {
       starts.push_back(size);
-      LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteReader> stored, OpenPlanned(client_, *o, decode_));
+      LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteReader> stored, OpenPlanned(client_, *o, opts_));
       std::unique_ptr<ByteReader> r =
           NewLz4FrameReader(std::move(stored), DescribeObject(client_, *o));
       LS_ASSIGN_OR_RETURN(uint64_t n, CopyTo(*r, wal.get(), size));
@@ -291,7 +292,7 @@ class WalIndexApplier {
   }
 
   ReplicaClient& client_;
-  const StoredObjectDecoder& decode_;
+  const LitestreamRestoreOptions& opts_;
   PageWriter& writer_;
   int out_fd_;
   const std::string& out_path_;
@@ -300,10 +301,10 @@ class WalIndexApplier {
 
 // Writes the snapshot (the database file) page by page; returns the page size.
 absl::StatusOr<uint32_t> ApplySnapshot(ReplicaClient& client, const ObjectInfo& object,
-                                       const StoredObjectDecoder& decode, PageWriter& writer,
+                                       const LitestreamRestoreOptions& opts, PageWriter& writer,
                                        int fd, const std::string& path) {
   const std::string what = DescribeObject(client, object);
-  LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteReader> stored, OpenPlanned(client, object, decode));
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteReader> stored, OpenPlanned(client, object, opts));
   std::unique_ptr<ByteReader> r = NewLz4FrameReader(std::move(stored), what);
   char head[100];
   size_t got = 0;
@@ -347,11 +348,12 @@ absl::StatusOr<uint32_t> ApplySnapshot(ReplicaClient& client, const ObjectInfo& 
 }  // namespace
 
 absl::Status ApplyLitestreamV3(ReplicaClient& client, const LitestreamPlan& plan,
-                               const StoredObjectDecoder& decode, int fd, const std::string& path) {
+                               const LitestreamRestoreOptions& opts, int fd,
+                               const std::string& path) {
   PageWriter writer(fd, path);
   LS_ASSIGN_OR_RETURN(uint32_t page_size,
-                      ApplySnapshot(client, plan.objects.front(), decode, writer, fd, path));
-  WalIndexApplier wal(client, decode, writer, fd, path, page_size);
+                      ApplySnapshot(client, plan.objects.front(), opts, writer, fd, path));
+  WalIndexApplier wal(client, opts, writer, fd, path, page_size);
   std::smatch m;
   std::vector<const ObjectInfo*> segments;
   uint32_t index = 0;

@@ -37,7 +37,11 @@ const std::regex kLtxName("([0-9a-f]{16})-([0-9a-f]{16})\\.ltx");
 
 // Every LTX file: under ltx/<level>/ (Litestream's file client) and under
 // <level as 4 hex>/ (its S3 client), at either kind of location.
-absl::StatusOr<std::vector<V5File>> ListLtx(ReplicaClient& client) {
+absl::StatusOr<std::vector<V5File>> ListLtx(ReplicaClient& client,
+                                            const std::vector<std::string>& names) {
+  const auto has = [&](const std::string& n) {
+    return std::find(names.begin(), names.end(), n) != names.end();
+  };
   std::vector<V5File> out;
   std::smatch m;
   const auto add = [&](int level, ObjectInfo& o, const std::string& name) {
@@ -45,12 +49,15 @@ absl::StatusOr<std::vector<V5File>> ListLtx(ReplicaClient& client) {
     out.push_back(V5File{level, std::stoull(m[1], nullptr, 16), std::stoull(m[2], nullptr, 16),
                          std::move(o), std::nullopt});
   };
-  LS_ASSIGN_OR_RETURN(std::vector<ObjectInfo> in_ltx, client.ListObjects("ltx/"));
-  const std::regex level_dir("ltx/([0-9])/([^/]+)");
-  for (ObjectInfo& o : in_ltx) {
-    if (std::regex_match(o.key, m, level_dir)) add(m[1].str()[0] - '0', o, m[2].str());
+  if (has("ltx")) {
+    LS_ASSIGN_OR_RETURN(std::vector<ObjectInfo> in_ltx, client.ListObjects("ltx/"));
+    const std::regex level_dir("ltx/([0-9])/([^/]+)");
+    for (ObjectInfo& o : in_ltx) {
+      if (std::regex_match(o.key, m, level_dir)) add(m[1].str()[0] - '0', o, m[2].str());
+    }
   }
   for (int level = 0; level <= kLtxSnapshotLevel; ++level) {
+    if (!has(fmt::format("{:04x}", level))) continue;
     const std::string dir = fmt::format("{:04x}/", level);
     LS_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, client.ListObjects(dir));
     for (ObjectInfo& o : objects) add(level, o, o.key.substr(dir.size()));
@@ -65,7 +72,7 @@ absl::StatusOr<absl::Time> Created(ReplicaClient& client, V5File& f) {
   if (!f.created) {
     const std::string what = DescribeObject(client, f.object);
     LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteReader> r,
-                        client.OpenObject(f.object.key, kLtxHeaderSize));
+                        client.OpenObject(f.object.key, 0, kLtxHeaderSize));
     std::string head(kLtxHeaderSize, '\0');
     size_t got = 0;
     LS_RETURN_IF_ERROR(ReadFull(*r, head.data(), head.size(), &got));
@@ -102,9 +109,9 @@ std::string NotRestorable(const std::string& where, const RestoreTarget& target,
 
 }  // namespace
 
-absl::StatusOr<std::optional<LitestreamPlan>> PlanLitestreamV5(ReplicaClient& client,
-                                                               const RestoreTarget& target) {
-  LS_ASSIGN_OR_RETURN(std::vector<V5File> files, ListLtx(client));
+absl::StatusOr<std::optional<LitestreamPlan>> PlanLitestreamV5(
+    ReplicaClient& client, const std::vector<std::string>& names, const RestoreTarget& target) {
+  LS_ASSIGN_OR_RETURN(std::vector<V5File> files, ListLtx(client, names));
   if (files.empty()) return std::nullopt;
   const std::string where = client.Describe();
   std::vector<V5File*> chain;
@@ -253,7 +260,8 @@ class LtxApplier {
 }  // namespace
 
 absl::Status ApplyLitestreamV5(ReplicaClient& client, const LitestreamPlan& plan,
-                               const StoredObjectDecoder& decode, int fd, const std::string& path) {
+                               const LitestreamRestoreOptions& opts, int fd,
+                               const std::string& path) {
   LtxApplier applier(fd, path);
   std::smatch m;
   for (size_t i = 0; i < plan.objects.size(); ++i) {
@@ -262,7 +270,7 @@ absl::Status ApplyLitestreamV5(ReplicaClient& client, const LitestreamPlan& plan
     if (!std::regex_match(name, m, kLtxName)) {
       return absl::InternalError(fmt::format("{}: not an LTX file name", o.key));
     }
-    LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteReader> r, OpenPlanned(client, o, decode));
+    LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteReader> r, OpenPlanned(client, o, opts));
     LS_RETURN_IF_ERROR(applier.Apply(std::move(r), DescribeObject(client, o), i == 0,
                                      std::stoull(m[1], nullptr, 16),
                                      std::stoull(m[2], nullptr, 16)));

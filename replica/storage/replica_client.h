@@ -114,6 +114,13 @@ class ReplicaClient {
   // unconditionally and the caller must verify by reading back (lease.h).
   virtual RecordConditions record_conditions() const { return RecordConditions::kIgnored; }
 
+  // The first path components under the replica root that hold objects (its
+  // "directories": litesync's lineages, Litestream's generations, ltx, 0000...),
+  // sorted. Cheap on S3: one listing per name.
+  virtual absl::StatusOr<std::vector<std::string>> ListRootNames() {
+    return absl::UnimplementedError("listing the replica root");
+  }
+
   // Read-only access to objects that are not litesync's, for restoring a
   // Litestream replica at the same location (replica/compat/). Every object whose
   // key (relative to the replica root) starts with `prefix`, sorted by key; empty
@@ -121,10 +128,12 @@ class ReplicaClient {
   virtual absl::StatusOr<std::vector<ObjectInfo>> ListObjects(std::string_view prefix) {
     return absl::UnimplementedError(fmt::format("{}: listing other objects", prefix));
   }
-  // The object's bytes, or only its first `limit` bytes when limit > 0 (fewer
-  // when it is shorter). NotFound when absent.
+  // The object's bytes from `offset` on, or only `limit` of them when limit > 0
+  // (fewer when it is shorter). NotFound when absent.
   virtual absl::StatusOr<std::unique_ptr<ByteReader>> OpenObject(std::string_view key,
+                                                                 uint64_t offset = 0,
                                                                  uint64_t limit = 0) {
+    (void)offset;
     (void)limit;
     return absl::UnimplementedError(fmt::format("{}: reading other objects", key));
   }

@@ -64,9 +64,10 @@ class LitestreamV3Test : public ::testing::Test {
     Write(200, 1);
     ASSERT_TRUE(litestream.WaitShipped(watch)) << litestream.log();
     *first = Dump(db_);
-    absl::SleepFor(absl::Milliseconds(600));
+    // S3's LastModified (s3rver's too) has one-second resolution.
+    absl::SleepFor(absl::Milliseconds(1200));
     *between = absl::Now();
-    absl::SleepFor(absl::Milliseconds(600));
+    absl::SleepFor(absl::Milliseconds(1200));
     Write(300, 2);
     ASSERT_TRUE(litestream.WaitShipped(watch)) << litestream.log();
     *second = Dump(db_);

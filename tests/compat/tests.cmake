@@ -3,6 +3,7 @@
 # the litesync binary; the LTX checksum against its reference value.
 litesync_test_binary(litestream_tests
   compat/crc64_test.cc
+  compat/parallel_reader_test.cc
   compat/litestream_v3_test.cc
   compat/litestream_v5_test.cc
   compat/litestream_util.cc

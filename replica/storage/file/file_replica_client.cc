@@ -288,6 +288,16 @@ class FileReplicaClient : public ReplicaClient {
   }
   RecordConditions record_conditions() const override { return RecordConditions::kEnforced; }
 
+  absl::StatusOr<std::vector<std::string>> ListRootNames() override {
+    LS_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDir(root_));
+    std::erase_if(names, [&](const std::string& n) {
+      struct stat st;
+      return ::stat((root_ + "/" + n).c_str(), &st) != 0 || !S_ISDIR(st.st_mode);
+    });
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
   absl::StatusOr<std::vector<ObjectInfo>> ListObjects(std::string_view prefix) override {
     // Walk the deepest directory the prefix names, keep what starts with it.
     size_t slash = prefix.rfind('/');
@@ -300,7 +310,7 @@ class FileReplicaClient : public ReplicaClient {
     return out;
   }
 
-  absl::StatusOr<std::unique_ptr<ByteReader>> OpenObject(std::string_view key,
+  absl::StatusOr<std::unique_ptr<ByteReader>> OpenObject(std::string_view key, uint64_t offset,
                                                          uint64_t limit) override {
     if (key.empty() || key.front() == '/' || key == ".." || key.starts_with("../") ||
         key.find("/../") != std::string_view::npos || key.ends_with("/..")) {
@@ -313,6 +323,9 @@ class FileReplicaClient : public ReplicaClient {
       return ErrnoStatus(errno, fmt::format("open {}", path));
     }
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (offset > 0 && ::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) {
+      return ErrnoStatus(errno, fmt::format("seek {}", path));
+    }
     std::unique_ptr<ByteReader> reader(new FdReader(std::move(fd), path));
     if (limit > 0) reader = std::make_unique<LimitedReader>(std::move(reader), limit);
     return reader;
