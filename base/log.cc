@@ -90,7 +90,7 @@ void SetLogSink(LogSink sink) { g_sink.store(sink); }
 std::string FormatLogLine(absl::Time ts, LogLevel level, std::string_view msg,
                           std::span<const LogField> fields) {
   std::string line = "ts=";
-  line += absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", ts, absl::UTCTimeZone());
+  line += FormatTimestamp(ts);
   line += " level=";
   line += LevelName(level);
   line += " msg=";

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 namespace litesync {
@@ -33,7 +34,7 @@ struct LogField {
     } else if constexpr (std::is_same_v<T, absl::Duration>) {
       return absl::FormatDuration(v);
     } else if constexpr (std::is_same_v<T, absl::Time>) {
-      return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", v, absl::UTCTimeZone());
+      return FormatTimestamp(v);
     } else if constexpr (std::is_same_v<T, bool>) {
       return v ? "true" : "false";
     } else {

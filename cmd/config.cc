@@ -18,6 +18,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cmd/config_internal.h"
+#include "heartbeat/health.h"
 
 namespace litesync {
 namespace {
@@ -28,16 +29,6 @@ using config_internal::DurationRule;
 using config_internal::GlobalCredentials;
 using config_internal::LineOf;
 using config_internal::MapView;
-
-// The heartbeat rule (docs/heartbeat.md): at most one ping a minute; a shorter interval would only
-// make noise.
-constexpr absl::Duration kMinHeartbeatInterval = absl::Minutes(1);
-
-std::string ShowLocation(const ReplicaOptions& r) {
-  if (r.type == "file") return "file://" + r.path;
-  return r.prefix.empty() ? fmt::format("s3://{}", r.bucket)
-                          : fmt::format("s3://{}/{}", r.bucket, r.prefix);
-}
 
 // Where each replica location was first claimed, to refuse sharing one.
 struct LocationOwner {
@@ -101,7 +92,7 @@ absl::Status ParseDb(const std::string& file, const YAML::Node& item, size_t i, 
       return m.Error(m.Has("replica") ? "replica" : "replicas",
                      fmt::format("{} is already the replica of {} (line {}); each database "
                                  "needs its own replica location",
-                                 ShowLocation(r), it->second.db, it->second.line));
+                                 r.Describe(), it->second.db, it->second.line));
     }
     (*locations)[loc] = LocationOwner{db.path, rline};
   }

@@ -9,6 +9,7 @@
 #include "fmt/format.h"
 
 #include "cmd/config_internal.h"
+#include "replica/storage/s3/s3_environment.h"
 
 namespace litesync::config_internal {
 namespace {
@@ -19,11 +20,6 @@ constexpr absl::Duration kMinSyncInterval = absl::Milliseconds(10);
 constexpr std::string_view kS3OnlyKeys[] = {"bucket",           "endpoint",    "region",
                                             "force-path-style", "skip-verify", "access-key-id",
                                             "secret-access-key"};
-
-std::string Getenv(const char* name) {
-  const char* v = std::getenv(name);
-  return v == nullptr ? "" : v;
-}
 
 std::string StripSlashes(std::string s) {
   while (!s.empty() && s.front() == '/') s.erase(s.begin());
@@ -113,11 +109,10 @@ absl::Status ParseLocation(const MapView& m, ReplicaOptions* r) {
 absl::Status ParseS3Settings(const MapView& m, const GlobalCredentials& global, ReplicaOptions* r) {
   std::string endpoint_source = "endpoint";
   if (absl::Status s = m.ReadString("endpoint", &r->endpoint); !s.ok()) return s;
-  for (const char* env : {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}) {
-    if (r->endpoint.empty() && !m.Has("endpoint")) {
-      r->endpoint = Getenv(env);
-      endpoint_source = env;
-    }
+  const S3Environment env = ReadS3Environment();
+  if (r->endpoint.empty() && !m.Has("endpoint") && !env.endpoint.empty()) {
+    r->endpoint = env.endpoint;
+    endpoint_source = env.endpoint_var;
   }
   if (!r->endpoint.empty()) {
     std::string lower = absl::AsciiStrToLower(r->endpoint);
@@ -130,8 +125,7 @@ absl::Status ParseS3Settings(const MapView& m, const GlobalCredentials& global, 
     while (r->endpoint.back() == '/') r->endpoint.pop_back();
   }
   if (absl::Status s = m.ReadString("region", &r->region); !s.ok()) return s;
-  if (r->region.empty()) r->region = Getenv("AWS_REGION");
-  if (r->region.empty()) r->region = Getenv("AWS_DEFAULT_REGION");
+  if (r->region.empty()) r->region = env.region;
   // Unset, the S3 client picks: path style with an endpoint (MinIO, s3rver, R2...),
   // virtual-hosted on AWS.
   if (m.Has("force-path-style")) {
@@ -151,11 +145,11 @@ absl::Status ParseS3Settings(const MapView& m, const GlobalCredentials& global, 
   }
   std::string token;
   if (id.empty() && secret.empty()) {
-    id = Getenv("AWS_ACCESS_KEY_ID");
-    secret = Getenv("AWS_SECRET_ACCESS_KEY");
-    token = Getenv("AWS_SESSION_TOKEN");
-    id_name = "AWS_ACCESS_KEY_ID";
-    secret_name = "AWS_SECRET_ACCESS_KEY";
+    id = env.access_key_id;
+    secret = env.secret_access_key.reveal();
+    token = env.session_token.reveal();
+    id_name = kAccessKeyIdVar;
+    secret_name = kSecretAccessKeyVar;
   }
   if (id.empty() != secret.empty()) {
     std::string_view set = id.empty() ? secret_name : id_name;

@@ -1,6 +1,7 @@
 // The small slice of HTTP/1.1 the control endpoint speaks: parsing a request
-// head, formatting a Connection: close response, and a bounded GET client over a
-// Unix socket (what `litesync status` uses to ask the daemon). Thread-compatible.
+// head, formatting a Connection: close response, and a bounded GET over a Unix
+// socket through libcurl (what `litesync status` uses to ask the daemon).
+// Thread-compatible.
 #pragma once
 
 #include <string>
@@ -43,8 +44,5 @@ absl::StatusOr<HttpResult> HttpGetUnix(const std::string& socket_path, std::stri
 absl::StatusOr<HttpResult> HttpGetFirstUnix(const std::vector<std::string>& sockets,
                                             std::string_view path, std::string* socket,
                                             absl::Duration timeout = absl::Seconds(5));
-
-// Parses a raw response (status line, headers, body; Content-Length honored).
-absl::StatusOr<HttpResult> ParseResponse(std::string_view raw);
 
 }  // namespace litesync

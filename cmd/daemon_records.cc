@@ -10,9 +10,8 @@
 #include "replica/storage/replica_client.h"
 
 namespace litesync {
-namespace {
 
-std::vector<SyncRecord> FromReport(const StatusReport& report) {
+std::vector<SyncRecord> RecordsFromReport(const StatusReport& report) {
   std::vector<SyncRecord> out;
   for (const DbStatus& d : report.databases) {
     SyncRecord r;
@@ -24,6 +23,7 @@ std::vector<SyncRecord> FromReport(const StatusReport& report) {
     r.replicated_txid = d.replicated_txid.value_or(0);
     r.wal_size = d.wal_size.value_or(0);
     r.database_missing = !d.database_exists;
+    r.validation_failed = d.validation_failed;
     if (!d.last_error.empty()) {
       r.last_error = absl::UnknownError(d.last_error);
       r.last_error_time = d.last_error_time.value_or(absl::InfinitePast());
@@ -33,8 +33,6 @@ std::vector<SyncRecord> FromReport(const StatusReport& report) {
   return out;
 }
 
-}  // namespace
-
 std::vector<SyncRecord> ReadSyncRecords(const Config& config, std::string* note) {
   std::string socket;
   absl::StatusOr<HttpResult> answer =
@@ -43,7 +41,7 @@ std::vector<SyncRecord> ReadSyncRecords(const Config& config, std::string* note)
     absl::StatusOr<StatusReport> report = ParseStatusJson(answer->body);
     if (report.ok()) {
       *note = fmt::format("sync records of the running daemon (socket {})", socket);
-      return FromReport(*report);
+      return RecordsFromReport(*report);
     }
   }
   *note = fmt::format(
@@ -51,7 +49,7 @@ std::vector<SyncRecord> ReadSyncRecords(const Config& config, std::string* note)
   StatusReport direct = ReadStatusDirect(
       config, [](const ReplicaOptions& o) { return NewReplicaClient(o); }, Clock::Real()->Now(),
       HealthInterval(config));
-  return FromReport(direct);
+  return RecordsFromReport(direct);
 }
 
 }  // namespace litesync

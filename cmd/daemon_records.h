@@ -10,6 +10,7 @@
 #include "base/sync_record.h"
 
 #include "cmd/config.h"
+#include "cmd/status_report.h"
 
 namespace litesync {
 
@@ -21,6 +22,11 @@ class RecordList : public SyncRecordSource {
  private:
   std::vector<SyncRecord> records_;
 };
+
+// The sync records a status report stands for: every input of the health rule
+// (CheckRecord) round-trips, so `litesync heartbeat` judges the daemon's
+// databases exactly as the daemon's own heartbeat does.
+std::vector<SyncRecord> RecordsFromReport(const StatusReport& report);
 
 // The records and, in `note`, where they came from (for the user).
 std::vector<SyncRecord> ReadSyncRecords(const Config& config, std::string* note);

@@ -14,11 +14,13 @@
 #include "absl/time/time.h"
 #include "base/secret.h"
 #include "base/status.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 #include "cmd/command.h"
 #include "cmd/databases.h"
 #include "cmd/flags.h"
+#include "cmd/json.h"
 #include "replica/format/tx_file_info.h"
 #include "replica/storage/replica_client.h"
 
@@ -68,26 +70,6 @@ struct Row {
   std::string replica;
   TxFileInfo info;
 };
-
-std::string FormatUtc(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
-// A JSON string literal; replica names and URLs are the only free text.
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 std::optional<int> ParseArgs(const std::vector<std::string>& argv, bool snapshots, Args* a) {
   a->command = snapshots ? "snapshots" : "ltx";
@@ -204,21 +186,25 @@ std::string FormatTable(const std::vector<Row>& rows) {
     const TxFileInfo& f = r.info;
     out += fmt::format("{:<{}}  {:<16}  {:>5}  {:<16}  {:<16}  {:>12}  {}\n", r.replica, width,
                        LineageName(f.lineage), f.level, TxidString(f.min_txid),
-                       TxidString(f.max_txid), f.size, FormatUtc(f.timestamp));
+                       TxidString(f.max_txid), f.size, FormatTimestamp(f.timestamp));
   }
   return out;
 }
 
+// One object per line inside the array, so the output also reads well to grep.
 std::string FormatJson(const std::vector<Row>& rows) {
   std::string out = "[";
   for (size_t i = 0; i < rows.size(); ++i) {
     const TxFileInfo& f = rows[i].info;
-    out += fmt::format(
-        "{}\n  {{\"replica\": {}, \"lineage\": \"{}\", \"level\": {}, \"min_txid\": \"{}\", "
-        "\"max_txid\": \"{}\", \"size\": {}, \"created\": \"{}\", \"path\": {}}}",
-        i == 0 ? "" : ",", JsonString(rows[i].replica), LineageName(f.lineage), f.level,
-        TxidString(f.min_txid), TxidString(f.max_txid), f.size, FormatUtc(f.timestamp),
-        JsonString(f.RelativePath()));
+    Json o = {{"replica", rows[i].replica},
+              {"lineage", LineageName(f.lineage)},
+              {"level", f.level},
+              {"min_txid", TxidString(f.min_txid)},
+              {"max_txid", TxidString(f.max_txid)},
+              {"size", f.size},
+              {"created", FormatTimestamp(f.timestamp)},
+              {"path", f.RelativePath()}};
+    out += (i == 0 ? "\n  " : ",\n  ") + DumpJson(o, -1);
   }
   return out + (rows.empty() ? "]\n" : "\n]\n");
 }

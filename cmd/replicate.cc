@@ -30,6 +30,7 @@
 #include "cmd/version.h"
 #include "heartbeat/heartbeat.h"
 #include "replica/engine/replicator.h"
+#include "replica/sqlite/db_reader.h"
 #include "replica/storage/replica_client.h"
 
 namespace litesync {
@@ -215,26 +216,10 @@ absl::Status CheckDatabaseFile(const ResolvedDb& db) {
     return absl::FailedPreconditionError(
         Prefixed(db.source, fmt::format("{} is not a directory", dir)));
   }
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return absl::OkStatus();
-    return ErrnoStatus(errno, Prefixed(db.source, fmt::format("cannot read {}", path)));
-  }
-  if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        Prefixed(db.source, fmt::format("{} is a directory, not a database file", path)));
-  }
-  static constexpr char kMagic[] = "SQLite format 3";  // 16 bytes with the NUL
-  char header[16];
-  ssize_t n = ::pread(fd.get(), header, sizeof header, 0);
-  if (n < 0) return ErrnoStatus(errno, Prefixed(db.source, fmt::format("cannot read {}", path)));
-  if (n > 0 && (n < 16 || std::memcmp(header, kMagic, 16) != 0)) {
-    return absl::FailedPreconditionError(Prefixed(
-        db.source,
-        fmt::format("{} is not a SQLite database (it does not start with \"SQLite format 3\")",
-                    path)));
-  }
-  return absl::OkStatus();
+  absl::Status header = CheckSqliteHeader(path);
+  if (header.ok() || absl::IsNotFound(header)) return absl::OkStatus();  // created on first use
+  return absl::Status(header.code(), Prefixed(db.source, std::string(header.message().data(),
+                                                                     header.message().size())));
 }
 
 int RunReplicateCommand(const std::vector<std::string>& args) {

@@ -14,11 +14,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "base/fs.h"
 #include "base/handles.h"
 #include "base/log.h"
 #include "base/scratch_dir.h"
 #include "base/secret.h"
 #include "base/status.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 #include "cmd/command.h"
@@ -83,17 +85,13 @@ bool Exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-std::string FormatUtc(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
 std::string FormatLitestreamPlan(const Candidate& c, const std::string& output) {
   const LitestreamPlan& p = *c.litestream;
   std::string out = "restore plan (dry run: nothing written)\n";
   out += fmt::format("  replica:   {}\n", RedactUrl(c.client->Describe()));
   out += fmt::format("  output:    {}\n", output);
   out += fmt::format("  from:      {}\n", DescribeLitestreamPlan(p));
-  out += fmt::format("  time:      {}\n", FormatUtc(p.timestamp));
+  out += fmt::format("  time:      {}\n", FormatTimestamp(p.timestamp));
   out += fmt::format("  files:     {}\n", p.objects.size());
   out += fmt::format("  bytes:     {}\n", p.bytes);
   for (const ObjectInfo& o : p.objects) out += fmt::format("    {}  {} bytes\n", o.key, o.size);
@@ -110,7 +108,7 @@ std::string FormatPlan(const Candidate& c, const std::string& output) {
   out += fmt::format("  output:    {}\n", output);
   out += fmt::format("  lineage:   {}\n", LineageName(p.lineage));
   out += fmt::format("  txid:      {} ({})\n", TxidString(p.txid), p.txid);
-  out += fmt::format("  time:      {}\n", FormatUtc(p.timestamp));
+  out += fmt::format("  time:      {}\n", FormatTimestamp(p.timestamp));
   out += fmt::format("  files:     {} ({} snapshot, {} incremental)\n", p.files.size(), snapshots,
                      p.files.size() - snapshots);
   out += fmt::format("  bytes:     {}\n", p.bytes);
@@ -189,12 +187,7 @@ absl::Status Publish(const std::string& staging, const std::string& output) {
     }
     ::unlink(staging.c_str());
   }
-  std::string dir = std::filesystem::path(output).parent_path().string();
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid() || ::fsync(fd.get()) != 0) {
-    return ErrnoStatus(errno, fmt::format("fsync directory {}", dir));
-  }
-  return absl::OkStatus();
+  return fs::FsyncParentDir(output);
 }
 
 std::optional<int> ParseArgs(const std::vector<std::string>& argv, Args* a, RestoreTarget* target) {

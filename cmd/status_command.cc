@@ -13,6 +13,7 @@
 
 #include "cmd/control_http.h"
 #include "cmd/control_server.h"
+#include "replica/storage/replica_head.h"
 
 namespace litesync {
 namespace {
@@ -61,15 +62,6 @@ std::string Normalize(const std::string& path) {
   return ec ? path : abs.lexically_normal().string();
 }
 
-// A redacted description when no client could be made for the options.
-std::string DescribeOptions(const ReplicaOptions& r) {
-  if (r.type == "s3") {
-    return RedactUrl(r.prefix.empty() ? fmt::format("s3://{}", r.bucket)
-                                      : fmt::format("s3://{}/{}", r.bucket, r.prefix));
-  }
-  return RedactUrl("file://" + r.path);
-}
-
 SyncRecord ReadReplica(const std::string& db, bool db_exists, int64_t wal_size,
                        const ReplicaOptions& options, const ReplicaClientFactory& new_client,
                        absl::Time now) {
@@ -77,7 +69,7 @@ SyncRecord ReadReplica(const std::string& db, bool db_exists, int64_t wal_size,
   r.db = db;
   r.database_missing = !db_exists;
   r.wal_size = wal_size;
-  r.replica = DescribeOptions(options);
+  r.replica = RedactUrl(options.Describe());
   absl::StatusOr<std::unique_ptr<ReplicaClient>> client = new_client(options);
   absl::StatusOr<std::optional<TxFileInfo>> newest =
       client.ok() ? NewestTxFile(**client) : client.status();
@@ -114,24 +106,6 @@ int Finish(const StatusReport& report, bool json, size_t width, std::string* out
 }
 
 }  // namespace
-
-absl::StatusOr<std::optional<TxFileInfo>> NewestTxFile(ReplicaClient& client) {
-  LS_ASSIGN_OR_RETURN(std::vector<Lineage> lineages, client.ListLineages());
-  for (auto it = lineages.rbegin(); it != lineages.rend(); ++it) {
-    std::optional<TxFileInfo> best;
-    for (int level : {0, 1, 2, kMaxCompactionLevel, kSnapshotLevel}) {
-      LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files, client.List(*it, level));
-      for (const TxFileInfo& f : files) {
-        if (!best || f.max_txid > best->max_txid ||
-            (f.max_txid == best->max_txid && f.timestamp > best->timestamp)) {
-          best = f;
-        }
-      }
-    }
-    if (best) return best;
-  }
-  return std::optional<TxFileInfo>();
-}
 
 StatusReport ReadStatusDirect(const Config& config, const ReplicaClientFactory& new_client,
                               absl::Time now, absl::Duration interval) {

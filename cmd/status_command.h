@@ -44,9 +44,4 @@ int RunStatusCommand(const Config& config, const std::vector<std::string>& args,
 StatusReport ReadStatusDirect(const Config& config, const ReplicaClientFactory& new_client,
                               absl::Time now, absl::Duration interval);
 
-// The newest tx file of `client` (highest max_txid, then newest timestamp) in
-// its newest lineage holding any, over levels 0..kMaxCompactionLevel and the
-// snapshot level; nullopt for an empty replica.
-absl::StatusOr<std::optional<TxFileInfo>> NewestTxFile(ReplicaClient& client);
-
 }  // namespace litesync

@@ -5,6 +5,8 @@
 #include "base/secret.h"
 #include "fmt/format.h"
 
+#include "heartbeat/health.h"
+
 namespace litesync {
 namespace {
 
@@ -12,17 +14,22 @@ constexpr std::string_view kStateNames[] = {"no database", "error",   "never syn
                                             "stale",       "warning", "ok"};
 
 // Fills the health verdict (heartbeat rule), the state and its reason.
+// The state and reason a row shows. Whether it is healthy is the one health rule's
+// (CheckRecord, heartbeat/health.h); this only words it for the status table.
 void Classify(const SyncRecord& r, absl::Time now, absl::Duration interval, DbStatus* d) {
+  const DbProblem problem = CheckRecord(r, now, interval);
   std::string unhealthy;
-  if (r.database_missing) {
+  if (problem.reason.empty()) {
+    // healthy
+  } else if (problem.reason == "database missing") {
     unhealthy = "database file does not exist";
-  } else if (r.validation_failed) {
+  } else if (problem.reason == "validation failed") {
     unhealthy = "validation failed";
-  } else if (!r.SyncedOnce()) {
+  } else if (problem.last_sync_age == absl::InfiniteDuration()) {
     unhealthy = "never synced";
-  } else if (absl::Duration age = std::max(now - r.last_success, absl::ZeroDuration());
-             age > interval) {
-    unhealthy = fmt::format("last sync {} ago (interval {})", FormatAge(age), FormatAge(interval));
+  } else {
+    unhealthy = fmt::format("last sync {} ago (interval {})", FormatAge(problem.last_sync_age),
+                            FormatAge(interval));
   }
   d->healthy = unhealthy.empty();
 
@@ -53,6 +60,7 @@ DbStatus FromRecord(const SyncRecord& r, absl::Time now, absl::Duration interval
   d.path = r.db;
   d.replica = RedactUrl(r.replica);
   d.database_exists = !r.database_missing;
+  d.validation_failed = r.validation_failed;
   if (r.SyncedOnce()) d.last_sync = r.last_success;
   d.lineage = r.lineage;
   d.local_txid = r.local_txid;
@@ -142,24 +150,6 @@ std::string MessageOf(const absl::Status& s) {
   return std::string(s.message().data(), s.message().size());
 }
 
-std::string FormatAge(absl::Duration d) {
-  if (d < absl::ZeroDuration()) d = absl::ZeroDuration();
-  int64_t total = absl::ToInt64Seconds(d);
-  const int64_t units[] = {86400, 3600, 60, 1};
-  const char* names[] = {"d", "h", "m", "s"};
-  std::string out;
-  int emitted = 0;
-  for (int i = 0; i < 4 && emitted < 2; ++i) {
-    int64_t n = total / units[i];
-    total %= units[i];
-    if (n == 0 && emitted == 0) continue;
-    if (emitted == 1 && n == 0) break;  // "1h", not "1h0m"
-    out += fmt::format("{}{}", n, names[i]);
-    ++emitted;
-  }
-  return out.empty() ? "0s" : out;
-}
-
 std::string FormatBytes(uint64_t bytes) {
   if (bytes < 1024) return fmt::format("{} B", bytes);
   const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -170,19 +160,6 @@ std::string FormatBytes(uint64_t bytes) {
     ++i;
   }
   return fmt::format("{:.1f} {}", v, units[i]);
-}
-
-std::string FormatTimestamp(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
-std::optional<absl::Time> ParseTimestamp(std::string_view s) {
-  absl::Time t;
-  std::string err;
-  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", absl::string_view(s.data(), s.size()), &t, &err)) {
-    return std::nullopt;
-  }
-  return t;
 }
 
 }  // namespace litesync

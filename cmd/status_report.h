@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "base/sync_record.h"
+#include "base/time_format.h"
 
 #include "heartbeat/heartbeat_status.h"
 
@@ -41,6 +42,7 @@ struct DbStatus {
   bool healthy = false;  // the heartbeat rule
   std::string reason;    // why not `ok`; empty when ok
   bool database_exists = true;
+  bool validation_failed = false;  // the last validation found the replica wrong
   std::optional<absl::Time> last_sync;
   std::optional<uint64_t> lineage;
   std::optional<uint64_t> local_txid;
@@ -88,9 +90,8 @@ struct StatusReport {
   std::vector<std::string> UnhealthyReasons() const;
 };
 
-// Classifies every record at `now` under the heartbeat rule: healthy when the
-// database exists, validation passed, it synced at least once and its last
-// success is at most `interval` old. Replica and heartbeat URLs are redacted
+// Classifies every record at `now` under the one health rule (CheckRecord,
+// heartbeat/health.h). Replica and heartbeat URLs are redacted
 // again here (defense in depth).
 StatusReport BuildStatus(const std::vector<SyncRecord>& records,
                          const std::vector<HeartbeatTargetStatus>& heartbeat, absl::Time now,
@@ -110,10 +111,6 @@ std::string RenderTable(const StatusReport& report, size_t width = 0);
 // absl::string_view, which fmt cannot format).
 std::string MessageOf(const absl::Status& s);
 
-// Small formatters shared by the renderers: "6m12s", "4.0 KiB", RFC 3339 UTC.
-std::string FormatAge(absl::Duration d);
 std::string FormatBytes(uint64_t bytes);
-std::string FormatTimestamp(absl::Time t);
-std::optional<absl::Time> ParseTimestamp(std::string_view s);
 
 }  // namespace litesync

@@ -1,68 +1,68 @@
 // RenderJson and ParseStatusJson: the /status schema, version 1 (docs/status.md).
 // Unknown values are null; readers ignore members they do not know, so fields
 // can be added without a schema bump.
+#include <cmath>
+
 #include "base/status.h"
 #include "fmt/format.h"
 
-#include "cmd/status_json.h"
+#include "cmd/json.h"
 #include "cmd/status_report.h"
 #include "replica/format/tx_file_info.h"
 
 namespace litesync {
 namespace {
 
-Json OptTime(const std::optional<absl::Time>& t) {
-  return t ? Json::String(FormatTimestamp(*t)) : Json();
-}
-Json OptU64(const std::optional<uint64_t>& v) { return v ? Json::Unsigned(*v) : Json(); }
-Json OptStr(const std::string& s) { return s.empty() ? Json() : Json::String(s); }
-Json Strings(const std::vector<std::string>& v) {
-  Json a = Json::Array();
-  for (const std::string& s : v) a.Push(Json::String(s));
-  return a;
-}
+Json OptTime(const std::optional<absl::Time>& t) { return t ? Json(FormatTimestamp(*t)) : Json(); }
+Json OptU64(const std::optional<uint64_t>& v) { return v ? Json(*v) : Json(); }
+Json OptStr(const std::string& s) { return s.empty() ? Json() : Json(s); }
+// A finite number; NaN and infinities (which JSON cannot carry) become null.
+Json Number(double d) { return std::isfinite(d) ? Json(d) : Json(); }
+Json Strings(const std::vector<std::string>& v) { return Json(v); }
 
 Json DbJson(const DbStatus& d, absl::Time now) {
-  Json o = Json::Object();
-  o.Set("path", Json::String(d.path));
-  o.Set("replica", Json::String(d.replica));
-  o.Set("state", Json::String(std::string(DbStateName(d.state))));
-  o.Set("healthy", Json::Bool(d.healthy));
-  o.Set("reason", OptStr(d.reason));
-  o.Set("database_exists", Json::Bool(d.database_exists));
-  o.Set("last_sync", OptTime(d.last_sync));
-  o.Set("last_sync_age_seconds", d.last_sync ? Json::Number(absl::ToDoubleSeconds(std::max(
-                                                   now - *d.last_sync, absl::ZeroDuration())))
-                                             : Json());
-  o.Set("lineage", d.lineage ? Json::String(LineageName(*d.lineage)) : Json());
-  o.Set("local_txid", OptU64(d.local_txid));
-  o.Set("replicated_txid", OptU64(d.replicated_txid));
-  o.Set("behind_txns", OptU64(d.behind_txns));
-  o.Set("behind_bytes", OptU64(d.behind_bytes));
-  o.Set("lag_seconds", d.lag_seconds ? Json::Number(*d.lag_seconds) : Json());
-  o.Set("wal_size_bytes", d.wal_size ? Json::Integer(*d.wal_size) : Json());
-  o.Set("last_error", OptStr(d.last_error));
-  o.Set("last_error_time", OptTime(d.last_error_time));
-  o.Set("sync_count", OptU64(d.sync_count));
-  o.Set("sync_error_count", OptU64(d.sync_error_count));
-  o.Set("bytes_written", OptU64(d.bytes_written));
-  o.Set("snapshot_count", OptU64(d.snapshot_count));
-  o.Set("warnings", Strings(d.warnings));
-  o.Set("checkpoint_error_count", OptU64(d.checkpoint_error_count));
+  Json o = Json::object();
+  o["path"] = Json(d.path);
+  o["replica"] = Json(d.replica);
+  o["state"] = Json(std::string(DbStateName(d.state)));
+  o["healthy"] = Json(d.healthy);
+  o["reason"] = OptStr(d.reason);
+  o["database_exists"] = Json(d.database_exists);
+  o["validation_failed"] = Json(d.validation_failed);
+  o["last_sync"] = OptTime(d.last_sync);
+  o["last_sync_age_seconds"] =
+      d.last_sync
+          ? Number(absl::ToDoubleSeconds(std::max(now - *d.last_sync, absl::ZeroDuration())))
+          : Json();
+  o["lineage"] = d.lineage ? Json(LineageName(*d.lineage)) : Json();
+  o["local_txid"] = OptU64(d.local_txid);
+  o["replicated_txid"] = OptU64(d.replicated_txid);
+  o["behind_txns"] = OptU64(d.behind_txns);
+  o["behind_bytes"] = OptU64(d.behind_bytes);
+  o["lag_seconds"] = d.lag_seconds ? Number(*d.lag_seconds) : Json();
+  o["wal_size_bytes"] = d.wal_size ? Json(*d.wal_size) : Json();
+  o["last_error"] = OptStr(d.last_error);
+  o["last_error_time"] = OptTime(d.last_error_time);
+  o["sync_count"] = OptU64(d.sync_count);
+  o["sync_error_count"] = OptU64(d.sync_error_count);
+  o["bytes_written"] = OptU64(d.bytes_written);
+  o["snapshot_count"] = OptU64(d.snapshot_count);
+  o["warnings"] = Strings(d.warnings);
+  o["checkpoint_error_count"] = OptU64(d.checkpoint_error_count);
   return o;
 }
 
 Json HeartbeatJson(const HeartbeatRow& h) {
-  Json o = Json::Object();
-  o.Set("url", Json::String(h.url));
-  o.Set("last_ping", OptTime(h.last_ping));
-  o.Set("last_ok", h.last_ok ? Json::Bool(*h.last_ok) : Json());
-  o.Set("last_result", OptStr(h.last_result));
-  o.Set("next_due", OptTime(h.next_due));
-  o.Set("withholding", Json::Bool(h.withholding));
-  o.Set("reasons", Strings(h.reasons));
-  o.Set("pings_sent", OptU64(h.pings_sent));
-  o.Set("pings_failed", OptU64(h.pings_failed));
+  Json o = Json::object();
+  o["url"] = Json(h.url);
+  o["last_ping"] = OptTime(h.last_ping);
+  o["last_ok"] = h.last_ok ? Json(*h.last_ok) : Json();
+  o["last_result"] = OptStr(h.last_result);
+  o["next_due"] = OptTime(h.next_due);
+  o["withholding"] = Json(h.withholding);
+  o["reasons"] = Strings(h.reasons);
+  o["pings_sent"] = OptU64(h.pings_sent);
+  o["pings_failed"] = OptU64(h.pings_failed);
   return o;
 }
 
@@ -75,8 +75,8 @@ class FieldReader {
   absl::Status status() const { return status_; }
 
   const Json* Get(const char* key) {
-    const Json* v = obj_.Find(key);
-    return v == nullptr || v->is_null() ? nullptr : v;
+    auto it = obj_.find(key);
+    return it == obj_.end() || it->is_null() ? nullptr : &*it;
   }
   void Fail(const char* key, const char* what) {
     if (status_.ok()) {
@@ -87,38 +87,46 @@ class FieldReader {
     const Json* v = Get(key);
     if (v == nullptr) {
       if (required) Fail(key, "a string");
-    } else if (auto s = v->AsString()) {
-      *out = *s;
+    } else if (v->is_string()) {
+      *out = v->get<std::string>();
     } else {
       Fail(key, "a string");
     }
   }
   void Bool(const char* key, bool* out) {
     const Json* v = Get(key);
-    if (v == nullptr || !v->AsBool()) return Fail(key, "a boolean");
-    *out = *v->AsBool();
+    if (v == nullptr || !v->is_boolean()) return Fail(key, "a boolean");
+    *out = v->get<bool>();
+  }
+  // Absent (a daemon older than the field): left as it is.
+  void OptionalBool(const char* key, bool* out) {
+    if (const Json* v = Get(key)) {
+      if (!v->is_boolean()) return Fail(key, "a boolean");
+      *out = v->get<bool>();
+    }
   }
   void OptBool(const char* key, std::optional<bool>* out) {
     if (const Json* v = Get(key)) {
-      if (!v->AsBool()) return Fail(key, "a boolean");
-      *out = *v->AsBool();
+      if (!v->is_boolean()) return Fail(key, "a boolean");
+      *out = v->get<bool>();
     }
   }
   void U64(const char* key, std::optional<uint64_t>* out) {
     if (const Json* v = Get(key)) {
-      if (!v->AsUint64()) return Fail(key, "an unsigned integer");
-      *out = *v->AsUint64();
+      if (!v->is_number_unsigned()) return Fail(key, "an unsigned integer");
+      *out = v->get<uint64_t>();
     }
   }
   void Double(const char* key, std::optional<double>* out) {
     if (const Json* v = Get(key)) {
-      if (!v->AsDouble()) return Fail(key, "a number");
-      *out = *v->AsDouble();
+      if (!v->is_number()) return Fail(key, "a number");
+      *out = v->get<double>();
     }
   }
   void Time(const char* key, std::optional<absl::Time>* out) {
     if (const Json* v = Get(key)) {
-      std::optional<absl::Time> t = v->AsString() ? ParseTimestamp(*v->AsString()) : std::nullopt;
+      std::optional<absl::Time> t =
+          v->is_string() ? ParseTimestamp(v->get<std::string>()) : std::nullopt;
       if (!t) return Fail(key, "an RFC 3339 UTC time");
       *out = t;
     }
@@ -126,10 +134,10 @@ class FieldReader {
   void Strings(const char* key, std::vector<std::string>* out) {
     const Json* v = Get(key);
     if (v == nullptr) return;
-    if (v->type() != Json::Type::kArray) return Fail(key, "an array of strings");
-    for (const Json& item : v->items()) {
-      if (!item.AsString()) return Fail(key, "an array of strings");
-      out->push_back(*item.AsString());
+    if (!v->is_array()) return Fail(key, "an array of strings");
+    for (const Json& item : *v) {
+      if (!item.is_string()) return Fail(key, "an array of strings");
+      out->push_back(item.get<std::string>());
     }
   }
 
@@ -140,7 +148,7 @@ class FieldReader {
 };
 
 absl::StatusOr<DbStatus> ParseDb(const Json& j, const std::string& where) {
-  if (j.type() != Json::Type::kObject) {
+  if (!j.is_object()) {
     return absl::InvalidArgumentError(where + ": expected an object");
   }
   DbStatus d;
@@ -152,6 +160,7 @@ absl::StatusOr<DbStatus> ParseDb(const Json& j, const std::string& where) {
   r.Bool("healthy", &d.healthy);
   r.Str("reason", &d.reason);
   r.Bool("database_exists", &d.database_exists);
+  r.OptionalBool("validation_failed", &d.validation_failed);
   r.Time("last_sync", &d.last_sync);
   r.Str("lineage", &lineage);
   r.U64("local_txid", &d.local_txid);
@@ -183,7 +192,7 @@ absl::StatusOr<DbStatus> ParseDb(const Json& j, const std::string& where) {
 }
 
 absl::StatusOr<HeartbeatRow> ParseHeartbeat(const Json& j, const std::string& where) {
-  if (j.type() != Json::Type::kObject) {
+  if (!j.is_object()) {
     return absl::InvalidArgumentError(where + ": expected an object");
   }
   HeartbeatRow h;
@@ -204,24 +213,24 @@ absl::StatusOr<HeartbeatRow> ParseHeartbeat(const Json& j, const std::string& wh
 }  // namespace
 
 std::string RenderJson(const StatusReport& report) {
-  Json o = Json::Object();
-  o.Set("schema", Json::Integer(report.schema));
-  o.Set("source", Json::String(report.source));
-  o.Set("generated_at", Json::String(FormatTimestamp(report.generated_at)));
-  o.Set("started_at", OptTime(report.started_at));
-  o.Set("interval_seconds", Json::Number(absl::ToDoubleSeconds(report.interval)));
-  o.Set("healthy", Json::Bool(report.healthy));
-  o.Set("notes", Strings(report.notes));
-  Json& dbs = o.Set("databases", Json::Array());
-  for (const DbStatus& d : report.databases) dbs.Push(DbJson(d, report.generated_at));
-  Json& hb = o.Set("heartbeat", Json::Array());
-  for (const HeartbeatRow& h : report.heartbeat) hb.Push(HeartbeatJson(h));
-  return o.Dump() + "\n";
+  Json o = Json::object();
+  o["schema"] = Json(report.schema);
+  o["source"] = Json(report.source);
+  o["generated_at"] = Json(FormatTimestamp(report.generated_at));
+  o["started_at"] = OptTime(report.started_at);
+  o["interval_seconds"] = Number(absl::ToDoubleSeconds(report.interval));
+  o["healthy"] = Json(report.healthy);
+  o["notes"] = Strings(report.notes);
+  Json& dbs = o["databases"] = Json::array();
+  for (const DbStatus& d : report.databases) dbs.push_back(DbJson(d, report.generated_at));
+  Json& hb = o["heartbeat"] = Json::array();
+  for (const HeartbeatRow& h : report.heartbeat) hb.push_back(HeartbeatJson(h));
+  return DumpJson(o) + "\n";
 }
 
 absl::StatusOr<StatusReport> ParseStatusJson(std::string_view text) {
   LS_ASSIGN_OR_RETURN(Json j, ParseJson(text));
-  if (j.type() != Json::Type::kObject) return absl::InvalidArgumentError("expected an object");
+  if (!j.is_object()) return absl::InvalidArgumentError("expected an object");
   StatusReport report;
   FieldReader r(j, "");
   std::optional<uint64_t> schema;
@@ -245,20 +254,19 @@ absl::StatusOr<StatusReport> ParseStatusJson(std::string_view text) {
   if (!interval) return absl::InvalidArgumentError("interval_seconds: expected a number");
   report.generated_at = *generated;
   report.interval = absl::Seconds(*interval);
-  const Json* dbs = j.Find("databases");
-  if (dbs == nullptr || dbs->type() != Json::Type::kArray) {
+  auto dbs = j.find("databases");
+  if (dbs == j.end() || !dbs->is_array()) {
     return absl::InvalidArgumentError("databases: expected an array");
   }
-  for (size_t i = 0; i < dbs->items().size(); ++i) {
-    LS_ASSIGN_OR_RETURN(DbStatus d, ParseDb(dbs->items()[i], fmt::format("databases[{}]", i)));
+  for (size_t i = 0; i < dbs->size(); ++i) {
+    LS_ASSIGN_OR_RETURN(DbStatus d, ParseDb((*dbs)[i], fmt::format("databases[{}]", i)));
     report.databases.push_back(std::move(d));
   }
-  if (const Json* hb = j.Find("heartbeat"); hb != nullptr && !hb->is_null()) {
-    if (hb->type() != Json::Type::kArray)
-      return absl::InvalidArgumentError("heartbeat: expected an array");
-    for (size_t i = 0; i < hb->items().size(); ++i) {
+  if (auto hb = j.find("heartbeat"); hb != j.end() && !hb->is_null()) {
+    if (!hb->is_array()) return absl::InvalidArgumentError("heartbeat: expected an array");
+    for (size_t i = 0; i < hb->size(); ++i) {
       LS_ASSIGN_OR_RETURN(HeartbeatRow h,
-                          ParseHeartbeat(hb->items()[i], fmt::format("heartbeat[{}]", i)));
+                          ParseHeartbeat((*hb)[i], fmt::format("heartbeat[{}]", i)));
       report.heartbeat.push_back(std::move(h));
     }
   }

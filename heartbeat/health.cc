@@ -4,21 +4,19 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 namespace litesync {
 namespace {
 
-std::string FormatAge(absl::Duration d) {
-  return absl::FormatDuration(absl::Trunc(d, absl::Seconds(1)));
-}
-
 std::string Message(const absl::Status& s) {
   return std::string(s.message().data(), s.message().size());
 }
 
-// The problem with one record, or none (reason left empty) when it is healthy.
-DbProblem Check(const SyncRecord& r, absl::Time now, absl::Duration interval) {
+}  // namespace
+
+DbProblem CheckRecord(const SyncRecord& r, absl::Time now, absl::Duration interval) {
   DbProblem p;
   if (r.SyncedOnce()) p.last_sync_age = std::max(now - r.last_success, absl::ZeroDuration());
   if (r.database_missing) {
@@ -40,6 +38,8 @@ DbProblem Check(const SyncRecord& r, absl::Time now, absl::Duration interval) {
   p.replica = r.replica;
   return p;
 }
+
+namespace {
 
 struct Slot {
   bool seen = false;
@@ -95,7 +95,7 @@ Verdict Evaluate(std::span<const SyncRecord> records, absl::Time now, absl::Dura
     absl::Duration lag = r.SyncedOnce() ? std::max(now - r.last_success, absl::ZeroDuration())
                                         : absl::InfiniteDuration();
     v.worst_lag = std::max(v.worst_lag, lag);
-    DbProblem p = Check(r, now, interval);
+    DbProblem p = CheckRecord(r, now, interval);
     if (!p.reason.empty()) v.problems.push_back(std::move(p));
   }
   // Configured names in configuration order (the map has no order).

@@ -34,6 +34,12 @@ struct DbProblem {
   std::string Describe(absl::Duration interval) const;
 };
 
+// THE health rule, for one record; every judge of health (the heartbeat, `status`,
+// /healthz, /status, `litesync heartbeat`) goes through it. A record is healthy
+// (reason left empty) when it synced at least once, its last success is within
+// `interval` of `now`, and it is neither missing nor failing validation.
+DbProblem CheckRecord(const SyncRecord& r, absl::Time now, absl::Duration interval);
+
 struct Verdict {
   bool healthy = false;
   int databases = 0;                 // distinct databases the target covers
@@ -44,10 +50,9 @@ struct Verdict {
   absl::Duration worst_lag = absl::ZeroDuration();
 };
 
-// A database is healthy when each of its records synced at least once, its last
-// success is within `interval` of `now`, and it is neither missing nor failing
-// validation. The verdict is healthy when at least one database is covered and all
-// covered databases are healthy. `databases` selects by SyncRecord::db (empty: all);
+// A database is healthy when each of its records passes CheckRecord. The verdict
+// is healthy when at least one database is covered and all covered databases are
+// healthy. `databases` selects by SyncRecord::db (empty: all);
 // a name that matches no record is a problem ("database not configured").
 Verdict Evaluate(std::span<const SyncRecord> records, absl::Time now, absl::Duration interval,
                  std::span<const std::string> databases = {});

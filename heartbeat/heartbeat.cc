@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "base/log.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 #include "heartbeat/heartbeat_url.h"
@@ -13,11 +14,6 @@ namespace {
 
 constexpr int kMaxRetries = 3;  // after a failed up ping, within its interval
 constexpr absl::Duration kDefaultCheckEvery = absl::Seconds(15);
-
-std::string FormatAge(absl::Duration d) {
-  if (d == absl::InfiniteDuration()) return "never";
-  return absl::FormatDuration(absl::Trunc(d, absl::Seconds(1)));
-}
 
 int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 

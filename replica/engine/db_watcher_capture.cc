@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <map>
 
+#include "base/fs.h"
 #include "base/handles.h"
 #include "base/log.h"
 #include "base/status.h"
@@ -24,13 +25,8 @@ namespace {
 absl::Status PreadPage(int fd, uint64_t off, uint32_t size, std::string* out,
                        const std::string& path) {
   out->resize(size);
-  size_t got = 0;
-  while (got < size) {
-    ssize_t n = ::pread(fd, out->data() + got, size - got, static_cast<off_t>(off + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return ErrnoStatus(n < 0 ? errno : EIO, fmt::format("read {}", path));
-    got += static_cast<size_t>(n);
-  }
+  LS_ASSIGN_OR_RETURN(size_t got, fs::PreadFull(fd, out->data(), size, off, path));
+  if (got != size) return ErrnoStatus(EIO, fmt::format("read {}: the file ends early", path));
   return absl::OkStatus();
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/endian.h"
+#include "base/fs.h"
 #include "base/status.h"
 #include "fmt/format.h"
 #include <xxhash.h>
@@ -21,19 +22,6 @@ constexpr int kZstdLevel = 1;
 constexpr size_t kReadChunk = 1 << 20;
 // A framed body this large is decompressed on threads (FrameDecoder).
 constexpr uint64_t kParallelBytes = 8 << 20;
-
-absl::Status WriteAllFd(int fd, const char* p, size_t n, const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, fmt::format("write {}", path));
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -123,7 +111,7 @@ absl::StatusOr<std::unique_ptr<TxFileBuilder>> TxFileBuilder::Create(TxHeader he
     b->fd_ = ::open(b->staging_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (b->fd_ < 0) return ErrnoStatus(errno, fmt::format("create {}", b->staging_path_));
     LS_RETURN_IF_ERROR(
-        WriteAllFd(b->fd_, placeholder.data(), placeholder.size(), b->staging_path_));
+        fs::WriteAll(b->fd_, placeholder.data(), placeholder.size(), b->staging_path_));
   }
   b->out_buf_.resize(ZSTD_CStreamOutSize());
   return b;
@@ -140,7 +128,7 @@ absl::Status TxFileBuilder::Emit(const char* data, size_t n) {
     memory_.append(data, n);
     return absl::OkStatus();
   }
-  return WriteAllFd(fd_, data, n, staging_path_);
+  return fs::WriteAll(fd_, data, n, staging_path_);
 }
 
 absl::Status TxFileBuilder::Compress(const char* data, size_t n, bool end) {
@@ -213,22 +201,23 @@ absl::StatusOr<std::unique_ptr<ByteSource>> TxFileBuilder::Finish(uint64_t post_
   std::string buf(kReadChunk, '\0');
   uint64_t off = kTxHeaderSize;
   while (off < kTxHeaderSize + body_size_) {
-    ssize_t n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(off));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
+    size_t want =
+        static_cast<size_t>(std::min<uint64_t>(buf.size(), kTxHeaderSize + body_size_ - off));
+    absl::StatusOr<size_t> n = fs::PreadFull(fd_, buf.data(), want, off, staging_path_);
+    if (!n.ok() || *n != want) {
       XXH3_freeState(st);
-      return ErrnoStatus(n < 0 ? errno : EIO, fmt::format("read back {}", staging_path_));
+      if (!n.ok()) return n.status();
+      return absl::DataLossError(
+          fmt::format("read back {}: the file is shorter than written", staging_path_));
     }
-    XXH3_64bits_update(st, buf.data(), static_cast<size_t>(n));
-    off += static_cast<uint64_t>(n);
+    XXH3_64bits_update(st, buf.data(), want);
+    off += want;
   }
   XXH3_64bits_update(st, hdr.data(), hdr.size());
   PutBig64(trailer, XXH3_64bits_digest(st));
   XXH3_freeState(st);
-  LS_RETURN_IF_ERROR(WriteAllFd(fd_, trailer, 8, staging_path_));
-  if (::pwrite(fd_, hdr.data(), hdr.size(), 0) != static_cast<ssize_t>(hdr.size())) {
-    return ErrnoStatus(errno, fmt::format("write header {}", staging_path_));
-  }
+  LS_RETURN_IF_ERROR(fs::WriteAll(fd_, trailer, 8, staging_path_));
+  LS_RETURN_IF_ERROR(fs::PwriteAll(fd_, hdr.data(), hdr.size(), 0, staging_path_));
   ::close(fd_);
   fd_ = -1;
   return FileSource(staging_path_);

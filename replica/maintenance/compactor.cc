@@ -11,6 +11,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
+#include "base/fs.h"
 #include "base/handles.h"
 #include "base/log.h"
 #include "base/scratch_dir.h"
@@ -81,13 +82,10 @@ class PageStore {
     uint64_t off = uint64_t{slot_of_.at(pgno)} * page_size_;
     if (!spilled()) return std::string_view(memory_).substr(off, page_size_);
     buf_.resize(page_size_);
-    size_t got = 0;
-    while (got < page_size_) {
-      ssize_t n =
-          ::pread(fd_.get(), buf_.data() + got, page_size_ - got, static_cast<off_t>(off + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return ErrnoStatus(n < 0 ? errno : EIO, "read compaction scratch file");
-      got += static_cast<size_t>(n);
+    LS_ASSIGN_OR_RETURN(size_t got,
+                        fs::PreadFull(fd_.get(), buf_.data(), page_size_, off, ScratchName()));
+    if (got != page_size_) {
+      return absl::DataLossError(fmt::format("read {}: shorter than written", ScratchName()));
     }
     return std::string_view(buf_);
   }
@@ -111,17 +109,9 @@ class PageStore {
   }
 
   absl::Status PwriteAll(const char* p, size_t n, uint64_t off) {
-    while (n > 0) {
-      ssize_t w = ::pwrite(fd_.get(), p, n, static_cast<off_t>(off));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0)
-        return ErrnoStatus(errno, fmt::format("write compaction scratch file in {}", dir_));
-      p += w;
-      off += static_cast<uint64_t>(w);
-      n -= static_cast<size_t>(w);
-    }
-    return absl::OkStatus();
+    return fs::PwriteAll(fd_.get(), p, n, off, ScratchName());
   }
+  std::string ScratchName() const { return fmt::format("compaction scratch file in {}", dir_); }
 
   uint32_t page_size_;
   uint64_t memory_limit_;

@@ -9,16 +9,13 @@
 
 #include "base/log.h"
 #include "base/status.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 #include "replica/storage/replica_head.h"
 
 namespace litesync {
 namespace {
-
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
 
 // The chain restore takes from position `from` to exactly `to`: at each step the
 // increment starting right after the position that reaches furthest without
@@ -67,14 +64,14 @@ absl::StatusOr<std::set<const TxFileInfo*>> KeepInCutoffLineage(
     return absl::DataLossError(
         fmt::format("lineage {} has no snapshot at or before txid {}, the state at the cutoff {}; "
                     "nothing deleted",
-                    LineageName(lineage), TxidString(t_c), Rfc3339(cutoff)));
+                    LineageName(lineage), TxidString(t_c), FormatTimestamp(cutoff)));
   }
   std::optional<std::vector<const TxFileInfo*>> chain = Chain(files, snap->max_txid, t_c);
   if (!chain) {
     return absl::DataLossError(fmt::format(
         "lineage {}: txid {}, the state at the cutoff {}, is not restorable from snapshot {}; "
         "nothing deleted",
-        LineageName(lineage), TxidString(t_c), Rfc3339(cutoff), snap->Name()));
+        LineageName(lineage), TxidString(t_c), FormatTimestamp(cutoff), snap->Name()));
   }
   std::set<const TxFileInfo*> keep(chain->begin(), chain->end());
   keep.insert(snap);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <new>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "fmt/format.h"
@@ -20,17 +21,6 @@ constexpr int kBuffers = 4;  // one being filled, up to three queued or being wr
 // Direct I/O needs the buffer, offset and length aligned to the device's logical
 // block size; 4096 covers every common device.
 constexpr size_t kDirectAlign = 4096;
-
-absl::Status WriteAll(int fd, const char* data, size_t n, off_t off, const std::string& path) {
-  size_t done = 0;
-  while (done < n) {
-    ssize_t w = ::pwrite(fd, data + done, n - done, off + static_cast<off_t>(done));
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return ErrnoStatus(errno, fmt::format("write {}", path));
-    done += static_cast<size_t>(w);
-  }
-  return absl::OkStatus();
-}
 
 char* AllocateRun() {
   void* p = std::aligned_alloc(kDirectAlign, kRunBytes);
@@ -121,8 +111,7 @@ absl::Status PageWriter::Wait() {
 
 absl::Status PageWriter::Sync() {
   LS_RETURN_IF_ERROR(Wait());
-  if (::fsync(fd_) != 0) return ErrnoStatus(errno, fmt::format("fsync {}", path_));
-  return absl::OkStatus();
+  return fs::Fsync(fd_, path_);
 }
 
 uint64_t PageWriter::direct_bytes() const {
@@ -168,7 +157,8 @@ absl::Status PageWriter::Write(const Run& run) {
     direct = direct_fd_.valid() && !direct_refused_;
   }
   if (direct && offset % kDirectAlign == 0 && run.size % kDirectAlign == 0) {
-    absl::Status s = WriteAll(direct_fd_.get(), run.buf.get(), run.size, offset, path_);
+    absl::Status s = fs::PwriteAll(direct_fd_.get(), run.buf.get(), run.size,
+                                   static_cast<uint64_t>(offset), path_);
     std::lock_guard<std::mutex> lock(mu_);
     if (s.ok()) {
       direct_bytes_ += run.size;
@@ -182,7 +172,8 @@ absl::Status PageWriter::Write(const Run& run) {
     }
     direct_refused_ = true;
   }
-  LS_RETURN_IF_ERROR(WriteAll(fd_, run.buf.get(), run.size, offset, path_));
+  LS_RETURN_IF_ERROR(
+      fs::PwriteAll(fd_, run.buf.get(), run.size, static_cast<uint64_t>(offset), path_));
   std::lock_guard<std::mutex> lock(mu_);
   buffered_bytes_ += run.size;
   return absl::OkStatus();

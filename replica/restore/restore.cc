@@ -11,6 +11,7 @@
 #include <map>
 
 #include "absl/cleanup/cleanup.h"
+#include "base/fs.h"
 #include "base/handles.h"
 #include "base/log.h"
 #include "base/status.h"
@@ -103,35 +104,9 @@ class Applier {
   PageWriter writer_;             // last: its threads stop before the members above go
 };
 
-// Reads a prefetched file from memory.
-class StringReader : public ByteReader {
- public:
-  explicit StringReader(std::string bytes) : bytes_(std::move(bytes)) {}
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    n = std::min(n, bytes_.size() - pos_);
-    std::copy_n(bytes_.data() + pos_, n, buf);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string bytes_;
-  size_t pos_ = 0;
-};
-
 absl::StatusOr<std::unique_ptr<ByteReader>> TakeFetched(RestorePrefetcher& prefetcher, size_t i) {
   LS_ASSIGN_OR_RETURN(std::string bytes, prefetcher.Take(i));
-  return std::make_unique<StringReader>(std::move(bytes));
-}
-
-absl::Status FsyncParent(const std::string& path) {
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const std::string dir = parent.empty() ? std::string(".") : parent.string();
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid() || ::fsync(fd.get()) != 0) {
-    return ErrnoStatus(errno, fmt::format("fsync directory {}", dir));
-  }
-  return absl::OkStatus();
+  return NewMemoryReader(std::move(bytes));
 }
 
 }  // namespace
@@ -208,7 +183,7 @@ absl::Status ExecuteRestore(ReplicaClient& client, const RestorePlan& plan,
     return ErrnoStatus(errno, fmt::format("rename {} to {}", tmp, out));
   }
   std::move(remove_tmp).Cancel();
-  LS_RETURN_IF_ERROR(FsyncParent(out));
+  LS_RETURN_IF_ERROR(fs::FsyncParentDir(out));
   LogInfo("restored", {{"output", out},
                        {"lineage", LineageName(plan.lineage)},
                        {"txid", TxidString(plan.txid)},

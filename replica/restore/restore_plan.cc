@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 #include "replica/restore/restore.h"
@@ -16,10 +17,6 @@ namespace litesync {
 namespace {
 
 using LineageFiles = std::vector<std::pair<Lineage, std::vector<TxFileInfo>>>;
-
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
 
 // The fewest files from `snap` up to exactly `target`: at each step the file
 // starting right after the current position that reaches furthest.
@@ -145,14 +142,14 @@ absl::StatusOr<RestorePlan> PlanAtTime(ReplicaClient& client, const LineageFiles
     return absl::NotFoundError(fmt::format(
         "{}: nothing is restorable at {}: the oldest restorable time is {} (retention removed "
         "older history)",
-        client.Describe(), Rfc3339(t), Rfc3339(oldest)));
+        client.Describe(), FormatTimestamp(t), FormatTimestamp(oldest)));
   }
   absl::Time next = EarliestRestorableTime(client, all, t);
   return absl::NotFoundError(fmt::format(
       "{}: the state at {} is not restorable: the syncs around it were merged by compaction and "
       "retention removed the originals; the oldest restorable time is {}, the next after it {}",
-      client.Describe(), Rfc3339(t), Rfc3339(oldest),
-      next == absl::InfiniteFuture() ? "none" : Rfc3339(next)));
+      client.Describe(), FormatTimestamp(t), FormatTimestamp(oldest),
+      next == absl::InfiniteFuture() ? "none" : FormatTimestamp(next)));
 }
 
 absl::StatusOr<RestorePlan> PlanAtTxid(ReplicaClient& client, const LineageFiles& all,
@@ -180,7 +177,7 @@ absl::StatusOr<RestorePlan> PlanAtTxid(ReplicaClient& client, const LineageFiles
         "{}: txid {} is before the oldest restorable txid, {} (captured {}; retention removed "
         "older history)",
         client.Describe(), TxidString(txid), TxidString(oldest->max_txid),
-        Rfc3339(oldest->timestamp)));
+        FormatTimestamp(oldest->timestamp)));
   }
   if (!failed.ok()) return failed;
   return absl::NotFoundError(fmt::format("{}: txid {} is older than the oldest lineage {}",

@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "base/status.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 #include "replica/restore/restore.h"
@@ -13,14 +14,10 @@
 namespace litesync {
 namespace {
 
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
-
 std::string DescribePoint(const RestoreTarget& target, const RestorePlan& plan) {
   if (target.txid) return fmt::format("txid {}", TxidString(*target.txid));
   if (target.timestamp) {
-    return fmt::format("the state at {} (txid {})", Rfc3339(*target.timestamp),
+    return fmt::format("the state at {} (txid {})", FormatTimestamp(*target.timestamp),
                        TxidString(plan.txid));
   }
   return "the latest state";

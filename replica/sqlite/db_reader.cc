@@ -67,6 +67,8 @@ absl::StatusOr<std::string> QueryText(sqlite3* db, const char* sql, std::string_
   return std::string(t ? reinterpret_cast<const char*>(t) : "");
 }
 
+}  // namespace
+
 absl::Status CheckSqliteHeader(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -75,18 +77,25 @@ absl::Status CheckSqliteHeader(const std::string& path) {
     }
     return ErrnoStatus(errno, fmt::format("open database {}", path));
   }
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return absl::FailedPreconditionError(
+        fmt::format("{} is a directory, not a database file", path));
+  }
   char magic[16] = {};
   ssize_t n = ::pread(fd, magic, sizeof magic, 0);
+  int err = errno;
   ::close(fd);
+  if (n < 0) return ErrnoStatus(err, fmt::format("cannot read {}", path));
   if (n == 0) return absl::OkStatus();  // empty file: SQLite will initialize it
   if (n != 16 || std::memcmp(magic, "SQLite format 3\0", 16) != 0) {
-    return absl::FailedPreconditionError(
-        fmt::format("{} is not a SQLite database (bad header); check the path", path));
+    return absl::FailedPreconditionError(fmt::format(
+        "{} is not a SQLite database (it does not start with \"SQLite format 3\"); check the path",
+        path));
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 WalPin PinFromToken(const PinToken& token) {
   WalIndexHdrCopy h;

@@ -45,6 +45,11 @@ struct WalPin {
 // without opening it: for a position SQLite no longer has.
 WalPin PinFromToken(const PinToken& token);
 
+// Checks that `path` can be a SQLite database: NotFound when it does not exist,
+// FailedPrecondition (naming the path) for a directory or a file that does not
+// start with SQLite's 16-byte header; an empty file passes (SQLite initializes it).
+absl::Status CheckSqliteHeader(const std::string& path);
+
 class DbReader {
  public:
   // Opens `path` (must exist and be a SQLite database), switching it to WAL mode

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/endian.h"
+#include "base/fs.h"
 #include "base/status.h"
 #include "fmt/format.h"
 
@@ -35,17 +36,7 @@ void Checksum(bool big_endian, const uint8_t* p, size_t n, uint32_t* s1, uint32_
 
 absl::StatusOr<size_t> PreadFull(int fd, uint8_t* buf, size_t n, uint64_t off,
                                  std::string_view path) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(off + got));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, fmt::format("read {}", path));
-    }
-    if (r == 0) break;
-    got += static_cast<size_t>(r);
-  }
-  return got;
+  return fs::PreadFull(fd, reinterpret_cast<char*>(buf), n, off, path);
 }
 
 // Checks one frame (header + page at `f`) against the chain; advances the chain.

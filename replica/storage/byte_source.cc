@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/fs.h"
 #include "base/handles.h"
 #include "base/status.h"
 #include "fmt/format.h"
@@ -18,9 +19,11 @@
 namespace litesync {
 namespace {
 
-class StringReader : public ByteReader {
+// Owns its bytes, or views bytes that outlive it (owned_ empty).
+class MemoryReader : public ByteReader {
  public:
-  explicit StringReader(std::string_view bytes) : bytes_(bytes) {}
+  explicit MemoryReader(std::string owned) : owned_(std::move(owned)), bytes_(owned_) {}
+  explicit MemoryReader(std::string_view view) : bytes_(view) {}
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
     size_t k = std::min(n, bytes_.size() - pos_);
     std::memcpy(buf, bytes_.data() + pos_, k);
@@ -29,8 +32,21 @@ class StringReader : public ByteReader {
   }
 
  private:
+  std::string owned_;
   std::string_view bytes_;
   size_t pos_ = 0;
+};
+
+class FdReader : public ByteReader {
+ public:
+  FdReader(UniqueFd fd, std::string what) : fd_(std::move(fd)), what_(std::move(what)) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    return fs::ReadSome(fd_.get(), buf, n, what_);
+  }
+
+ private:
+  UniqueFd fd_;
+  std::string what_;
 };
 
 class StringSource : public ByteSource {
@@ -38,27 +54,11 @@ class StringSource : public ByteSource {
   explicit StringSource(std::string bytes) : bytes_(std::move(bytes)) {}
   uint64_t Size() const override { return bytes_.size(); }
   absl::StatusOr<std::unique_ptr<ByteReader>> Open() const override {
-    return std::unique_ptr<ByteReader>(new StringReader(bytes_));
+    return NewMemoryViewReader(bytes_);
   }
 
  private:
   std::string bytes_;
-};
-
-class FileReader : public ByteReader {
- public:
-  FileReader(UniqueFd fd, const std::string& path) : fd_(std::move(fd)), path_(path) {}
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    while (true) {
-      ssize_t r = ::read(fd_.get(), buf, n);
-      if (r >= 0) return static_cast<size_t>(r);
-      if (errno != EINTR) return ErrnoStatus(errno, fmt::format("read {}", path_));
-    }
-  }
-
- private:
-  UniqueFd fd_;
-  const std::string& path_;
 };
 
 class FileByteSource : public ByteSource {
@@ -68,7 +68,7 @@ class FileByteSource : public ByteSource {
   absl::StatusOr<std::unique_ptr<ByteReader>> Open() const override {
     UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return ErrnoStatus(errno, fmt::format("open {}", path_));
-    return std::unique_ptr<ByteReader>(new FileReader(std::move(fd), path_));
+    return NewFdReader(std::move(fd), path_);
   }
 
  private:
@@ -77,6 +77,18 @@ class FileByteSource : public ByteSource {
 };
 
 }  // namespace
+
+std::unique_ptr<ByteReader> NewMemoryReader(std::string bytes) {
+  return std::make_unique<MemoryReader>(std::move(bytes));
+}
+
+std::unique_ptr<ByteReader> NewMemoryViewReader(std::string_view bytes) {
+  return std::make_unique<MemoryReader>(bytes);
+}
+
+std::unique_ptr<ByteReader> NewFdReader(UniqueFd fd, std::string what) {
+  return std::make_unique<FdReader>(std::move(fd), std::move(what));
+}
 
 std::unique_ptr<ByteSource> MemorySource(std::string bytes) {
   return std::make_unique<StringSource>(std::move(bytes));

@@ -197,6 +197,8 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) {
 
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH,
+                   request.unix_socket.empty() ? nullptr : request.unix_socket.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -236,6 +238,13 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) {
 
   CURLcode code = curl_easy_perform(c);
   if (!t.local_error.ok()) return t.local_error;
+  if (code == CURLE_COULDNT_CONNECT && !request.unix_socket.empty()) {
+    long os_errno = 0;
+    curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+    if (os_errno != 0) {
+      return ErrnoStatus(static_cast<int>(os_errno), "connect " + request.unix_socket);
+    }
+  }
   if (code != CURLE_OK) return TransportStatus(code, errbuf, request.url);
   return std::move(t.response);
 }

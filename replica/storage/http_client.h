@@ -54,6 +54,11 @@ struct HttpRequest {
   // Aborts when fewer than 1 KiB/s move for this long (rounded up to seconds).
   absl::Duration stall_timeout = absl::Seconds(60);
   bool skip_verify = false;
+  // Non-empty: connect to this Unix socket instead of the URL's host and port
+  // (the URL still gives the path and the Host header). A failed connect keeps
+  // errno's code: NotFound (no socket file), Unavailable (nobody listening),
+  // PermissionDenied.
+  std::string unix_socket;
 };
 
 class HttpClient {

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/handles.h"
 #include "fmt/format.h"
 
 #include "replica/format/tx_file_info.h"
@@ -39,6 +40,11 @@ class ByteSource {
 // In-memory and file-backed sources (the file must not change while in use).
 std::unique_ptr<ByteSource> MemorySource(std::string bytes);
 absl::StatusOr<std::unique_ptr<ByteSource>> FileSource(const std::string& path);
+// Readers: over bytes in memory it owns, over bytes that outlive it, and over an
+// open file from its current offset (`what` names the file in errors).
+std::unique_ptr<ByteReader> NewMemoryReader(std::string bytes);
+std::unique_ptr<ByteReader> NewMemoryViewReader(std::string_view bytes);
+std::unique_ptr<ByteReader> NewFdReader(UniqueFd fd, std::string what);
 // Reads a whole stream into memory.
 absl::StatusOr<std::string> ReadAll(ByteReader& reader);
 // Reads until `n` bytes or the end of the stream; *got says how many arrived.

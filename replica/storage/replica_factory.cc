@@ -9,15 +9,11 @@
 
 #include "replica/storage/file/file_replica_client.h"
 #include "replica/storage/replica_client.h"
+#include "replica/storage/s3/s3_environment.h"
 #include "replica/storage/s3/s3_replica_client.h"
 
 namespace litesync {
 namespace {
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? v : "";
-}
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -140,12 +136,12 @@ absl::StatusOr<ReplicaOptions> ParseS3Url(std::string_view url, std::string_view
     return UrlError(url, fmt::format("endpoint \"{}\" must start with http:// or https://",
                                      RedactUrl(o.endpoint)));
   }
-  if (o.endpoint.empty()) o.endpoint = Env("AWS_ENDPOINT_URL_S3");
-  if (o.endpoint.empty()) o.endpoint = Env("AWS_ENDPOINT_URL");
-  if (o.region.empty()) o.region = Env("AWS_REGION");
-  o.access_key_id = Secret(Env("AWS_ACCESS_KEY_ID"));
-  o.secret_access_key = Secret(Env("AWS_SECRET_ACCESS_KEY"));
-  o.session_token = Secret(Env("AWS_SESSION_TOKEN"));
+  const S3Environment env = ReadS3Environment();
+  if (o.endpoint.empty()) o.endpoint = env.endpoint;
+  if (o.region.empty()) o.region = env.region;
+  o.access_key_id = Secret(env.access_key_id);
+  o.secret_access_key = env.secret_access_key;
+  o.session_token = env.session_token;
   return o;
 }
 

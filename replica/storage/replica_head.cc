@@ -38,38 +38,46 @@ absl::StatusOr<TxHeader> ReadTxHeader(ReplicaClient& client, const TxFileInfo& i
   return h;
 }
 
-absl::StatusOr<std::optional<ReplicaHead>> ReadReplicaHead(ReplicaClient& client) {
+absl::StatusOr<std::vector<TxFileInfo>> NewestLineageFiles(ReplicaClient& client) {
   LS_ASSIGN_OR_RETURN(std::vector<Lineage> lineages, client.ListLineages());
-  // The newest lineage that holds a file (an interrupted lineage start may be empty).
   for (auto it = lineages.rbegin(); it != lineages.rend(); ++it) {
     LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files, ListLineageFiles(client, *it));
-    if (files.empty()) continue;
-    const TxFileInfo* best = &files[0];
-    for (const TxFileInfo& f : files) {
-      if (f.max_txid > best->max_txid ||
-          (f.max_txid == best->max_txid && f.level == kSnapshotLevel)) {
-        best = &f;
-      }
-    }
-    LS_ASSIGN_OR_RETURN(TxHeader h, ReadTxHeader(client, *best));
-    return std::optional<ReplicaHead>(ReplicaHead{*best, h});
+    if (!files.empty()) return files;
   }
-  return std::optional<ReplicaHead>();
+  return std::vector<TxFileInfo>();
 }
 
-}  // namespace litesync
+absl::StatusOr<std::optional<ReplicaHead>> ReadReplicaHead(ReplicaClient& client) {
+  LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files, NewestLineageFiles(client));
+  if (files.empty()) return std::optional<ReplicaHead>();
+  // At equal TXIDs a snapshot: one file restores the whole state.
+  const TxFileInfo* best = &files[0];
+  for (const TxFileInfo& f : files) {
+    if (f.max_txid > best->max_txid ||
+        (f.max_txid == best->max_txid && f.level == kSnapshotLevel)) {
+      best = &f;
+    }
+  }
+  LS_ASSIGN_OR_RETURN(TxHeader h, ReadTxHeader(client, *best));
+  return std::optional<ReplicaHead>(ReplicaHead{*best, h});
+}
 
-namespace litesync {
+absl::StatusOr<std::optional<TxFileInfo>> NewestTxFile(ReplicaClient& client) {
+  LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files, NewestLineageFiles(client));
+  std::optional<TxFileInfo> best;
+  // At equal TXIDs the newest capture time: how fresh the replica is.
+  for (const TxFileInfo& f : files) {
+    if (!best || f.max_txid > best->max_txid ||
+        (f.max_txid == best->max_txid && f.timestamp > best->timestamp)) {
+      best = f;
+    }
+  }
+  return best;
+}
 
 absl::StatusOr<uint64_t> NewestNamedTxid(ReplicaClient& client) {
-  LS_ASSIGN_OR_RETURN(std::vector<Lineage> lineages, client.ListLineages());
-  for (auto it = lineages.rbegin(); it != lineages.rend(); ++it) {
-    LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files, ListLineageFiles(client, *it));
-    uint64_t newest = 0;
-    for (const TxFileInfo& f : files) newest = std::max(newest, f.max_txid);
-    if (newest != 0) return newest;
-  }
-  return uint64_t{0};
+  LS_ASSIGN_OR_RETURN(std::optional<TxFileInfo> newest, NewestTxFile(client));
+  return newest ? newest->max_txid : 0;
 }
 
 }  // namespace litesync

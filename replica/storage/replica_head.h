@@ -21,6 +21,14 @@ struct ReplicaHead {
 // S3-compatible servers leave visible after an interrupted upload).
 absl::StatusOr<std::optional<ReplicaHead>> ReadReplicaHead(ReplicaClient& client);
 
+// The files of the newest lineage that holds any (an interrupted lineage start
+// may be empty), at the levels ListLineageFiles reads; empty for an empty replica.
+absl::StatusOr<std::vector<TxFileInfo>> NewestLineageFiles(ReplicaClient& client);
+
+// The newest tx file by name in NewestLineageFiles (highest max_txid, then the
+// newest capture time: how fresh the replica is); nullopt for an empty replica.
+absl::StatusOr<std::optional<TxFileInfo>> NewestTxFile(ReplicaClient& client);
+
 // The highest TXID any file name in the replica's newest non-empty lineage
 // claims (names only, nothing is read); 0 for an empty replica.
 absl::StatusOr<uint64_t> NewestNamedTxid(ReplicaClient& client);

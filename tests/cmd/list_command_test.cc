@@ -17,8 +17,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "cmd/json.h"
 #include "tests/cmd/cli_util.h"
 #include "tests/testutil/process.h"
+#include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace litesync {
@@ -164,21 +166,25 @@ TEST_F(ListCommandTest, JsonHasOneObjectPerFile) {
   CliResult r = cli_.Run({"ltx", "-json", "-config", config_, db_});
   ASSERT_EQ(r.code, 0) << r.output;
   std::vector<std::string> want = RowsOnDisk(replica_, {0, 1, 2, 3, 9});
-  size_t objects = 0;
-  for (size_t at = 0; (at = r.output.find("\"lineage\": ", at)) != std::string::npos; ++at) {
-    ++objects;
+  EXPECT_EQ(r.output.find("[\n  {"), 0u) << "one object per line: " << r.output;
+  LS_ASSERT_OK_AND_ASSIGN(Json doc, ParseJson(r.output));
+  ASSERT_TRUE(doc.is_array()) << r.output;
+  ASSERT_EQ(doc.size(), want.size()) << r.output;
+  std::vector<std::string> got;
+  for (const Json& o : doc) {
+    got.push_back(fmt::format("{} {} {} {} {} {}", o.at("lineage").get<std::string>(),
+                              o.at("level").get<int>(), o.at("min_txid").get<std::string>(),
+                              o.at("max_txid").get<std::string>(), o.at("size").get<uint64_t>(),
+                              o.at("created").get<std::string>()));
   }
-  EXPECT_EQ(objects, want.size()) << r.output;
-  EXPECT_EQ(r.output.find('['), 0u) << r.output;
+  std::vector<std::string> rows;  // RowsOnDisk's rows, in order, cut to the same six fields
   for (const std::string& row : want) {
     std::istringstream f(row);
     std::string lineage, level, min, max, size, created;
     f >> lineage >> level >> min >> max >> size >> created;
-    EXPECT_THAT(r.output,
-                HasSubstr(fmt::format("\"lineage\": \"{}\", \"level\": {}, \"min_txid\": \"{}\", "
-                                      "\"max_txid\": \"{}\", \"size\": {}, \"created\": \"{}\"",
-                                      lineage, level, min, max, size, created)));
+    rows.push_back(fmt::format("{} {} {} {} {} {}", lineage, level, min, max, size, created));
   }
+  EXPECT_THAT(got, ::testing::ElementsAreArray(rows)) << r.output;
 }
 
 TEST_F(ListCommandTest, AnEmptyReplicaListsNothing) {

@@ -10,7 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "cmd/status_json.h"
+#include "cmd/json.h"
 
 namespace litesync {
 namespace {
@@ -318,7 +318,7 @@ TEST(MetricsTest, DashboardAndAlertsUseOnlyExportedMetrics) {
   std::string dashboard = ReadSource("etc/grafana-dashboard.json");
   absl::StatusOr<Json> parsed = ParseJson(dashboard);
   ASSERT_TRUE(parsed.ok()) << "etc/grafana-dashboard.json: " << parsed.status();
-  EXPECT_NE(parsed->Find("panels"), nullptr);
+  EXPECT_TRUE(parsed->contains("panels"));
   std::string alerts = ReadSource("etc/prometheus-alerts.yml");
   for (const auto& [file, text] :
        {std::pair{"dashboard", dashboard}, std::pair{"alerts", alerts}}) {

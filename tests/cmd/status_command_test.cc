@@ -9,8 +9,9 @@
 #include <gtest/gtest.h>
 
 #include "cmd/control_server.h"
-#include "cmd/status_json.h"
+#include "cmd/json.h"
 #include "replica/storage/file/file_replica_client.h"
+#include "replica/storage/replica_head.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/sqlite_util.h"
 #include "tests/testutil/status_matchers.h"
@@ -134,9 +135,8 @@ TEST_F(StatusCommandTest, WithoutDaemonReadsFilesAndReplicasIntoEachState) {
   EXPECT_FALSE(Row(r, gone)->database_exists);
   // The raw document carries the same values (schema check, not just our own reader).
   LS_ASSERT_OK_AND_ASSIGN(Json j, ParseJson(out_));
-  EXPECT_EQ(
-      j.Find("notes")->items()[0].AsString(),
-      "no daemon running (socket " + socket + "): read the database files and replicas directly");
+  EXPECT_EQ(j.at("notes")[0], "no daemon running (socket " + socket +
+                                  "): read the database files and replicas directly");
 }
 
 TEST_F(StatusCommandTest, AllOkExitsZeroAndDeletingTheDatabaseMakesItNoDatabase) {

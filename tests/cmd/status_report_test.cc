@@ -6,7 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "cmd/status_json.h"
+#include "cmd/daemon_records.h"
+#include "cmd/json.h"
+#include "heartbeat/health.h"
 #include "tests/testutil/status_matchers.h"
 
 namespace litesync {
@@ -157,13 +159,12 @@ TEST(RenderJsonTest, WarningStateAndWarningsReadBack) {
   StatusReport in = BuildStatus({r}, {}, kNow, kInterval);
   std::string json = RenderJson(in);
   LS_ASSERT_OK_AND_ASSIGN(Json j, ParseJson(json));
-  const Json& d = j.Find("databases")->items().at(0);
-  EXPECT_EQ(d.Find("state")->AsString(), "warning");
-  EXPECT_EQ(d.Find("healthy")->AsBool(), true);
-  ASSERT_EQ(d.Find("warnings")->items().size(), 1u);
-  EXPECT_EQ(d.Find("warnings")->items()[0].AsString(),
-            "checkpoint failing for 5s: database or disk is full");
-  EXPECT_EQ(d.Find("checkpoint_error_count")->AsUint64(), 2u);
+  const Json& d = j.at("databases").at(0);
+  EXPECT_EQ(d.at("state"), "warning");
+  EXPECT_EQ(d.at("healthy"), true);
+  ASSERT_EQ(d.at("warnings").size(), 1u);
+  EXPECT_EQ(d.at("warnings")[0], "checkpoint failing for 5s: database or disk is full");
+  EXPECT_EQ(d.at("checkpoint_error_count"), 2u);
   LS_ASSERT_OK_AND_ASSIGN(StatusReport out, ParseStatusJson(json));
   EXPECT_EQ(out.databases.at(0).state, DbState::kWarning);
   EXPECT_EQ(out.databases.at(0).warnings, in.databases.at(0).warnings);
@@ -249,63 +250,62 @@ StatusReport MixedReport() {
 
 TEST(RenderJsonTest, DocumentFollowsTheSchemaFieldByField) {
   LS_ASSERT_OK_AND_ASSIGN(Json j, ParseJson(RenderJson(MixedReport())));
-  EXPECT_EQ(j.Find("schema")->AsUint64(), 1u);
-  EXPECT_EQ(j.Find("source")->AsString(), "daemon");
-  EXPECT_EQ(j.Find("generated_at")->AsString(), "2023-11-14T22:13:20.000Z");
-  EXPECT_EQ(j.Find("started_at")->AsString(), "2023-11-14T21:13:20.000Z");
-  EXPECT_EQ(j.Find("interval_seconds")->AsDouble(), 300.0);
-  EXPECT_EQ(j.Find("healthy")->AsBool(), false);
-  ASSERT_EQ(j.Find("notes")->items().size(), 1u);
-  EXPECT_EQ(j.Find("notes")->items()[0].AsString(), "a note");
+  EXPECT_EQ(j.at("schema"), 1u);
+  EXPECT_EQ(j.at("source"), "daemon");
+  EXPECT_EQ(j.at("generated_at"), "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(j.at("started_at"), "2023-11-14T21:13:20.000Z");
+  EXPECT_EQ(j.at("interval_seconds"), 300.0);
+  EXPECT_EQ(j.at("healthy"), false);
+  ASSERT_EQ(j.at("notes").size(), 1u);
+  EXPECT_EQ(j.at("notes")[0], "a note");
 
-  const auto& dbs = j.Find("databases")->items();
+  const auto& dbs = j.at("databases");
   ASSERT_EQ(dbs.size(), 2u);
   const Json& ok = dbs[0];
-  EXPECT_EQ(ok.Find("path")->AsString(), "/data/ok.db");
-  EXPECT_EQ(ok.Find("replica")->AsString(), "file:///backups/data/ok.db");
-  EXPECT_EQ(ok.Find("state")->AsString(), "ok");
-  EXPECT_EQ(ok.Find("healthy")->AsBool(), true);
-  EXPECT_TRUE(ok.Find("reason")->is_null());
-  EXPECT_EQ(ok.Find("database_exists")->AsBool(), true);
-  EXPECT_EQ(ok.Find("last_sync")->AsString(), "2023-11-14T22:13:17.000Z");
-  EXPECT_EQ(ok.Find("last_sync_age_seconds")->AsDouble(), 3.0);
-  EXPECT_EQ(ok.Find("lineage")->AsString(), "0000000000000001");
-  EXPECT_EQ(ok.Find("local_txid")->AsUint64(), 15u);
-  EXPECT_EQ(ok.Find("replicated_txid")->AsUint64(), 12u);
-  EXPECT_EQ(ok.Find("behind_txns")->AsUint64(), 3u);
-  EXPECT_EQ(ok.Find("behind_bytes")->AsUint64(), 100u);
-  EXPECT_EQ(ok.Find("lag_seconds")->AsDouble(), 3.0);
-  EXPECT_EQ(ok.Find("wal_size_bytes")->AsUint64(), 4120u);
-  EXPECT_TRUE(ok.Find("last_error")->is_null());
-  EXPECT_TRUE(ok.Find("last_error_time")->is_null());
-  EXPECT_EQ(ok.Find("sync_count")->AsUint64(), 7u);
-  EXPECT_EQ(ok.Find("sync_error_count")->AsUint64(), 0u);
-  EXPECT_EQ(ok.Find("bytes_written")->AsUint64(), 9000u);
-  EXPECT_EQ(ok.Find("snapshot_count")->AsUint64(), 1u);
+  EXPECT_EQ(ok.at("path"), "/data/ok.db");
+  EXPECT_EQ(ok.at("replica"), "file:///backups/data/ok.db");
+  EXPECT_EQ(ok.at("state"), "ok");
+  EXPECT_EQ(ok.at("healthy"), true);
+  EXPECT_TRUE(ok.at("reason").is_null());
+  EXPECT_EQ(ok.at("database_exists"), true);
+  EXPECT_EQ(ok.at("last_sync"), "2023-11-14T22:13:17.000Z");
+  EXPECT_EQ(ok.at("last_sync_age_seconds"), 3.0);
+  EXPECT_EQ(ok.at("lineage"), "0000000000000001");
+  EXPECT_EQ(ok.at("local_txid"), 15u);
+  EXPECT_EQ(ok.at("replicated_txid"), 12u);
+  EXPECT_EQ(ok.at("behind_txns"), 3u);
+  EXPECT_EQ(ok.at("behind_bytes"), 100u);
+  EXPECT_EQ(ok.at("lag_seconds"), 3.0);
+  EXPECT_EQ(ok.at("wal_size_bytes"), 4120u);
+  EXPECT_TRUE(ok.at("last_error").is_null());
+  EXPECT_TRUE(ok.at("last_error_time").is_null());
+  EXPECT_EQ(ok.at("sync_count"), 7u);
+  EXPECT_EQ(ok.at("sync_error_count"), 0u);
+  EXPECT_EQ(ok.at("bytes_written"), 9000u);
+  EXPECT_EQ(ok.at("snapshot_count"), 1u);
 
   const Json& bad = dbs[1];
-  EXPECT_EQ(bad.Find("path")->AsString(), "/data/\"odd\"\\name\n.db");
-  EXPECT_EQ(bad.Find("state")->AsString(), "error");
-  EXPECT_EQ(bad.Find("healthy")->AsBool(), false);
-  EXPECT_EQ(bad.Find("reason")->AsString(),
-            "last attempt failed: PUT s3://bkt/odd: HTTP 503; never synced");
-  EXPECT_TRUE(bad.Find("last_sync")->is_null());
-  EXPECT_TRUE(bad.Find("last_sync_age_seconds")->is_null());
-  EXPECT_EQ(bad.Find("last_error")->AsString(), "PUT s3://bkt/odd: HTTP 503");
-  EXPECT_EQ(bad.Find("last_error_time")->AsString(), "2023-11-14T22:13:18.000Z");
+  EXPECT_EQ(bad.at("path"), "/data/\"odd\"\\name\n.db");
+  EXPECT_EQ(bad.at("state"), "error");
+  EXPECT_EQ(bad.at("healthy"), false);
+  EXPECT_EQ(bad.at("reason"), "last attempt failed: PUT s3://bkt/odd: HTTP 503; never synced");
+  EXPECT_TRUE(bad.at("last_sync").is_null());
+  EXPECT_TRUE(bad.at("last_sync_age_seconds").is_null());
+  EXPECT_EQ(bad.at("last_error"), "PUT s3://bkt/odd: HTTP 503");
+  EXPECT_EQ(bad.at("last_error_time"), "2023-11-14T22:13:18.000Z");
 
-  const auto& hb = j.Find("heartbeat")->items();
+  const auto& hb = j.at("heartbeat");
   ASSERT_EQ(hb.size(), 1u);
-  EXPECT_EQ(hb[0].Find("url")->AsString(), "https://hc-ping.com/****");
-  EXPECT_EQ(hb[0].Find("last_ping")->AsString(), "2023-11-14T22:11:20.000Z");
-  EXPECT_EQ(hb[0].Find("last_ok")->AsBool(), true);
-  EXPECT_EQ(hb[0].Find("last_result")->AsString(), "HTTP 200");
-  EXPECT_EQ(hb[0].Find("next_due")->AsString(), "2023-11-14T22:14:20.000Z");
-  EXPECT_EQ(hb[0].Find("withholding")->AsBool(), true);
-  ASSERT_EQ(hb[0].Find("reasons")->items().size(), 1u);
-  EXPECT_EQ(hb[0].Find("reasons")->items()[0].AsString(), "/data/odd.db: never synced");
-  EXPECT_EQ(hb[0].Find("pings_sent")->AsUint64(), 5u);
-  EXPECT_EQ(hb[0].Find("pings_failed")->AsUint64(), 1u);
+  EXPECT_EQ(hb[0].at("url"), "https://hc-ping.com/****");
+  EXPECT_EQ(hb[0].at("last_ping"), "2023-11-14T22:11:20.000Z");
+  EXPECT_EQ(hb[0].at("last_ok"), true);
+  EXPECT_EQ(hb[0].at("last_result"), "HTTP 200");
+  EXPECT_EQ(hb[0].at("next_due"), "2023-11-14T22:14:20.000Z");
+  EXPECT_EQ(hb[0].at("withholding"), true);
+  ASSERT_EQ(hb[0].at("reasons").size(), 1u);
+  EXPECT_EQ(hb[0].at("reasons")[0], "/data/odd.db: never synced");
+  EXPECT_EQ(hb[0].at("pings_sent"), 5u);
+  EXPECT_EQ(hb[0].at("pings_failed"), 1u);
 }
 
 TEST(RenderJsonTest, ParseStatusJsonReadsBackTheSameReport) {
@@ -447,6 +447,53 @@ TEST(FormatTest, AgesBytesAndTimes) {
   EXPECT_EQ(ParseTimestamp(FormatTimestamp(kNow + absl::Milliseconds(2))),
             kNow + absl::Milliseconds(2));
   EXPECT_FALSE(ParseTimestamp("2023-11-14 22:13:20").has_value());
+}
+
+}  // namespace
+}  // namespace litesync
+
+namespace litesync {
+namespace {
+
+// `litesync heartbeat` judges the daemon's databases from GET /status. Every input
+// of the health rule must survive that trip, or the command says "would ping"
+// while the daemon's own heartbeat is silent (a failed validation once did not).
+TEST(RecordsFromReportTest, EveryBranchOfTheHealthRuleSurvivesTheStatusDocument) {
+  std::vector<SyncRecord> cases;
+  cases.push_back(Synced("/data/ok.db", absl::Seconds(10)));
+  SyncRecord never;
+  never.db = "/data/never.db";
+  never.replica = "file:///backups/never.db";
+  cases.push_back(never);
+  cases.push_back(Synced("/data/stale.db", absl::Minutes(6)));
+  SyncRecord failing = Synced("/data/failing.db", absl::Minutes(7));
+  failing.last_error = absl::UnavailableError("connection refused");
+  failing.last_error_time = kNow - absl::Seconds(3);
+  cases.push_back(failing);
+  SyncRecord missing = Synced("/data/missing.db", absl::Seconds(10));
+  missing.database_missing = true;
+  cases.push_back(missing);
+  SyncRecord invalid = Synced("/data/invalid.db", absl::Seconds(10));
+  invalid.validation_failed = true;
+  invalid.last_error = absl::DataLossError("replica differs from the database at page 3");
+  invalid.last_error_time = kNow - absl::Seconds(2);
+  cases.push_back(invalid);
+
+  for (const SyncRecord& r : cases) {
+    SCOPED_TRACE(r.db);
+    const std::vector<SyncRecord> direct = {r};
+    LS_ASSERT_OK_AND_ASSIGN(StatusReport parsed,
+                            ParseStatusJson(RenderJson(BuildStatus(direct, {}, kNow, kInterval))));
+    const std::vector<SyncRecord> back = RecordsFromReport(parsed);
+    Verdict want = Evaluate(direct, kNow, kInterval);
+    Verdict got = Evaluate(back, kNow, kInterval);
+    EXPECT_EQ(got.healthy, want.healthy);
+    EXPECT_EQ(got.reasons, want.reasons);
+  }
+  // The case that once slipped through, checked on its own.
+  LS_ASSERT_OK_AND_ASSIGN(StatusReport parsed,
+                          ParseStatusJson(RenderJson(BuildStatus({invalid}, {}, kNow, kInterval))));
+  EXPECT_FALSE(Evaluate(RecordsFromReport(parsed), kNow, kInterval).healthy);
 }
 
 }  // namespace

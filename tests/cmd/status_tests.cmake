@@ -3,7 +3,6 @@ litesync_test_binary(status_tests
   cmd/control_server_test.cc
   cmd/metrics_test.cc
   cmd/status_command_test.cc
-  cmd/status_json_test.cc
   cmd/status_report_test.cc
 )
 # libcurl is the independent HTTP client the server tests use.

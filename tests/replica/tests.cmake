@@ -39,3 +39,10 @@ litesync_test_binary(replication_tests REPLICA_ONLY LABEL threads
   replica/checkpoint_test.cc
   replica/replication_test.cc
 )
+
+# Faults injected under a file replica through the file-system seam (base/fs.h),
+# with the Replicator's workers running: labelled `threads`. Links heartbeat/ for
+# the health rule.
+litesync_test_binary(fs_fault_tests LABEL threads
+  replica/fs_fault_test.cc
+)

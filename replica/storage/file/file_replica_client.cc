@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/fs.h"
 #include "base/handles.h"
 #include "base/log.h"
 #include "base/status.h"
@@ -57,13 +58,6 @@ absl::Status MkdirAll(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status FsyncDir(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus(errno, fmt::format("open directory {}", dir));
-  if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, fmt::format("fsync directory {}", dir));
-  return absl::OkStatus();
-}
-
 // Names in `dir`; an absent directory is empty.
 absl::StatusOr<std::vector<std::string>> ReadDir(const std::string& dir) {
   std::vector<std::string> names;
@@ -79,22 +73,6 @@ absl::StatusOr<std::vector<std::string>> ReadDir(const std::string& dir) {
   ::closedir(d);
   return names;
 }
-
-class FdReader : public ByteReader {
- public:
-  FdReader(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    while (true) {
-      ssize_t r = ::read(fd_.get(), buf, n);
-      if (r >= 0) return static_cast<size_t>(r);
-      if (errno != EINTR) return ErrnoStatus(errno, fmt::format("read {}", path_));
-    }
-  }
-
- private:
-  UniqueFd fd_;
-  std::string path_;
-};
 
 // Stops after `left` bytes.
 class LimitedReader : public ByteReader {
@@ -197,7 +175,7 @@ class FileReplicaClient : public ReplicaClient {
       ::unlink(tmp.c_str());
       return s;
     }
-    return FsyncDir(dir);
+    return fs::FsyncDir(dir);
   }
 
   absl::StatusOr<std::unique_ptr<ByteReader>> Open(const TxFileInfo& info) override {
@@ -208,7 +186,7 @@ class FileReplicaClient : public ReplicaClient {
       return ErrnoStatus(errno, fmt::format("open {}", path));
     }
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-    return std::unique_ptr<ByteReader>(new FdReader(std::move(fd), path));
+    return NewFdReader(std::move(fd), path);
   }
 
   absl::Status Delete(std::span<const TxFileInfo> files) override {
@@ -222,7 +200,7 @@ class FileReplicaClient : public ReplicaClient {
       dirs.insert(dir);
     }
     for (const std::string& d : dirs) {
-      absl::Status s = FsyncDir(d);
+      absl::Status s = fs::FsyncDir(d);
       if (!s.ok() && !absl::IsNotFound(s)) return s;  // no directory: nothing was there
     }
     return absl::OkStatus();
@@ -242,8 +220,7 @@ class FileReplicaClient : public ReplicaClient {
       if (errno == ENOENT) return absl::NotFoundError(fmt::format("{}: no such file", path));
       return ErrnoStatus(errno, fmt::format("open {}", path));
     }
-    FdReader reader(std::move(fd), path);
-    LS_ASSIGN_OR_RETURN(std::string bytes, ReadAll(reader));
+    LS_ASSIGN_OR_RETURN(std::string bytes, ReadAll(*NewFdReader(std::move(fd), path)));
     return Record{bytes, bytes};  // records are small: the content is the version
   }
   // Conditional writes are atomic between processes: the read, compare and
@@ -284,7 +261,7 @@ class FileReplicaClient : public ReplicaClient {
       ::unlink(tmp.c_str());
       return s;
     }
-    return FsyncDir(root_);
+    return fs::FsyncDir(root_);
   }
   RecordConditions record_conditions() const override { return RecordConditions::kEnforced; }
 
@@ -326,7 +303,7 @@ class FileReplicaClient : public ReplicaClient {
     if (offset > 0 && ::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) {
       return ErrnoStatus(errno, fmt::format("seek {}", path));
     }
-    std::unique_ptr<ByteReader> reader(new FdReader(std::move(fd), path));
+    std::unique_ptr<ByteReader> reader = NewFdReader(std::move(fd), path);
     if (limit > 0) reader = std::make_unique<LimitedReader>(std::move(reader), limit);
     return reader;
   }
@@ -344,17 +321,9 @@ class FileReplicaClient : public ReplicaClient {
     while (true) {
       LS_ASSIGN_OR_RETURN(size_t n, reader->Read(buf.data(), buf.size()));
       if (n == 0) break;
-      size_t off = 0;
-      while (off < n) {
-        ssize_t w = ::write(fd.get(), buf.data() + off, n - off);
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          return ErrnoStatus(errno, fmt::format("write {}", tmp));
-        }
-        off += static_cast<size_t>(w);
-      }
+      LS_RETURN_IF_ERROR(fs::WriteAll(fd.get(), buf.data(), n, tmp));
     }
-    if (::fsync(fd.get()) != 0) return ErrnoStatus(errno, fmt::format("fsync {}", tmp));
+    LS_RETURN_IF_ERROR(fs::Fsync(fd.get(), tmp));
     if (::close(fd.release()) != 0) return ErrnoStatus(errno, fmt::format("close {}", tmp));
     return absl::OkStatus();
   }

@@ -7,6 +7,7 @@
 #include "base/status.h"
 #include "fmt/format.h"
 
+#include "replica/storage/s3/s3_environment.h"
 #include "replica/storage/s3/s3_xml.h"
 
 namespace litesync {
@@ -14,11 +15,6 @@ namespace {
 
 // Slowest transfer rate a data request is allowed before its total timeout.
 constexpr uint64_t kMinBytesPerSecond = 64 * 1024;
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? v : "";
-}
 
 std::string StripSlashes(std::string s) {
   while (!s.empty() && s.front() == '/') s.erase(0, 1);
@@ -52,12 +48,11 @@ absl::StatusOr<S3Target> ResolveS3Target(const ReplicaOptions& options) {
         fmt::format("{}: bucket \"{}\" contains '/'", where, t.bucket));
   }
   t.region = options.region;
-  if (t.region.empty()) t.region = Env("AWS_REGION");
-  if (t.region.empty()) t.region = Env("AWS_DEFAULT_REGION");
+  const S3Environment env = ReadS3Environment();
+  if (t.region.empty()) t.region = env.region;
   if (t.region.empty()) t.region = "us-east-1";
   t.endpoint = options.endpoint;
-  if (t.endpoint.empty()) t.endpoint = Env("AWS_ENDPOINT_URL_S3");
-  if (t.endpoint.empty()) t.endpoint = Env("AWS_ENDPOINT_URL");
+  if (t.endpoint.empty()) t.endpoint = env.endpoint;
   // Only AWS itself is reached without an endpoint; every other S3-compatible
   // service accepts path-style requests, which need no DNS per bucket, unless
   // force-path-style: false asks for BUCKET.endpoint-host.
@@ -79,9 +74,9 @@ absl::StatusOr<S3Target> ResolveS3Target(const ReplicaOptions& options) {
   t.credentials.secret_access_key = options.secret_access_key;
   t.session_token = options.session_token;
   if (t.credentials.access_key_id.empty() && t.credentials.secret_access_key.empty()) {
-    t.credentials.access_key_id = Env("AWS_ACCESS_KEY_ID");
-    t.credentials.secret_access_key = Secret(Env("AWS_SECRET_ACCESS_KEY"));
-    if (t.session_token.empty()) t.session_token = Secret(Env("AWS_SESSION_TOKEN"));
+    t.credentials.access_key_id = env.access_key_id;
+    t.credentials.secret_access_key = env.secret_access_key;
+    if (t.session_token.empty()) t.session_token = env.session_token;
   }
   if (t.credentials.access_key_id.empty() || t.credentials.secret_access_key.empty()) {
     return absl::InvalidArgumentError(fmt::format(
@@ -174,8 +169,9 @@ absl::StatusOr<HttpResponse> S3Api::SendOnce(const S3Call& call, const HeaderLis
 
 absl::Status S3Api::ErrorFor(const S3Call& call, long http_status, std::string_view body,
                              std::string_view bucket_region_header) const {
-  std::string code = XmlText(body, "Code").value_or("");
-  std::string message = XmlText(body, "Message").value_or("");
+  XmlDocument xml(body);
+  std::string code = XmlText(xml.root(), "Code").value_or("");
+  std::string message = XmlText(xml.root(), "Message").value_or("");
   std::string head = fmt::format("{}: HTTP {}", call.what, http_status);
   if (!code.empty()) head += " " + code;
   if (!message.empty()) head += ": " + message;
@@ -203,7 +199,7 @@ absl::Status S3Api::ErrorFor(const S3Call& call, long http_status, std::string_v
   if (http_status == 301 || http_status == 307 || code == "AuthorizationHeaderMalformed" ||
       code == "PermanentRedirect") {
     std::string region(bucket_region_header);
-    if (region.empty()) region = XmlText(body, "Region").value_or("");
+    if (region.empty()) region = XmlText(xml.root(), "Region").value_or("");
     return absl::FailedPreconditionError(
         fmt::format("{} (bucket \"{}\" is {}; set region, or the endpoint of that region)", head,
                     bucket, region.empty() ? "in another region" : "in region " + region));

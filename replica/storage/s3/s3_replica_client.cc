@@ -23,7 +23,6 @@ namespace {
 
 constexpr int kMaxKeysPerList = 1000;
 constexpr size_t kMaxKeysPerDelete = 1000;
-constexpr std::string_view kS3Xmlns = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 struct ListedObject {
   std::string key;
@@ -95,16 +94,22 @@ absl::StatusOr<ListPage> S3ReplicaClient::ListOnePage(const std::string& prefix,
   if (!start_after.empty()) call.query.emplace_back("start-after", start_after);
   call.what = "LIST " + api_.S3Url(prefix);
   LS_ASSIGN_OR_RETURN(HttpResponse r, api_.Send(call));
+  XmlDocument xml(r.body);
+  if (!xml.ok() || std::string_view(xml.root().name()) != "ListBucketResult") {
+    // A body cut short (a dropped connection) must not read as a shorter listing.
+    return absl::UnavailableError(
+        fmt::format("{}: the answer is not a complete ListBucketResult document", call.what));
+  }
   ListPage page;
-  for (std::string_view contents : XmlElements(r.body, "Contents")) {
+  for (pugi::xml_node contents : XmlElements(xml.root(), "Contents")) {
     ListedObject o;
     o.key = XmlText(contents, "Key").value_or("");
     o.size = std::strtoull(XmlText(contents, "Size").value_or("0").c_str(), nullptr, 10);
     o.modified = ParseLastModified(XmlText(contents, "LastModified").value_or(""));
     if (!o.key.empty()) page.objects.push_back(std::move(o));
   }
-  page.truncated = XmlText(r.body, "IsTruncated").value_or("false") == "true";
-  page.next_token = XmlText(r.body, "NextContinuationToken").value_or("");
+  page.truncated = XmlText(xml.root(), "IsTruncated").value_or("false") == "true";
+  page.next_token = XmlText(xml.root(), "NextContinuationToken").value_or("");
   if (page.truncated && page.next_token.empty() && page.objects.empty()) {
     return absl::UnavailableError(
         fmt::format("{}: truncated listing without a continuation token", call.what));
@@ -287,13 +292,14 @@ absl::Status S3ReplicaClient::Delete(std::span<const TxFileInfo> files) {
 }
 
 absl::Status S3ReplicaClient::DeleteBatch(std::span<const std::string> keys) {
-  std::string body = fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete xmlns=\"{}\"><Quiet>true</Quiet>",
-      kS3Xmlns);
+  pugi::xml_document doc;
+  pugi::xml_node del = doc.append_child("Delete");
+  del.append_attribute("xmlns").set_value(kS3Xmlns);
+  del.append_child("Quiet").text().set("true");
   for (const std::string& k : keys) {
-    body += fmt::format("<Object><Key>{}</Key></Object>", XmlEscape(k));
+    del.append_child("Object").append_child("Key").text().set(k.c_str());
   }
-  body += "</Delete>";
+  std::string body = XmlToString(doc);
   S3Call call;
   call.method = "POST";
   call.query = {{"delete", ""}};
@@ -302,12 +308,13 @@ absl::Status S3ReplicaClient::DeleteBatch(std::span<const std::string> keys) {
   call.body = body;
   call.what = fmt::format("DELETE {} ({} keys)", api_.S3Url(keys.front()), keys.size());
   LS_ASSIGN_OR_RETURN(HttpResponse r, api_.Send(call));
-  for (std::string_view err : XmlElements(r.body, "Error")) {
+  XmlDocument xml(r.body);
+  for (pugi::xml_node err : XmlElements(xml.root(), "Error")) {
     std::string code = XmlText(err, "Code").value_or("");
     if (code == "NoSuchKey") continue;  // already absent: fine
     S3Call one = call;
     one.what = "DELETE " + api_.S3Url(XmlText(err, "Key").value_or(""));
-    return api_.ErrorFor(one, code == "AccessDenied" ? 403 : 500, err);
+    return api_.ErrorFor(one, code == "AccessDenied" ? 403 : 500, XmlToString(err));
   }
   return absl::OkStatus();
 }

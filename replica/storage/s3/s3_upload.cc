@@ -14,7 +14,6 @@ namespace litesync {
 namespace {
 
 constexpr uint64_t kMaxParts = 10000;
-constexpr std::string_view kS3Xmlns = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 absl::Status PutSingle(S3Api& api, const std::string& key, const ByteSource& bytes) {
   S3Call call;
@@ -86,12 +85,15 @@ absl::Status UploadParts(S3Api& api, const std::string& key, const std::string& 
 
 absl::Status CompleteUpload(S3Api& api, const std::string& key, const std::string& upload_id,
                             const std::vector<std::string>& etags, uint64_t size) {
-  std::string body = fmt::format("<CompleteMultipartUpload xmlns=\"{}\">", kS3Xmlns);
+  pugi::xml_document doc;
+  pugi::xml_node complete = doc.append_child("CompleteMultipartUpload");
+  complete.append_attribute("xmlns").set_value(kS3Xmlns);
   for (size_t i = 0; i < etags.size(); ++i) {
-    body += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", i + 1,
-                        XmlEscape(etags[i]));
+    pugi::xml_node part = complete.append_child("Part");
+    part.append_child("PartNumber").text().set(std::to_string(i + 1).c_str());
+    part.append_child("ETag").text().set(etags[i].c_str());
   }
-  body += "</CompleteMultipartUpload>";
+  std::string body = XmlToString(doc);
   S3Call call;
   call.method = "POST";
   call.key = key;
@@ -101,7 +103,7 @@ absl::Status CompleteUpload(S3Api& api, const std::string& key, const std::strin
   call.what = fmt::format("POST {} (complete multipart upload)", api.S3Url(key));
   // A 200 may still carry an <Error> (the server failed while assembling).
   call.check = [&](const HttpResponse& r) -> absl::Status {
-    if (XmlElements(r.body, "Error").empty()) return absl::OkStatus();
+    if (XmlElements(XmlDocument(r.body).root(), "Error").empty()) return absl::OkStatus();
     return api.ErrorFor(call, 500, r.body);
   };
   absl::StatusOr<HttpResponse> r = api.Send(call);
@@ -140,7 +142,7 @@ absl::Status PutMultipart(S3Api& api, const std::string& key, const ByteSource& 
   create.query = {{"uploads", ""}};
   create.what = fmt::format("POST {} (create multipart upload)", api.S3Url(key));
   LS_ASSIGN_OR_RETURN(HttpResponse r, api.Send(create));
-  std::string upload_id = XmlText(r.body, "UploadId").value_or("");
+  std::string upload_id = XmlText(XmlDocument(r.body).root(), "UploadId").value_or("");
   if (upload_id.empty()) {
     return absl::UnavailableError(fmt::format("{}: no UploadId in the answer", create.what));
   }
