@@ -91,7 +91,8 @@ TEST_F(ForeignObjectsTest, AParallelReaderEndsWithThePartsError) {
   std::vector<char> buf(1 << 16);
   absl::StatusOr<size_t> n = r->Read(buf.data(), buf.size());
   EXPECT_TRUE(absl::IsNotFound(n.status())) << n.status();
-  EXPECT_THAT(std::string(n.status().message()), HasSubstr("0000000000000002-0000000000000002.ltx"));
+  EXPECT_THAT(std::string(n.status().message()),
+              HasSubstr("0000000000000002-0000000000000002.ltx"));
 }
 
 }  // namespace
