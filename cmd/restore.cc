@@ -29,6 +29,7 @@
 #include "cmd/flags.h"
 #include "cmd/restore_output.h"
 #include "cmd/restore_progress.h"
+#include "replica/compat/litestream.h"
 #include "replica/restore/restore.h"
 #include "replica/storage/replica_client.h"
 
@@ -81,6 +82,10 @@ struct Candidate {
   ReplicaOptions options;
   std::unique_ptr<ReplicaClient> client;
   RestorePlan plan;
+  // Set when the newest state is in a Litestream replica at the same location
+  // (replica/compat/); `plan` is then unused.
+  std::optional<LitestreamPlan> litestream;
+  absl::Time timestamp() const { return litestream ? litestream->timestamp : plan.timestamp; }
 };
 
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
@@ -90,7 +95,21 @@ bool Exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
+std::string FormatLitestreamPlan(const Candidate& c, const std::string& output) {
+  const LitestreamPlan& p = *c.litestream;
+  std::string out = "restore plan (dry run: nothing written)\n";
+  out += fmt::format("  replica:   {}\n", RedactUrl(c.client->Describe()));
+  out += fmt::format("  output:    {}\n", output);
+  out += fmt::format("  from:      {}\n", DescribeLitestreamPlan(p));
+  out += fmt::format("  time:      {}\n", FormatTimestamp(p.timestamp));
+  out += fmt::format("  files:     {}\n", p.objects.size());
+  out += fmt::format("  bytes:     {}\n", p.bytes);
+  for (const ObjectInfo& o : p.objects) out += fmt::format("    {}  {} bytes\n", o.key, o.size);
+  return out;
+}
+
 std::string FormatPlan(const Candidate& c, const std::string& output) {
+  if (c.litestream) return FormatLitestreamPlan(c, output);
   const RestorePlan& p = c.plan;
   size_t snapshots = 0;
   for (const TxFileInfo& f : p.files) snapshots += f.level == kSnapshotLevel ? 1 : 0;
@@ -126,20 +145,35 @@ Outcome Choose(const std::vector<ReplicaOptions>& replicas, const RestoreTarget&
     }
     std::string where = RedactUrl((*client)->Describe());
     absl::StatusOr<RestorePlan> plan = PlanRestore(**client, target);
-    if (plan.ok()) {
-      if (!best->has_value() || plan->timestamp > (*best)->plan.timestamp) {
-        *best = Candidate{r, *std::move(client), *std::move(plan)};
+    // A Litestream replica at the same location (what was there before the
+    // switch) competes too: the newest state at the target wins.
+    absl::StatusOr<std::optional<LitestreamPlan>> theirs = PlanLitestreamRestore(**client, target);
+    const bool theirs_planned = theirs.ok() && theirs->has_value();
+    if (plan.ok() || theirs_planned) {
+      Candidate c{r, *std::move(client), plan.ok() ? *std::move(plan) : RestorePlan{}, {}};
+      if (theirs_planned && (!plan.ok() || (*theirs)->timestamp > c.plan.timestamp)) {
+        c.litestream = **theirs;
       }
+      if (!best->has_value() || c.timestamp() > (*best)->timestamp()) *best = std::move(c);
       continue;
     }
-    problems.push_back(fmt::format("replica {}: {}", where, StatusMessage(plan.status())));
-    if (!absl::IsNotFound(plan.status())) {
-      code = plan.status().code();
+    absl::Status why = plan.status();
+    if (absl::IsNotFound(why) && !theirs.ok()) {
+      absl::StatusOr<std::vector<Lineage>> ours = (*client)->ListLineages();
+      why = ours.ok() && ours->empty()
+                ? theirs.status()
+                : absl::Status(theirs.status().code(),
+                               fmt::format("{}; {}", StatusMessage(plan.status()),
+                                           StatusMessage(theirs.status())));
+    }
+    problems.push_back(fmt::format("replica {}: {}", where, StatusMessage(why)));
+    if (!absl::IsNotFound(why)) {
+      code = why.code();
       all_empty = false;
       continue;
     }
     absl::StatusOr<std::vector<Lineage>> lineages = (*client)->ListLineages();
-    all_empty = all_empty && lineages.ok() && lineages->empty();
+    all_empty = all_empty && lineages.ok() && lineages->empty() && theirs.ok();
   }
   if (best->has_value()) {
     for (const std::string& p : problems) LogWarn("replica skipped", {{"err", p}});
@@ -424,7 +458,14 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
   absl::Status s;
   RunInterruptible(
       [&] {
-        s = ExecuteRestoreReplanning(*best->client, target, &best->plan, options);
+        if (best->litestream) {
+          LitestreamRestoreOptions theirs;
+          theirs.output_path = staging;
+          theirs.client_factory = options.client_factory;
+          s = ExecuteLitestreamRestore(*best->client, *best->litestream, theirs);
+        } else {
+          s = ExecuteRestoreReplanning(*best->client, target, &best->plan, options);
+        }
         progress.Clear();
       },
       [&](int sig) {
@@ -442,6 +483,16 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
     PrintError("restore", Annotate(s, "restore " + output));
     report("failed", StatusMessage(Annotate(s, "restore " + output)));
     return kExitFailure;
+  }
+  if (best->litestream) {
+    LogInfo("restore finished", {{"output", output},
+                                 {"replica", RedactUrl(best->client->Describe())},
+                                 {"from", DescribeLitestreamPlan(*best->litestream)},
+                                 {"time", best->litestream->timestamp},
+                                 {"files", best->litestream->objects.size()},
+                                 {"bytes", best->litestream->bytes},
+                                 {"elapsed", absl::Now() - start}});
+    return kExitOk;
   }
   LogInfo("restore finished", {{"output", output},
                                {"replica", RedactUrl(best->client->Describe())},

@@ -61,6 +61,18 @@ class AgeReplicaClient : public ReplicaClient {
   }
   RecordConditions record_conditions() const override { return inner_->record_conditions(); }
   RequestCounts requests() const override { return inner_->requests(); }
+  // Objects that are not litesync's (a Litestream replica beside this one) pass
+  // through as stored; their own format decides how they are read.
+  absl::StatusOr<std::vector<std::string>> ListRootNames() override {
+    return inner_->ListRootNames();
+  }
+  absl::StatusOr<std::vector<ObjectInfo>> ListObjects(std::string_view prefix) override {
+    return inner_->ListObjects(prefix);
+  }
+  absl::StatusOr<std::unique_ptr<ByteReader>> OpenObject(std::string_view key, uint64_t offset,
+                                                         uint64_t limit) override {
+    return inner_->OpenObject(key, offset, limit);
+  }
 
   absl::Status Write(const TxFileInfo& info, const ByteSource& bytes) override {
     LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> sealed, AgeEncrypt(bytes, recipients_));

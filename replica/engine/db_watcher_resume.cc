@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "fmt/format.h"
 
+#include "replica/compat/litestream.h"
 #include "replica/engine/db_watcher.h"
 #include "replica/engine/db_watcher_internal.h"
 #include "replica/format/page_checksum.h"
@@ -21,6 +22,32 @@
 namespace litesync {
 
 using namespace watcher_internal;  // NOLINT: this module's own constants
+
+namespace {
+
+// A replica location that holds what Litestream wrote before the switch: say so
+// when litesync starts its own lineage beside it. Litestream's objects are never
+// listed as litesync's, so compaction and retention never touch them.
+void NoteLitestreamReplica(ReplicaClient& client, const std::string& name, const std::string& db) {
+  absl::StatusOr<LitestreamPresence> found = FindLitestream(client);
+  if (!found.ok()) {
+    LogWarn("could not check the replica for Litestream's files",
+            {{"db", db}, {"replica", name}, {"err", found.status()}});
+    return;
+  }
+  if (!found->any()) return;
+  LogInfo("replica holds a Litestream replica; starting litesync's own lineage beside it",
+          {{"db", db},
+           {"replica", name},
+           {"litestream", found->v3 && found->v5 ? "v0.3 and v0.5"
+                          : found->v3            ? "v0.3"
+                                                 : "v0.5"},
+           {"note",
+            "Litestream's files are kept as they are; restore takes the newest state "
+            "across both"}});
+}
+
+}  // namespace
 
 // Finds where the replicas are and resumes there when the database still
 // matches; otherwise starts a new lineage. Never guesses: a resume is verified by
@@ -87,7 +114,10 @@ absl::Status DbWatcher::Recover() {
                             ? "the replica is write-only here (age recipients only)"
                             : "age encryption was turned on for replica " + encryption_changed);
   }
-  if (!leader) return StartLineage("replica is empty");
+  if (!leader) {
+    for (auto& slot : slots_) NoteLitestreamReplica(*slot->client, slot->name, options_.path);
+    return StartLineage("replica is empty");
+  }
   txid_ = leader->info.max_txid;
 
   const TxHeader& h = leader->header;

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "base/handles.h"
 #include "base/request_counts.h"
 #include "fmt/format.h"
@@ -63,6 +64,15 @@ struct RecordCondition {
   enum Kind { kAlways, kAbsent, kVersion };
   Kind kind = kAlways;
   std::string version;  // kVersion: Record::version as read
+};
+
+// An object of another program's replica found beside ours (replica/compat/ reads
+// Litestream's): its key relative to the replica root, size and storage time
+// (the file's mtime, the S3 object's LastModified).
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  absl::Time modified;
 };
 
 enum class RecordConditions {
@@ -125,6 +135,29 @@ class ReplicaClient {
   // The requests this client sent so far, by op (base/request_counts.h); the
   // backends count where requests leave the process.
   virtual RequestCounts requests() const { return {}; }
+  // The first path components under the replica root that hold objects (its
+  // "directories": litesync's lineages, Litestream's generations, ltx, 0000...),
+  // sorted. Cheap on S3: one listing per name.
+  virtual absl::StatusOr<std::vector<std::string>> ListRootNames() {
+    return absl::UnimplementedError("listing the replica root");
+  }
+
+  // Read-only access to objects that are not litesync's, for restoring a
+  // Litestream replica at the same location (replica/compat/). Every object whose
+  // key (relative to the replica root) starts with `prefix`, sorted by key; empty
+  // when none.
+  virtual absl::StatusOr<std::vector<ObjectInfo>> ListObjects(std::string_view prefix) {
+    return absl::UnimplementedError(fmt::format("{}: listing other objects", prefix));
+  }
+  // The object's bytes from `offset` on, or only `limit` of them when limit > 0
+  // (fewer when it is shorter). NotFound when absent.
+  virtual absl::StatusOr<std::unique_ptr<ByteReader>> OpenObject(std::string_view key,
+                                                                 uint64_t offset = 0,
+                                                                 uint64_t limit = 0) {
+    (void)offset;
+    (void)limit;
+    return absl::UnimplementedError(fmt::format("{}: reading other objects", key));
+  }
 };
 
 // The factory: the only place that knows the concrete backends.

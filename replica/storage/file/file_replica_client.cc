@@ -74,6 +74,42 @@ absl::StatusOr<std::vector<std::string>> ReadDir(const std::string& dir) {
   return names;
 }
 
+// Stops after `left` bytes.
+class LimitedReader : public ByteReader {
+ public:
+  LimitedReader(std::unique_ptr<ByteReader> inner, uint64_t limit)
+      : inner_(std::move(inner)), left_(limit) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (left_ == 0) return size_t{0};
+    LS_ASSIGN_OR_RETURN(size_t got, inner_->Read(buf, std::min<uint64_t>(n, left_)));
+    left_ -= got;
+    return got;
+  }
+
+ private:
+  std::unique_ptr<ByteReader> inner_;
+  uint64_t left_;
+};
+
+// Files under `dir` (whose key is `key_dir`), recursively, as objects.
+absl::Status WalkObjects(const std::string& dir, const std::string& key_dir,
+                         std::vector<ObjectInfo>* out) {
+  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDir(dir));
+  for (const std::string& n : names) {
+    std::string path = dir + "/" + n;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) continue;  // deleted meanwhile
+    std::string key = key_dir.empty() ? n : key_dir + "/" + n;
+    if (S_ISDIR(st.st_mode)) {
+      LS_RETURN_IF_ERROR(WalkObjects(path, key, out));
+    } else if (S_ISREG(st.st_mode)) {
+      out->push_back(
+          ObjectInfo{key, static_cast<uint64_t>(st.st_size), absl::TimeFromTimespec(st.st_mtim)});
+    }
+  }
+  return absl::OkStatus();
+}
+
 class FileReplicaClient : public ReplicaClient {
  public:
   explicit FileReplicaClient(std::string root) : root_(std::move(root)) {}
@@ -228,6 +264,49 @@ class FileReplicaClient : public ReplicaClient {
     return fs::FsyncDir(root_);
   }
   RecordConditions record_conditions() const override { return RecordConditions::kEnforced; }
+
+  absl::StatusOr<std::vector<std::string>> ListRootNames() override {
+    LS_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDir(root_));
+    std::erase_if(names, [&](const std::string& n) {
+      struct stat st;
+      return ::stat((root_ + "/" + n).c_str(), &st) != 0 || !S_ISDIR(st.st_mode);
+    });
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  absl::StatusOr<std::vector<ObjectInfo>> ListObjects(std::string_view prefix) override {
+    // Walk the deepest directory the prefix names, keep what starts with it.
+    size_t slash = prefix.rfind('/');
+    std::string key_dir(slash == std::string_view::npos ? "" : prefix.substr(0, slash));
+    std::vector<ObjectInfo> out;
+    LS_RETURN_IF_ERROR(WalkObjects(key_dir.empty() ? root_ : root_ + "/" + key_dir, key_dir, &out));
+    std::erase_if(out, [&](const ObjectInfo& o) { return !o.key.starts_with(prefix); });
+    std::sort(out.begin(), out.end(),
+              [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+    return out;
+  }
+
+  absl::StatusOr<std::unique_ptr<ByteReader>> OpenObject(std::string_view key, uint64_t offset,
+                                                         uint64_t limit) override {
+    if (key.empty() || key.front() == '/' || key == ".." || key.starts_with("../") ||
+        key.find("/../") != std::string_view::npos || key.ends_with("/..")) {
+      return absl::InvalidArgumentError(fmt::format("{}: not a key inside {}", key, root_));
+    }
+    std::string path = fmt::format("{}/{}", root_, key);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+      if (errno == ENOENT) return absl::NotFoundError(fmt::format("{}: no such file", path));
+      return ErrnoStatus(errno, fmt::format("open {}", path));
+    }
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (offset > 0 && ::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) {
+      return ErrnoStatus(errno, fmt::format("seek {}", path));
+    }
+    std::unique_ptr<ByteReader> reader = NewFdReader(std::move(fd), path);
+    if (limit > 0) reader = std::make_unique<LimitedReader>(std::move(reader), limit);
+    return reader;
+  }
 
  private:
   std::string LevelDir(Lineage lineage, int level) const {

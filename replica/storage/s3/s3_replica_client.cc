@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/time/time.h"
 #include "base/status.h"
 #include "fmt/format.h"
 
@@ -26,7 +27,17 @@ constexpr size_t kMaxKeysPerDelete = 1000;
 struct ListedObject {
   std::string key;
   uint64_t size = 0;
+  absl::Time modified;  // LastModified; InfinitePast when absent
 };
+
+absl::Time ParseLastModified(std::string_view text) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*S%Ez", std::string(text), &t, &err)) {
+    return absl::InfinitePast();
+  }
+  return t;
+}
 
 struct ListPage {
   std::vector<ListedObject> objects;
@@ -52,8 +63,18 @@ class S3ReplicaClient : public ReplicaClient {
                            const RecordCondition& when) override;
   RecordConditions record_conditions() const override { return conditions_; }
   RequestCounts requests() const override { return api_.requests(); }
+  absl::StatusOr<std::vector<std::string>> ListRootNames() override;
+  absl::StatusOr<std::vector<ObjectInfo>> ListObjects(std::string_view prefix) override;
+  absl::StatusOr<std::unique_ptr<ByteReader>> OpenObject(std::string_view key, uint64_t offset,
+                                                         uint64_t limit) override {
+    return OpenKey(api_.Key(key), 0, offset, limit);
+  }
 
  private:
+  // GET of `key` (`size` bytes when known, else 0); from `offset` on, only `limit`
+  // bytes when limit > 0.
+  absl::StatusOr<std::unique_ptr<ByteReader>> OpenKey(const std::string& key, uint64_t size,
+                                                      uint64_t offset, uint64_t limit);
   // One ListObjectsV2 page of keys under `prefix`, no delimiter.
   absl::StatusOr<ListPage> ListOnePage(const std::string& prefix, const std::string& token,
                                        const std::string& start_after, int max_keys);
@@ -85,6 +106,7 @@ absl::StatusOr<ListPage> S3ReplicaClient::ListOnePage(const std::string& prefix,
     ListedObject o;
     o.key = XmlText(contents, "Key").value_or("");
     o.size = std::strtoull(XmlText(contents, "Size").value_or("0").c_str(), nullptr, 10);
+    o.modified = ParseLastModified(XmlText(contents, "LastModified").value_or(""));
     if (!o.key.empty()) page.objects.push_back(std::move(o));
   }
   page.truncated = XmlText(xml.root(), "IsTruncated").value_or("false") == "true";
@@ -121,12 +143,12 @@ absl::StatusOr<std::vector<TxFileInfo>> S3ReplicaClient::List(Lineage lineage, i
   return out;
 }
 
-absl::StatusOr<std::vector<Lineage>> S3ReplicaClient::ListLineages() {
+absl::StatusOr<std::vector<std::string>> S3ReplicaClient::ListRootNames() {
   // Without a delimiter every key would be listed; instead, once a key shows a
-  // lineage, the listing jumps past it: "<root><lineage>0" sorts after every
-  // "<root><lineage>/..." key and before the next lineage.
+  // first path component, the listing jumps past it: "<root><name>0" sorts after
+  // every "<root><name>/..." key and before the next name that is not a prefix.
   std::string root = api_.Key("");
-  std::set<Lineage> found;
+  std::vector<std::string> names;
   std::string start_after;
   while (true) {
     LS_ASSIGN_OR_RETURN(ListPage page, ListOnePage(root, "", start_after, kMaxKeysPerList));
@@ -134,35 +156,78 @@ absl::StatusOr<std::vector<Lineage>> S3ReplicaClient::ListLineages() {
     for (const ListedObject& o : page.objects) {
       std::string_view rest = std::string_view(o.key).substr(std::min(root.size(), o.key.size()));
       size_t slash = rest.find('/');
-      std::optional<Lineage> lineage = ParseLineageName(rest.substr(0, slash));
-      if (lineage && slash != std::string_view::npos) {
-        found.insert(*lineage);
-        start_after = root + std::string(rest.substr(0, slash)) + "0";
-        jumped = true;
-        break;
-      }
+      if (slash == std::string_view::npos) continue;  // a record at the root (lease)
+      names.emplace_back(rest.substr(0, slash));
+      start_after = root + names.back() + "0";
+      jumped = true;
+      break;
     }
     if (jumped) continue;
     if (!page.truncated || page.objects.empty()) break;
     start_after = page.objects.back().key;
   }
-  return std::vector<Lineage>(found.begin(), found.end());
+  return names;
+}
+
+absl::StatusOr<std::vector<Lineage>> S3ReplicaClient::ListLineages() {
+  // Anything else beside the lineages (Litestream's generations/, ltx/, 0000/)
+  // is skipped unlisted.
+  LS_ASSIGN_OR_RETURN(std::vector<std::string> names, ListRootNames());
+  std::vector<Lineage> out;
+  for (const std::string& n : names) {
+    if (std::optional<Lineage> l = ParseLineageName(n)) out.push_back(*l);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 absl::Status S3ReplicaClient::Write(const TxFileInfo& info, const ByteSource& bytes) {
   return S3Upload(api_, api_.Key(info.RelativePath()), bytes);
 }
 
+absl::StatusOr<std::vector<ObjectInfo>> S3ReplicaClient::ListObjects(std::string_view prefix) {
+  const std::string root = api_.Key("");
+  const std::string full = root + std::string(prefix);
+  std::vector<ObjectInfo> out;
+  std::string token;
+  std::string start_after;
+  while (true) {
+    LS_ASSIGN_OR_RETURN(ListPage page, ListOnePage(full, token, start_after, kMaxKeysPerList));
+    for (ListedObject& o : page.objects) {
+      if (o.key.size() <= root.size() || !o.key.starts_with(full)) continue;
+      out.push_back(ObjectInfo{o.key.substr(root.size()), o.size, o.modified});
+    }
+    if (!page.truncated) break;
+    token = page.next_token;
+    start_after = token.empty() ? page.objects.back().key : "";
+  }
+  std::sort(out.begin(), out.end(),
+            [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<ByteReader>> S3ReplicaClient::Open(const TxFileInfo& info) {
-  std::string key = api_.Key(info.RelativePath());
+  return OpenKey(api_.Key(info.RelativePath()), info.size, 0, 0);
+}
+
+absl::StatusOr<std::unique_ptr<ByteReader>> S3ReplicaClient::OpenKey(const std::string& key,
+                                                                     uint64_t size, uint64_t offset,
+                                                                     uint64_t limit) {
   SpillBuffer buffer(api_.tuning().memory_read_limit, api_.tuning().temp_dir);
   std::string etag;
   std::optional<uint64_t> total;  // from the first full answer's Content-Length
   bool first_chunk = true;
-  bool resume = true;
+  // A part of the object: one ranged GET, retried whole.
+  const bool ranged = offset > 0 || limit > 0;
+  bool resume = !ranged;
   S3Call call;
   call.key = key;
-  call.transfer_bytes = info.size;
+  call.transfer_bytes = limit > 0 ? limit : size;
+  if (ranged) {
+    call.headers.emplace_back("Range", limit > 0
+                                           ? fmt::format("bytes={}-{}", offset, offset + limit - 1)
+                                           : fmt::format("bytes={}-", offset));
+  }
   call.what = "GET " + api_.S3Url(key);
   // A retry after a dropped connection asks for the rest only (If-Match: the same
   // object), so a large download is not restarted from zero.
@@ -181,7 +246,8 @@ absl::StatusOr<std::unique_ptr<ByteReader>> S3ReplicaClient::Open(const TxFileIn
       if (head.status == 206) {
         uint64_t from = 0;
         std::string range = head.Header("content-range");  // "bytes 100-199/200"
-        if (std::sscanf(range.c_str(), "bytes %" SCNu64, &from) != 1 || from != buffer.size()) {
+        if (std::sscanf(range.c_str(), "bytes %" SCNu64, &from) != 1 ||
+            from != (ranged ? offset : 0) + buffer.size()) {
           buffer.Clear();
           return absl::UnavailableError(
               fmt::format("{}: resumed at the wrong offset ({})", call.what, range));
