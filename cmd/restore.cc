@@ -30,6 +30,8 @@
 #include "cmd/restore_output.h"
 #include "cmd/restore_progress.h"
 #include "replica/compat/litestream.h"
+#include "replica/crypto/age.h"
+#include "replica/crypto/age_replica_client.h"
 #include "replica/restore/restore.h"
 #include "replica/storage/replica_client.h"
 
@@ -343,6 +345,41 @@ absl::StatusOr<absl::Time> ParseRestoreTime(std::string_view s) {
   return t;
 }
 
+namespace {
+
+// Litestream v0.3 replicas written with `age:` hold age files with LZ4 inside:
+// objects that start with age's header are decrypted (and authenticated) with the
+// configured identities before decoding, or refused naming the object when there
+// are none; others pass as stored.
+absl::StatusOr<StoredObjectDecoder> AgeObjectDecoder(const ReplicaOptions& r) {
+  std::vector<AgeIdentity> ids;
+  if (!r.age.identities.empty()) {
+    LS_ASSIGN_OR_RETURN(ids, AgeIdentitiesOf(r.age, r.Describe()));
+  }
+  auto shared = std::make_shared<const std::vector<AgeIdentity>>(std::move(ids));
+  std::string where = RedactUrl(r.Describe());
+  return StoredObjectDecoder(
+      [shared, where](std::unique_ptr<ByteReader> stored,
+                      const ObjectInfo& object) -> absl::StatusOr<std::unique_ptr<ByteReader>> {
+        std::string head(kAgeMagic.size(), '\0');
+        size_t got = 0;
+        LS_RETURN_IF_ERROR(ReadFull(*stored, head.data(), head.size(), &got));
+        head.resize(got);
+        const bool age = LooksLikeAge(head);
+        std::unique_ptr<ByteReader> whole = NewPrefixedReader(std::move(head), std::move(stored));
+        if (!age) return whole;
+        if (shared->empty()) {
+          return absl::FailedPreconditionError(fmt::format(
+              "{}/{}: an age-encrypted file (Litestream's age:): an age identity is needed; "
+              "pass -age-identity-file FILE, or set age: identities in the config",
+              where, object.key));
+        }
+        return AgeDecrypt(std::move(whole), *shared, where + "/" + object.key);
+      });
+}
+
+}  // namespace
+
 int RunRestoreCommand(const std::vector<std::string>& argv) {
   BlockSignals();  // ExecuteRestore runs threads; signals are handled below
   Args a;
@@ -462,6 +499,12 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
           LitestreamRestoreOptions theirs;
           theirs.output_path = staging;
           theirs.client_factory = options.client_factory;
+          absl::StatusOr<StoredObjectDecoder> decode = AgeObjectDecoder(best->options);
+          if (!decode.ok()) {
+            s = decode.status();
+            return;
+          }
+          theirs.decode_stored = *std::move(decode);
           s = ExecuteLitestreamRestore(*best->client, *best->litestream, theirs);
         } else {
           s = ExecuteRestoreReplanning(*best->client, target, &best->plan, options);

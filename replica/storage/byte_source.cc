@@ -90,6 +90,35 @@ std::unique_ptr<ByteReader> NewFdReader(UniqueFd fd, std::string what) {
   return std::make_unique<FdReader>(std::move(fd), std::move(what));
 }
 
+namespace {
+
+class PrefixedReader : public ByteReader {
+ public:
+  PrefixedReader(std::string prefix, std::unique_ptr<ByteReader> rest)
+      : prefix_(std::move(prefix)), rest_(std::move(rest)) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (pos_ < prefix_.size()) {
+      size_t k = std::min(n, prefix_.size() - pos_);
+      std::memcpy(buf, prefix_.data() + pos_, k);
+      pos_ += k;
+      return k;
+    }
+    return rest_->Read(buf, n);
+  }
+
+ private:
+  std::string prefix_;
+  size_t pos_ = 0;
+  std::unique_ptr<ByteReader> rest_;
+};
+
+}  // namespace
+
+std::unique_ptr<ByteReader> NewPrefixedReader(std::string prefix,
+                                              std::unique_ptr<ByteReader> rest) {
+  return std::make_unique<PrefixedReader>(std::move(prefix), std::move(rest));
+}
+
 std::unique_ptr<ByteSource> MemorySource(std::string bytes) {
   return std::make_unique<StringSource>(std::move(bytes));
 }

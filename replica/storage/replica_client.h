@@ -47,6 +47,8 @@ absl::StatusOr<std::unique_ptr<ByteSource>> FileSource(const std::string& path);
 std::unique_ptr<ByteReader> NewMemoryReader(std::string bytes);
 std::unique_ptr<ByteReader> NewMemoryViewReader(std::string_view bytes);
 std::unique_ptr<ByteReader> NewFdReader(UniqueFd fd, std::string what);
+// `prefix` (bytes already read from `rest`), then the rest of `rest`.
+std::unique_ptr<ByteReader> NewPrefixedReader(std::string prefix, std::unique_ptr<ByteReader> rest);
 // Reads a whole stream into memory.
 absl::StatusOr<std::string> ReadAll(ByteReader& reader);
 // Reads until `n` bytes or the end of the stream; *got says how many arrived.

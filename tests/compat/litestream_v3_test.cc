@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/str_split.h"
 #include "fmt/format.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -118,6 +119,46 @@ TEST_F(LitestreamV3Test, RestoresTheLatestStateAndAnEarlierTimeFromADirectory) {
   EXPECT_EQ(Dump(theirs), second);
   EXPECT_TRUE(ReadBytes(theirs) == ReadBytes(latest))
       << "litesync's restore differs from Litestream's byte for byte";
+}
+
+// Litestream v0.3 with `age:` (its own encryption, made by the real binary):
+// litesync restores it with the identity, and without one says an identity is
+// needed, naming the object, and writes nothing.
+TEST_F(LitestreamV3Test, AnAgeEncryptedReplicaRestoresWithTheIdentity) {
+  const std::string key = dir_.Join("key.txt");
+  ASSERT_EQ(testing::RunProcess({"/usr/bin/age-keygen", "-o", key}, absl::Seconds(30)), 0);
+  std::string identity, recipient;
+  const std::vector<std::string> lines = absl::StrSplit(ReadFileOrEmpty(key), '\n');
+  for (const std::string& line : lines) {
+    if (line.rfind("AGE-SECRET-KEY-", 0) == 0) identity = line;
+    if (line.rfind("# public key: ", 0) == 0) recipient = line.substr(14);
+  }
+  ASSERT_FALSE(identity.empty());
+  ASSERT_FALSE(recipient.empty());
+  testing::CreateWalDb(db_);
+  Litestream3 litestream(dir_, db_,
+                         fmt::format("      - type: file\n        path: {}\n        age:\n"
+                                     "          identities: [{}]\n          recipients: [{}]\n",
+                                     replica_, identity, recipient));
+  Write(200, 1);
+  ASSERT_TRUE(litestream.WaitShipped(replica_)) << litestream.log();
+  ASSERT_EQ(litestream.Stop(), 0) << litestream.log();
+  const std::string want = Dump(db_);
+
+  std::string without = dir_.Join("without.db");
+  CliResult r = Restore("file://" + replica_, without);
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("age")) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("generations/")) << "names the object: " << r.output;
+  EXPECT_FALSE(FileExists(without));
+
+  std::string with = dir_.Join("with.db");
+  r = Restore("file://" + replica_, with, {"-age-identity-file", key});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("Litestream v0.3 generation"));
+  EXPECT_EQ(IntegrityCheck(with), "ok");
+  EXPECT_EQ(Dump(with), want);
+  EXPECT_THAT(r.output, Not(HasSubstr(identity))) << "the identity never appears";
 }
 
 TEST_F(LitestreamV3Test, RestoresFromS3rver) {
