@@ -15,27 +15,6 @@
 namespace litesync {
 namespace {
 
-// Serves bytes already read, then the rest of the stream.
-class PrefixedReader : public ByteReader {
- public:
-  PrefixedReader(std::string prefix, std::unique_ptr<ByteReader> rest)
-      : prefix_(std::move(prefix)), rest_(std::move(rest)) {}
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    if (pos_ < prefix_.size()) {
-      size_t k = std::min(n, prefix_.size() - pos_);
-      std::memcpy(buf, prefix_.data() + pos_, k);
-      pos_ += k;
-      return k;
-    }
-    return rest_->Read(buf, n);
-  }
-
- private:
-  std::string prefix_;
-  size_t pos_ = 0;
-  std::unique_ptr<ByteReader> rest_;
-};
-
 class AgeReplicaClient : public ReplicaClient {
  public:
   AgeReplicaClient(std::unique_ptr<ReplicaClient> inner, std::vector<AgeRecipient> recipients,
@@ -84,7 +63,7 @@ class AgeReplicaClient : public ReplicaClient {
   absl::StatusOr<std::unique_ptr<ByteReader>> Open(const TxFileInfo& info) override {
     LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteReader> raw, inner_->Open(info));
     LS_ASSIGN_OR_RETURN(std::string prefix, Peek(*raw));
-    auto src = std::make_unique<PrefixedReader>(prefix, std::move(raw));
+    std::unique_ptr<ByteReader> src = NewPrefixedReader(prefix, std::move(raw));
     if (!LooksLikeAge(prefix)) return std::unique_ptr<ByteReader>(std::move(src));
     return AgeDecrypt(std::move(src), identities_, DescribeFile(*inner_, info));
   }
