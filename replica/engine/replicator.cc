@@ -109,6 +109,10 @@ absl::Status Replicator::Remove(const std::string& path) {
     };
     impl_->changed.notify_all();  // a worker waiting on this watcher's due time
     while (!not_running()) impl_->changed.wait(lock.native());
+    // A step that was running when Remove began put the watcher back in the
+    // schedule when it finished (the watcher was still listed): take it out again,
+    // or a worker would step it after it is gone.
+    impl_->Unschedule(raw);
     w = std::move(it->second);
     impl_->watchers.erase(it);
   }
