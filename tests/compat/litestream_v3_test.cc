@@ -279,7 +279,9 @@ TEST_F(LitestreamV3Test, ReplicatingBesideLitestreamKeepsItsFilesAndRestoreSpans
   auto p = cli_.Start({"replicate", "-config", config}, &log);
   ASSERT_TRUE(testing::WaitForText(log, "msg=replicating", absl::Seconds(30)))
       << ReadFileOrEmpty(log);
-  EXPECT_THAT(ReadFileOrEmpty(log), HasSubstr("replica holds a Litestream replica"));
+  // The first step (after "replicating" is logged) finds Litestream's files.
+  EXPECT_TRUE(testing::WaitForText(log, "replica holds a Litestream replica", absl::Seconds(30)))
+      << ReadFileOrEmpty(log);
   EXPECT_THAT(ReadFileOrEmpty(log), HasSubstr("litestream=v0.3"));
   Write(300, 6);
   absl::SleepFor(absl::Seconds(5));  // compaction and retention run meanwhile
