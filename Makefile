@@ -35,7 +35,7 @@ sanitize asan: deps
 tsan: deps
 	@cmake -S . -B build-tsan -DLITESYNC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug \
 	  -DLITESYNC_TEST_MODULES="heartbeat;replica" >/dev/null
-	@cmake --build build-tsan -j $(JOBS) --target heartbeat_tests page_writer_tests tx_frames_tests replication_tests litesync
+	@cmake --build build-tsan -j $(JOBS) --target heartbeat_tests page_writer_tests tx_frames_tests replication_tests fs_fault_tests litesync
 	@cd build-tsan && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600 -L threads \
 	  -E 'WalStaysBoundedUnderContinuousWrites|AHotDatabaseSyncs'  # bounds on time; TSan slows litesync ~10x
