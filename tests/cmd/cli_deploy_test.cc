@@ -348,7 +348,8 @@ TEST_F(CliDeployTest, ASlowRestoreShowsProgressOnATerminalOnly) {
   Write(20, 11);
   std::string log;
   auto p = cli_.Start({"replicate", db_, url}, &log);
-  ASSERT_TRUE(WaitForText(log, "msg=replicating", kStartTimeout)) << ReadFileOrEmpty(log);
+  // The snapshot is in the replica ("replicating" comes before the first step).
+  ASSERT_TRUE(WaitForText(log, "msg=\"new lineage\"", kStartTimeout)) << ReadFileOrEmpty(log);
   Write(20, 12);  // shipped as a second file by the final sync at the latest
   p->Signal(SIGTERM);
   ASSERT_EQ(p->Wait(kStopTimeout), 0) << ReadFileOrEmpty(log);
