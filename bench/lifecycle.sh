@@ -46,19 +46,7 @@ done
   { echo "lifecycle: Litestream v0.3.13 not at $LITESTREAM (bash .ci/deps)" >&2; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/litesync-lifecycle.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # PIDS, cleanup on exit
 
 log() { printf 'lifecycle: %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
