@@ -270,6 +270,7 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
   const sigset_t signals = BlockSignals();  // before any thread exists
   Setup setup;
   if (std::optional<int> code = ParseSetup(args, &setup)) return *code;
+  for (ResolvedDb& db : setup.dbs) db.options.force_snapshot = setup.force_snapshot;
 
   if (std::string bug = CheckSqliteVersion(); !bug.empty()) {
     LogError("refusing to start", {{"err", bug}});

@@ -34,6 +34,7 @@ struct Replicator::Impl {
   std::vector<std::thread> threads;
   SyncRequests syncs ABSL_GUARDED_BY(mu);                     // `sync -wait` requests
   std::map<DbWatcher*, bool> step_again ABSL_GUARDED_BY(mu);  // asked to sync while running
+  std::map<DbWatcher*, bool> sync_now ABSL_GUARDED_BY(mu);    // its next step is a sync request
 
   // After a step of `w` that began at `began`: settles its waiting syncs and
   // returns when it should run next.
@@ -53,6 +54,7 @@ struct Replicator::Impl {
 void Replicator::Impl::Work() {
   while (true) {
     DbWatcher* w = nullptr;
+    bool sync_requested = false;
     {
       MutexLock lock(&mu);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -74,9 +76,10 @@ void Replicator::Impl::Work() {
       w = schedule.begin()->second;
       schedule.erase(schedule.begin());
       running[w] = true;
+      sync_requested = sync_now.erase(w) != 0;
     }
     absl::Time began = clock->Now();
-    absl::Time next = AfterStep(w, began, w->Step());
+    absl::Time next = AfterStep(w, began, w->Step(sync_requested));
     MutexLock lock(&mu);
     running.erase(w);
     if (!stopping && watchers.count(w->path()) != 0) schedule.emplace(next, w);
@@ -146,6 +149,7 @@ absl::Status Replicator::Remove(const std::string& path) {
     w = std::move(it->second);
     impl_->watchers.erase(it);
     impl_->step_again.erase(raw);
+    impl_->sync_now.erase(raw);
     cancelled = impl_->syncs.Cancel(
         path, absl::AbortedError(fmt::format("database {} stopped being replicated", path)));
   }
@@ -175,6 +179,7 @@ absl::Status Replicator::RequestSync(const std::string& path, SyncDone done) {
   DbWatcher* w = it->second.get();
   absl::Time now = impl_->clock->Now();
   if (done) impl_->syncs.Add(path, now, std::move(done));
+  impl_->sync_now[w] = true;
   if (impl_->running.count(w) != 0) {
     impl_->step_again[w] = true;
   } else {
@@ -212,6 +217,7 @@ absl::Status Replicator::Stop() {
     watchers.swap(impl_->watchers);
     impl_->schedule.clear();
     impl_->step_again.clear();
+    impl_->sync_now.clear();
     cancelled = impl_->syncs.Cancel("", absl::AbortedError("litesync is shutting down"));
   }
   for (auto& [done, outcome] : cancelled) done(outcome);

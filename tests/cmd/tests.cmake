@@ -8,6 +8,7 @@ litesync_test_binary(cmd_tests
   cmd/cli_disk_full_test.cc
   cmd/cli_errors_test.cc
   cmd/cli_failing_replica_test.cc
+  cmd/cli_force_snapshot_test.cc
   cmd/cli_lease_test.cc
   cmd/cli_litestream_test.cc
   cmd/cli_many_dbs_test.cc
