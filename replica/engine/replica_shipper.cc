@@ -312,8 +312,7 @@ void ReplicaShipper::MaybeValidate(const DbPosition& pos, absl::Time now) {
   ValidationResult v;
   absl::Status s = ValidateReplica(*client_, scratch_dir_, pos.txid, pos.checksum, &v);
   if (s.ok()) {
-    LogInfo("replica validated",
-            {{"db", db_}, {"replica", name_}, {"txid", TxidString(pos.txid)}});
+    LogInfo("replica validated", {{"db", db_}, {"replica", name_}, {"txid", TxidString(pos.txid)}});
   } else {
     LogError("replica validation failed", {{"db", db_}, {"replica", name_}, {"err", s}});
   }
