@@ -76,7 +76,7 @@ struct VerificationResult {
   std::string error;       // why it failed or could not run; names the file where known
 };
 
-struct Verdict {
+struct ReplicaVerdict {
   std::string replica;  // the replica's redacted address (ReplicaClient::Describe)
   bool fresh = false;   // state == kFresh
   VerdictState state = VerdictState::kUnreachable;
@@ -103,6 +103,6 @@ struct Verdict {
 
 // Judges one replica now (clock.Now()). Never fails: a replica that cannot be
 // listed or read is a verdict (kUnreachable) with the error as its reason.
-Verdict Judge(ReplicaClient& client, const JudgeOptions& options, Clock& clock);
+ReplicaVerdict Judge(ReplicaClient& client, const JudgeOptions& options, Clock& clock);
 
 }  // namespace litesync
