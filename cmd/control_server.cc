@@ -128,6 +128,21 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
     const ControlServerOptions& options, const SyncRecordSource* records,
     const HeartbeatStatusSource* heartbeat, Clock* clock) {
   std::unique_ptr<ControlServer> server(new ControlServer(options, records, heartbeat, clock));
+  ControlServer* s = server.get();
+  return Launch(std::move(server), [s](const std::string& method, const std::string& path) {
+    return s->Respond(method, path);
+  });
+}
+
+absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::StartWith(
+    const ControlServerOptions& options, Responder respond, Clock* clock) {
+  std::unique_ptr<ControlServer> server(new ControlServer(options, nullptr, nullptr, clock));
+  return Launch(std::move(server), std::move(respond));
+}
+
+absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Launch(
+    std::unique_ptr<ControlServer> server, Responder respond) {
+  server->respond_ = std::move(respond);
   LS_RETURN_IF_ERROR(server->Listen());
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoStatus(errno, "pipe");
@@ -321,7 +336,7 @@ bool ControlServer::ReadRequest(Conn* c) {
                               fmt::format("bad request: {}\n", MessageOf(req.status())));
       return true;
     }
-    c->out = Respond(req->method, req->path);
+    c->out = respond_(req->method, req->path);
     return true;
   }
 }
