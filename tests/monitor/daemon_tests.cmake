@@ -2,8 +2,10 @@
 # monitor.yml, notifications against a real HTTP receiver, and the daemon end to
 # end with s3rver, a replicating sidecar and promtool.
 add_executable(monitor_daemon_tests
+  cmd/cli_util.cc
   heartbeat/log_capture.cc
   monitor/monitor_config_test.cc
+  monitor/monitor_deploy_test.cc
   monitor/monitor_notifier_test.cc
 )
 target_link_libraries(monitor_daemon_tests PRIVATE litesync_testutil litesync_cmd
