@@ -44,7 +44,7 @@ constexpr std::string_view kReplicaParserExtraKeys[] = {
 
 // Keys of litesync.yml's replicas that mean nothing to a monitor: refused with why.
 constexpr std::string_view kReplicateOnlyKeys[] = {
-    "sync-interval",        "retention",         "snapshot-interval", "validation-interval",
+    "sync-interval",        "retention",         "snapshot-interval",       "validation-interval",
     "compaction-intervals", "liveness-interval", "retention-check-interval"};
 
 absl::Status RefuseReplicateKeys(const std::string& file, const YAML::Node& map,
@@ -84,8 +84,8 @@ absl::Status ReadPushUrl(const MapView& src, std::string_view key, const Monitor
   if (url.empty()) return absl::OkStatus();
   const bool wants_token = url.find("{token}") != std::string::npos;
   if (wants_token && !token_given) {
-    return src.Error(key, fmt::format("has {{token}} but replica \"{}\" has no push-token:",
-                                      r.name));
+    return src.Error(key,
+                     fmt::format("has {{token}} but replica \"{}\" has no push-token:", r.name));
   }
   url = absl::StrReplaceAll(url, {{"{name}", r.name}, {"{token}", token}});
   if (absl::Status s = ValidateHeartbeatUrl(url); !s.ok()) {
@@ -178,11 +178,10 @@ absl::Status ParseEntry(const YAML::Node& item, size_t i, int list_line, const M
     if (config_internal::ReplicaLocation(other.replica) ==
         config_internal::ReplicaLocation(r.replica)) {
       const MapView& at = m.Has("url") || m.Has("path") || defaults == nullptr ? m : *defaults;
-      return at.Error(
-          at.Has("url") ? "url" : "path",
-          fmt::format("replica \"{}\" is {}, like \"{}\" ({}){}", r.name, r.replica.Describe(),
-                      other.name, other.source,
-                      &at == defaults ? ": put {name} in the url template" : ""));
+      return at.Error(at.Has("url") ? "url" : "path",
+                      fmt::format("replica \"{}\" is {}, like \"{}\" ({}){}", r.name,
+                                  r.replica.Describe(), other.name, other.source,
+                                  &at == defaults ? ": put {name} in the url template" : ""));
     }
   }
 
@@ -199,14 +198,14 @@ absl::Status ParseEntry(const YAML::Node& item, size_t i, int list_line, const M
     return s;
   }
   if (r.check_interval > r.max_age) {
-    return check_from->Error(
-        "check-interval", fmt::format("must not exceed max-age ({}) of replica \"{}\" (got {})",
-                                      absl::FormatDuration(r.max_age), r.name,
-                                      absl::FormatDuration(r.check_interval)));
+    return check_from->Error("check-interval",
+                             fmt::format("must not exceed max-age ({}) of replica \"{}\" (got {})",
+                                         absl::FormatDuration(r.max_age), r.name,
+                                         absl::FormatDuration(r.check_interval)));
   }
-  if (absl::Status s = From(m, defaults, "verify-interval")
-                           ->ReadDuration("verify-interval", DurationRule::kNonNegative,
-                                          &r.verify_interval);
+  if (absl::Status s =
+          From(m, defaults, "verify-interval")
+              ->ReadDuration("verify-interval", DurationRule::kNonNegative, &r.verify_interval);
       !s.ok()) {
     return s;
   }
@@ -316,8 +315,8 @@ absl::StatusOr<MonitorConfig> ParseRoot(const YAML::Node& root, const std::strin
 
   std::optional<MapView> defaults;
   if (top.Has("defaults")) {
-    if (absl::Status s = RefuseReplicateKeys(file, top.Get("defaults"), "defaults",
-                                             top.LineOf("defaults"));
+    if (absl::Status s =
+            RefuseReplicateKeys(file, top.Get("defaults"), "defaults", top.LineOf("defaults"));
         !s.ok()) {
       return s;
     }

@@ -30,12 +30,12 @@ inline constexpr absl::Duration kMinMonitorPingInterval = absl::Seconds(1);
 absl::Duration DefaultCheckInterval(absl::Duration max_age);
 
 struct MonitoredReplica {
-  std::string name;                 // the entry's name, unique; {name} in templates
-  ReplicaOptions replica;           // where it is and how to read it (read-only use)
+  std::string name;        // the entry's name, unique; {name} in templates
+  ReplicaOptions replica;  // where it is and how to read it (read-only use)
   absl::Duration max_age = kDefaultMonitorMaxAge;
-  absl::Duration check_interval;    // set by the parser (explicit or derived)
-  absl::Duration verify_interval;   // zero: never verified
-  std::string source;               // "monitor.yml:12: replicas[0]", for messages
+  absl::Duration check_interval;   // set by the parser (explicit or derived)
+  absl::Duration verify_interval;  // zero: never verified
+  std::string source;              // "monitor.yml:12: replicas[0]", for messages
 };
 
 // A push target: per replica (its own push-url / push-token) or over several

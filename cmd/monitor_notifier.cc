@@ -13,8 +13,8 @@ namespace litesync {
 namespace {
 
 bool Covers(const MonitorTarget& t, const std::string& name) {
-  return t.replicas.empty() || std::find(t.replicas.begin(), t.replicas.end(), name) !=
-                                   t.replicas.end();
+  return t.replicas.empty() ||
+         std::find(t.replicas.begin(), t.replicas.end(), name) != t.replicas.end();
 }
 
 }  // namespace
@@ -82,16 +82,14 @@ void MonitorNotifier::Decide(size_t i, const std::vector<std::string>& reasons,
       s.down_sent = false;
     }
     if (!s.up_pending && now < s.next_up) return;
-    requests->push_back(
-        {ExpandHeartbeatUrl(s.target.url.reveal(), /*up=*/true, "OK", worst_age),
-         s.target.method, s.target.timeout});
+    requests->push_back({ExpandHeartbeatUrl(s.target.url.reveal(), /*up=*/true, "OK", worst_age),
+                         s.target.method, s.target.timeout});
     pending->push_back({i, Kind::kUp, "OK"});
     return;
   }
-  std::string msg = reasons.size() == 1
-                        ? reasons[0]
-                        : fmt::format("{} replicas bad: {}", reasons.size(),
-                                      absl::StrJoin(reasons, "; "));
+  std::string msg = reasons.size() == 1 ? reasons[0]
+                                        : fmt::format("{} replicas bad: {}", reasons.size(),
+                                                      absl::StrJoin(reasons, "; "));
   if (!s.down) {
     LogWarn("monitor target down",
             {{"url", s.redacted}, {"source", s.target.source}, {"reason", msg}});
@@ -101,9 +99,8 @@ void MonitorNotifier::Decide(size_t i, const std::vector<std::string>& reasons,
   }
   if (s.down_sent || !s.can_send_down) return;
   const Secret& url = s.target.fail_url.empty() ? s.target.url : s.target.fail_url;
-  requests->push_back(
-      {ExpandHeartbeatUrl(url.reveal(), /*up=*/false, msg, worst_age), s.target.method,
-       s.target.timeout});
+  requests->push_back({ExpandHeartbeatUrl(url.reveal(), /*up=*/false, msg, worst_age),
+                       s.target.method, s.target.timeout});
   pending->push_back({i, Kind::kDown, msg});
 }
 

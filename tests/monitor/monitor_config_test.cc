@@ -113,7 +113,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"UnknownTopKey", "replicas:\n  - name: a\n    path: /r/a\nmax_age: 5m\n",
                 "monitor.yml:4: unknown key \"max_age\""},
-        BadCase{"UnknownEntryKey", "replicas:\n  - name: a\n    path: /r/a\n    sync-interval: 1s\n",
+        BadCase{"UnknownEntryKey",
+                "replicas:\n  - name: a\n    path: /r/a\n    sync-interval: 1s\n",
                 "monitor.yml:4: replicas[0].sync-interval: is a setting of the replicating side"},
         BadCase{"UnknownDefaultsKey",
                 "defaults:\n  url: s3://b/{name}\n  retention: 1h\nreplicas:\n  - name: a\n",
@@ -126,7 +127,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"CheckSlowerThanMaxAge",
                 "replicas:\n  - name: a\n    path: /r/a\n    max-age: 1m\n    check-interval: 2m\n",
                 "monitor.yml:5: replicas[0].check-interval: must not exceed max-age"},
-        BadCase{"NoName", "replicas:\n  - path: /r/a\n", "monitor.yml:2: replicas[0]: needs a name"},
+        BadCase{"NoName", "replicas:\n  - path: /r/a\n",
+                "monitor.yml:2: replicas[0]: needs a name"},
         BadCase{"DuplicateName",
                 "replicas:\n  - name: a\n    path: /r/a\n  - name: a\n    path: /r/b\n",
                 "monitor.yml:4: replicas[1].name: \"a\" is already used (monitor.yml:2: "},
@@ -136,7 +138,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"BadTemplateSchemeCitesTheDefaults",
                 "defaults:\n  url: ftp://b/{name}\nreplicas:\n  - name: a\n",
                 "monitor.yml:2: defaults.url: scheme must be \"file\" or \"s3\" (got \"ftp\")"},
-        BadCase{"NoLocation", "replicas:\n  - name: a\n", "monitor.yml:2: replicas[0]: needs a url"},
+        BadCase{"NoLocation", "replicas:\n  - name: a\n",
+                "monitor.yml:2: replicas[0]: needs a url"},
         BadCase{"TokenWithoutTemplate",
                 "replicas:\n  - name: a\n    path: /r/a\n    push-token: t\n",
                 "monitor.yml:4: replicas[0].push-token: is set but there is no push-url"},
@@ -168,9 +171,9 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(MonitorConfigTest, AnErrorQuotesTheValueAsWrittenNotTheSecretItExpandedTo) {
   setenv("LS_TEST_SECRET_TOKEN", "s3cr3t-t0ken-value", 1);
-  std::string err =
-      ErrorOf("replicas:\n  - name: a\n    path: /r/a\n"
-              "    push-url: ftp://kuma.example/api/push/${LS_TEST_SECRET_TOKEN}\n");
+  std::string err = ErrorOf(
+      "replicas:\n  - name: a\n    path: /r/a\n"
+      "    push-url: ftp://kuma.example/api/push/${LS_TEST_SECRET_TOKEN}\n");
   EXPECT_THAT(err, HasSubstr("monitor.yml:4: replicas[0].push-url"));
   EXPECT_THAT(err, Not(HasSubstr("s3cr3t-t0ken-value")));
   unsetenv("LS_TEST_SECRET_TOKEN");

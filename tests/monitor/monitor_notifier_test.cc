@@ -20,10 +20,10 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::Not;
 using testing::HttpServer;
+using ::testing::IsEmpty;
 using testing::kToken;
+using ::testing::Not;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
@@ -31,7 +31,10 @@ ReplicaHealth Good(const std::string& name) {
   return {.name = name, .judged = true, .good = true, .reason = "", .data_age = absl::Seconds(3)};
 }
 ReplicaHealth Bad(const std::string& name, const std::string& why = "stale: newest data 6m old") {
-  return {.name = name, .judged = true, .good = false, .reason = name + ": " + why,
+  return {.name = name,
+          .judged = true,
+          .good = false,
+          .reason = name + ": " + why,
           .data_age = absl::Minutes(6)};
 }
 
