@@ -114,8 +114,8 @@ TEST(MonitorDeployTest, TheComposeExampleRunsTheDaemonReadOnly) {
 }
 
 TEST(MonitorDeployTest, TheIamPolicyGrantsListBucketAndGetObjectOnly) {
-  nlohmann::json policy = nlohmann::json::parse(ReadFileOrEmpty(SourceFile(
-      "etc/monitor-iam-policy.json")));
+  nlohmann::json policy =
+      nlohmann::json::parse(ReadFileOrEmpty(SourceFile("etc/monitor-iam-policy.json")));
   std::set<std::string> actions;
   for (const nlohmann::json& s : policy["Statement"]) {
     EXPECT_EQ(s["Effect"], "Allow");
