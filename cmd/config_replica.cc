@@ -315,8 +315,9 @@ absl::Status ParseCompactionIntervals(const MapView& m, ReplicaOptions* r) {
   return absl::OkStatus();
 }
 
-// sync-interval, retention, snapshot-interval, validation-interval and
-// compaction-intervals: the replica's own key, else the inherited default.
+// sync-interval, retention, snapshot-interval, validation-interval,
+// liveness-interval (the replica's own key only) and compaction-intervals: the replica's own key,
+// else the inherited default.
 absl::Status ParseIntervals(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
   using DR = DurationRule;
   const MapView& sync_from = From(m, d, "sync-interval");
@@ -341,6 +342,10 @@ absl::Status ParseIntervals(const MapView& m, const ReplicaDefaults& d, ReplicaO
   if (absl::Status s =
           From(m, d, "validation-interval")
               .ReadDuration("validation-interval", DR::kNonNegative, &r->validation_interval);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = m.ReadDuration("liveness-interval", DR::kNonNegative, &r->liveness_interval);
       !s.ok()) {
     return s;
   }
@@ -373,6 +378,7 @@ absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML:
                                          "retention",
                                          "snapshot-interval",
                                          "validation-interval",
+                                         "liveness-interval",
                                          "compaction-intervals",
                                          "age",
                                          "retention-check-interval"};
