@@ -14,6 +14,7 @@
 #include "cmd/command.h"
 #include "cmd/flags.h"
 #include "cmd/monitor_report.h"
+#include "cmd/monitor_serve.h"
 #include "heartbeat/heartbeat_url.h"
 #include "heartbeat/pinger.h"
 #include "replica/storage/replica_client.h"
@@ -24,6 +25,11 @@ namespace {
 constexpr char kUsage[] =
     "Usage: litesync monitor -once [-json] [-max-age D] [-verify] [-url PING-URL]\n"
     "                        [-age-identity-file FILE] REPLICA-URL...\n"
+    "       litesync monitor -config monitor.yml [-log-level L] [-no-expand-env]\n"
+    "\n"
+    "-config runs the monitor as a daemon over the replicas of monitor.yml (etc/monitor.yml,\n"
+    "docs/monitor-daemon.md): each judged every check interval, verified every\n"
+    "verify-interval, down notifications at once, /metrics and /healthz on addr:.\n"
     "\n"
     "Judges each replica from its storage alone, read-only (LIST and GET), from any\n"
     "machine: fresh when it holds data that was current at most -max-age ago (the\n"
@@ -46,6 +52,7 @@ struct Args {
   std::string max_age = "10m";
   std::string url;
   std::string log_level;
+  std::string config;  // -config: the daemon (cmd/monitor_serve.h)
   std::vector<std::string> age_identity_files;
   std::vector<std::string> replicas;
   absl::Duration max_age_d;
@@ -60,13 +67,21 @@ std::optional<int> ParseArgs(const std::vector<std::string>& argv, Args* a) {
   flags.String("url", &a->url, "PING-URL",
                "ping this URL when every replica is fresh ({status}, {msg}, {ping} expand)");
   flags.String("log-level", &a->log_level, "LEVEL", kLogLevelFlagHelp);
+  flags.String("config", &a->config, "FILE", "run as a daemon over the replicas of FILE");
+  flags.Bool("no-expand-env", NoExpandEnvFlag(), kNoExpandEnvFlagHelp);
   AddAgeIdentityFlag(flags, &a->age_identity_files);
   if (std::optional<int> code = flags.ParseOrExit(argv, "litesync monitor")) return code;
   auto usage_error = [](const std::string& msg) {
     PrintError("monitor", msg + " (see litesync monitor -h)");
     return kExitUsage;
   };
-  if (!a->once) return usage_error("give -once (the daemon mode, -config, is not built yet)");
+  if (!a->config.empty()) {  // the daemon applies -log-level itself
+    if (a->once || !flags.args().empty()) {
+      return usage_error("give either -config monitor.yml or -once REPLICA-URL..., not both");
+    }
+    return std::nullopt;
+  }
+  if (!a->once) return usage_error("give -once REPLICA-URL... or -config monitor.yml");
   a->replicas = flags.args();
   if (a->replicas.empty()) return usage_error("needs at least one REPLICA-URL");
   if (!absl::ParseDuration(a->max_age, &a->max_age_d) || a->max_age_d <= absl::ZeroDuration() ||
@@ -133,6 +148,7 @@ bool Ping(const std::string& url, absl::Duration worst_age) {
 int RunMonitorCommand(const std::vector<std::string>& args) {
   Args a;
   if (std::optional<int> code = ParseArgs(args, &a)) return *code;
+  if (!a.config.empty()) return RunMonitorDaemon(a.config, a.log_level);
   std::vector<std::unique_ptr<ReplicaClient>> clients;
   if (std::optional<int> code = OpenReplicas(a, &clients)) return *code;
   if (a.verify) {

@@ -193,7 +193,7 @@ void MonitorDaemon::Notify(absl::Time now) {
 MonitorDaemon::JudgeFn MonitorDaemon::StorageJudge(const std::string& scratch_dir, Clock* clock) {
   return [scratch_dir, clock](const MonitoredReplica& r, bool verify) {
     ReplicaOptions options = r.replica;
-    // READ_ONLY_AFTER_MERGE
+    options.read_only = true;
     absl::StatusOr<std::unique_ptr<ReplicaClient>> client = NewReplicaClient(options);
     if (!client.ok()) {
       ReplicaVerdict v;

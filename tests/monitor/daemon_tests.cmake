@@ -5,6 +5,8 @@ add_executable(monitor_daemon_tests
   cmd/cli_util.cc
   heartbeat/log_capture.cc
   monitor/monitor_config_test.cc
+  monitor/monitor_cli_test.cc
+  monitor/monitor_daemon_test.cc
   monitor/monitor_deploy_test.cc
   monitor/monitor_notifier_test.cc
 )
