@@ -9,6 +9,7 @@ add_executable(monitor_daemon_tests
   monitor/monitor_daemon_test.cc
   monitor/monitor_deploy_test.cc
   monitor/monitor_notifier_test.cc
+  monitor/monitor_util.cc
 )
 target_link_libraries(monitor_daemon_tests PRIVATE litesync_testutil litesync_cmd
                       litesync_heartbeat litesync_replica CURL::libcurl GTest::gtest_main

@@ -3,6 +3,7 @@
 // monitor daemon, and an HTTP receiver standing in for Uptime Kuma/Healthchecks.
 #include <signal.h>
 
+#include <algorithm>
 #include <regex>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/cmd/cli_util.h"
+#include "tests/monitor/monitor_util.h"
 #include "tests/testutil/http_server.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/s3_server.h"
@@ -206,6 +208,46 @@ TEST_F(MonitorDaemonCliTest, AnAggregateWaitsForEveryReplicaAndMetricsPassPromto
       {"/bin/sh", "-c", "exec \"$1\" check metrics < \"$2\"", "sh", kPromtool, file},
       absl::Seconds(60), log);
   EXPECT_EQ(code, 0) << ReadFileOrEmpty(log) << metrics;
+  ExpectNoTokenInLogs();
+}
+
+// Verification through the daemon, on a directory replica litesync wrote: the
+// first verification (at start-up) restores it; after a bit flip in its newest
+// tx file the next one fails, and the down notification goes at once.
+TEST_F(MonitorDaemonCliTest, AFlippedBitIsDownAtTheNextVerificationNamingTheFile) {
+  const std::string replica = dir_.Join("replica");
+  ASSERT_EQ(testing::WriteAndSyncOnce(dir_, db_, replica, 30, 1), "");
+  ASSERT_EQ(testing::WriteAndSyncOnce(dir_, db_, replica, 10, 2), "");
+  std::vector<std::string> files = testing::TxFilePaths(replica);
+  ASSERT_FALSE(files.empty());
+  std::sort(files.begin(), files.end());
+  const std::string config = dir_.Join("monitor.yml");
+  WriteFileOrDie(config,
+                 fmt::format(R"(scratch-dir: {scratch}
+replicas:
+  - name: app
+    path: {replica}
+    max-age: 1h
+    verify-interval: 3s
+    push-url: {kuma}/api/push/{token}?status={{status}}&msg={{msg}}
+)",
+                             fmt::arg("scratch", dir_.path()), fmt::arg("replica", replica),
+                             fmt::arg("kuma", kuma_.Url("")), fmt::arg("token", kAppToken)));
+  monitor_ = cli_.Start({"monitor", "-config", config}, &monitor_log_);
+  ASSERT_TRUE(WaitForText(monitor_log_, "msg=\"monitor verified\"", absl::Seconds(30)))
+      << ReadFileOrEmpty(monitor_log_);
+  const std::string app_path = std::string("/api/push/") + kAppToken;
+  ASSERT_TRUE(WaitFor(app_path, "status=up", 1, absl::Seconds(10)));
+
+  testing::FlipBit(files.back());
+  ASSERT_TRUE(WaitFor(app_path, "status=down", 1, absl::Seconds(20)))
+      << ReadFileOrEmpty(monitor_log_);
+  EXPECT_THAT(RequestsTo(app_path).back().query, HasSubstr("msg=app%3A%20verification%20failed"));
+  // {msg} holds at most 200 characters; the log has the whole reason, naming the file.
+  const std::string log = ReadFileOrEmpty(monitor_log_);
+  EXPECT_THAT(log, HasSubstr("msg=\"monitor verification failed\""));
+  const std::string name = files.back().substr(files.back().rfind('/') + 1);
+  EXPECT_THAT(log, HasSubstr(name.substr(0, name.find('.'))));
   ExpectNoTokenInLogs();
 }
 
