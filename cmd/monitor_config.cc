@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_replace.h"
 #include "base/handles.h"
 #include "fmt/format.h"
@@ -299,6 +300,15 @@ absl::StatusOr<MonitorConfig> ParseRoot(const YAML::Node& root, const std::strin
   MonitorConfig config;
   config.path = file;
   if (absl::Status s = top.ReadString("addr", &config.addr); !s.ok()) return s;
+  if (size_t colon = config.addr.rfind(':'); !config.addr.empty()) {
+    int port = -1;
+    if (colon == std::string::npos || !absl::SimpleAtoi(config.addr.substr(colon + 1), &port) ||
+        port < 0 || port > 65535) {
+      return top.Error("addr", fmt::format("must be HOST:PORT like 127.0.0.1:9091 or :9091 "
+                                           "(got \"{}\")",
+                                           config.addr));
+    }
+  }
   std::string level;
   if (absl::Status s = top.ReadString("log-level", &level); !s.ok()) return s;
   if (top.Has("log-level")) {

@@ -164,6 +164,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "  - url: https://hc.example/x\n    databases: [a]\n",
                 "monitor.yml:6: heartbeats[0]: unknown key \"databases\""},
         BadCase{"NoReplicas", "addr: 127.0.0.1:9099\n", "monitor.yml:1: no replicas"},
+        BadCase{"BadAddr", "addr: localhost\nreplicas:\n  - name: a\n    path: /r/a\n",
+                "monitor.yml:1: addr: must be HOST:PORT"},
         BadCase{"UnsetVariable", "replicas:\n  - name: a\n    path: ${LS_TEST_UNSET_VAR}\n",
                 "monitor.yml:3"},
         BadCase{"BadYaml", "replicas:\n  - name: [a\n", "monitor.yml:"}),
