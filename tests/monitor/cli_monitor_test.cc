@@ -150,7 +150,8 @@ TEST_F(CliMonitorTest, SendsOnlyReadRequestsAFewPerReplica) {
   absl::SleepFor(absl::Seconds(2));  // the liveness record is written
   const std::string url =
       fmt::format("s3://{}/app?endpoint={}&force-path-style=true", s3.bucket(), proxy.endpoint());
-  CliResult check = Monitor({"-json", url});
+  // Freshness is not the point here (a long max-age keeps a loaded machine out of it).
+  CliResult check = cli_.Run({"monitor", "-once", "-max-age", "5m", "-json", url});
   ASSERT_EQ(check.code, 0) << check.output;
   std::vector<std::string> lines = proxy.request_lines();
   for (const std::string& line : lines) {
@@ -165,13 +166,42 @@ TEST_F(CliMonitorTest, SendsOnlyReadRequestsAFewPerReplica) {
   std::printf("monitor -once: %zu requests per check of one replica\n", lines.size());
 
   const size_t before = proxy.request_lines().size();
-  CliResult verify = Monitor({"-verify", url});
+  CliResult verify = cli_.Run({"monitor", "-once", "-max-age", "5m", "-verify", url});
   EXPECT_EQ(verify.code, 0) << verify.output;
   lines = proxy.request_lines();
   for (size_t i = before; i < lines.size(); ++i) {
     EXPECT_TRUE(lines[i].rfind("GET ", 0) == 0 || lines[i].rfind("HEAD ", 0) == 0)
         << "the monitor's verification sent " << lines[i];
   }
+  sidecar->Signal(SIGTERM);
+  EXPECT_EQ(sidecar->Wait(absl::Seconds(60)), 0) << ReadFileOrEmpty(sidecar_log_);
+}
+
+// What liveness-interval costs an idle database: one PUT of the record per
+// interval, and nothing else but the reach GETs (no LIST, no other PUT).
+TEST_F(CliMonitorTest, LivenessCostsAnIdleDatabaseOnePutPerInterval) {
+  testing::S3Server s3;
+  ASSERT_TRUE(s3.running());
+  testing::FaultProxy proxy(s3.port());
+  auto sidecar = StartSidecar(fmt::format(
+      "      url: s3://{}/app\n      endpoint: {}\n      access-key-id: {}\n"
+      "      secret-access-key: {}\n      sync-interval: 100ms\n      liveness-interval: 2s\n",
+      s3.bucket(), proxy.endpoint(), testing::S3Server::kAccessKeyId,
+      testing::S3Server::kSecretAccessKey));
+  absl::SleepFor(absl::Seconds(3));  // the first sync, start-up maintenance
+  const size_t from = proxy.request_lines().size();
+  absl::SleepFor(absl::Seconds(10));
+  std::vector<std::string> lines = proxy.request_lines();
+  int puts = 0;
+  for (size_t i = from; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    EXPECT_EQ(line.find("list-type"), std::string::npos) << "an idle database listed: " << line;
+    if (line.rfind("PUT ", 0) != 0) continue;
+    EXPECT_TRUE(line.ends_with("/app/liveness")) << "an idle database wrote " << line;
+    puts++;
+  }
+  EXPECT_GE(puts, 4) << "liveness-interval 2s over 10 s";
+  EXPECT_LE(puts, 6) << "liveness-interval 2s over 10 s";
   sidecar->Signal(SIGTERM);
   EXPECT_EQ(sidecar->Wait(absl::Seconds(60)), 0) << ReadFileOrEmpty(sidecar_log_);
 }
