@@ -4,6 +4,7 @@
 // HTTP server on loopback receives the monitor's ping.
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 
 #include "replica/crypto/age_keys.h"
 #include "tests/cmd/cli_util.h"
+#include "tests/monitor/monitor_util.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/http_server.h"
 #include "tests/testutil/process.h"
@@ -204,6 +206,38 @@ TEST_F(CliMonitorTest, LivenessCostsAnIdleDatabaseOnePutPerInterval) {
   EXPECT_LE(puts, 6) << "liveness-interval 2s over 10 s";
   sidecar->Signal(SIGTERM);
   EXPECT_EQ(sidecar->Wait(absl::Seconds(60)), 0) << ReadFileOrEmpty(sidecar_log_);
+}
+
+// The sidecar wrote a replica and stopped cleanly (liveness on: its record names
+// the newest file); then the replica is damaged behind its back.
+TEST_F(CliMonitorTest, VerificationNamesAFlippedBitAndADeletedNewestFile) {
+  auto sidecar = StartSidecar(FileReplicaLines("      liveness-interval: 1s\n"));
+  ASSERT_EQ(testing::WriteTxns(db_, 20, 2, dir_.Join("writer-2.log")), "");
+  absl::SleepFor(absl::Seconds(2));  // shipped, and the liveness record names it
+  sidecar->Signal(SIGTERM);
+  ASSERT_EQ(sidecar->Wait(absl::Seconds(60)), 0) << ReadFileOrEmpty(sidecar_log_);
+  CliResult good = cli_.Run({"monitor", "-once", "-max-age", "5m", "-verify", replica_});
+  ASSERT_EQ(good.code, 0) << good.output;
+  std::vector<std::string> files = testing::TxFilePaths(replica_);
+  ASSERT_GE(files.size(), 2u);
+  // The newest file: the highest max TXID (names sort by min TXID within a level).
+  std::string newest = files[0];
+  for (const std::string& f : files) {
+    auto max_of = [](const std::string& p) { return p.substr(p.size() - 37, 16); };
+    if (max_of(f) > max_of(newest)) newest = f;
+  }
+  const std::string name = newest.substr(newest.rfind('/') + 1);
+  const std::string kept = dir_.Join("kept.ltx");
+  WriteFileOrDie(kept, testing::ReadFileOrDie(newest));
+  testing::FlipBit(newest);
+  CliResult flipped = cli_.Run({"monitor", "-once", "-max-age", "5m", "-verify", replica_});
+  EXPECT_EQ(flipped.code, 1) << flipped.output;
+  EXPECT_THAT(flipped.output, HasSubstr("verify-failed"));
+  EXPECT_THAT(flipped.output, HasSubstr(name));
+  ASSERT_EQ(::unlink(newest.c_str()), 0);
+  CliResult deleted = cli_.Run({"monitor", "-once", "-max-age", "5m", "-verify", replica_});
+  EXPECT_EQ(deleted.code, 1) << deleted.output;
+  EXPECT_THAT(deleted.output, HasSubstr(name));
 }
 
 TEST_F(CliMonitorTest, AnEncryptedReplicaIsJudgedWithoutAnIdentityAndVerifiedWithOne) {
