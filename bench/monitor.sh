@@ -82,7 +82,7 @@ dbs:
 YML
   start_bg "$WORK/$name.log" "$LITESYNC" replicate -config "$WORK/$name.yml"
   SIDECAR=$BG
-  wait_for 30 "$SIDECAR" grep -q 'msg="new lineage"' "$WORK/$name.log" ||
+  wait_for 30 "$SIDECAR" grep -qs 'msg="new lineage"' "$WORK/$name.log" ||
     { echo "bench: the sidecar did not start: $(cat "$WORK/$name.log")" >&2; exit 1; }
 }
 url() { echo "s3://$BUCKET/$1?endpoint=$ENDPOINT&force-path-style=true"; }
@@ -126,9 +126,10 @@ death() {
   stop_pid "$SIDECAR" KILL
   while true; do
     code=0
-    "$LITESYNC" monitor -once -max-age 10s "$(url "$name")" >"$WORK/$name.out" 2>&1 || code=$?
+    "$LITESYNC" monitor -once -max-age 10s "$(url "$name")" >"$WORK/$name.out" 2>"$WORK/$name.err" ||
+      code=$?
     [[ $code == 1 ]] && break
-    [[ $code == 0 ]] || { echo "bench: monitor exited $code: $(cat "$WORK/$name.out")" >&2; exit 1; }
+    [[ $code == 0 ]] || { echo "bench: monitor exited $code: $(cat "$WORK/$name.err")" >&2; exit 1; }
     (($(now_ms) - start < 60000)) || { echo "bench: $name never turned stale" >&2; exit 1; }
     sleep 0.5
   done

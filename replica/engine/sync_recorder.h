@@ -27,8 +27,8 @@ struct ShipReport {
   uint64_t acked_txid = 0;  // 0: nothing acknowledged in this pass
   uint64_t lineage = 0;
   uint64_t local_txid = 0;
-  bool reached = false;     // a write or a ping succeeded
-  bool caught_up = false;   // nothing left to send and no snapshot owed
+  bool reached = false;    // a write or a ping succeeded
+  bool caught_up = false;  // nothing left to send and no snapshot owed
 };
 
 class SyncRecorder {

@@ -4,6 +4,7 @@
 // HTTP server on loopback receives the monitor's ping.
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 
 #include "replica/crypto/age_keys.h"
 #include "tests/cmd/cli_util.h"
+#include "tests/monitor/monitor_util.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/http_server.h"
 #include "tests/testutil/process.h"
@@ -150,7 +152,8 @@ TEST_F(CliMonitorTest, SendsOnlyReadRequestsAFewPerReplica) {
   absl::SleepFor(absl::Seconds(2));  // the liveness record is written
   const std::string url =
       fmt::format("s3://{}/app?endpoint={}&force-path-style=true", s3.bucket(), proxy.endpoint());
-  CliResult check = Monitor({"-json", url});
+  // Freshness is not the point here (a long max-age keeps a loaded machine out of it).
+  CliResult check = cli_.Run({"monitor", "-once", "-max-age", "5m", "-json", url});
   ASSERT_EQ(check.code, 0) << check.output;
   std::vector<std::string> lines = proxy.request_lines();
   for (const std::string& line : lines) {
@@ -165,7 +168,7 @@ TEST_F(CliMonitorTest, SendsOnlyReadRequestsAFewPerReplica) {
   std::printf("monitor -once: %zu requests per check of one replica\n", lines.size());
 
   const size_t before = proxy.request_lines().size();
-  CliResult verify = Monitor({"-verify", url});
+  CliResult verify = cli_.Run({"monitor", "-once", "-max-age", "5m", "-verify", url});
   EXPECT_EQ(verify.code, 0) << verify.output;
   lines = proxy.request_lines();
   for (size_t i = before; i < lines.size(); ++i) {
@@ -174,6 +177,67 @@ TEST_F(CliMonitorTest, SendsOnlyReadRequestsAFewPerReplica) {
   }
   sidecar->Signal(SIGTERM);
   EXPECT_EQ(sidecar->Wait(absl::Seconds(60)), 0) << ReadFileOrEmpty(sidecar_log_);
+}
+
+// What liveness-interval costs an idle database: one PUT of the record per
+// interval, and nothing else but the reach GETs (no LIST, no other PUT).
+TEST_F(CliMonitorTest, LivenessCostsAnIdleDatabaseOnePutPerInterval) {
+  testing::S3Server s3;
+  ASSERT_TRUE(s3.running());
+  testing::FaultProxy proxy(s3.port());
+  auto sidecar = StartSidecar(fmt::format(
+      "      url: s3://{}/app\n      endpoint: {}\n      access-key-id: {}\n"
+      "      secret-access-key: {}\n      sync-interval: 100ms\n      liveness-interval: 2s\n",
+      s3.bucket(), proxy.endpoint(), testing::S3Server::kAccessKeyId,
+      testing::S3Server::kSecretAccessKey));
+  absl::SleepFor(absl::Seconds(3));  // the first sync, start-up maintenance
+  const size_t from = proxy.request_lines().size();
+  absl::SleepFor(absl::Seconds(10));
+  std::vector<std::string> lines = proxy.request_lines();
+  int puts = 0;
+  for (size_t i = from; i < lines.size(); ++i) {
+    const std::string& line = lines[i];
+    EXPECT_EQ(line.find("list-type"), std::string::npos) << "an idle database listed: " << line;
+    if (line.rfind("PUT ", 0) != 0) continue;
+    EXPECT_TRUE(line.ends_with("/app/liveness")) << "an idle database wrote " << line;
+    puts++;
+  }
+  EXPECT_GE(puts, 4) << "liveness-interval 2s over 10 s";
+  EXPECT_LE(puts, 6) << "liveness-interval 2s over 10 s";
+  sidecar->Signal(SIGTERM);
+  EXPECT_EQ(sidecar->Wait(absl::Seconds(60)), 0) << ReadFileOrEmpty(sidecar_log_);
+}
+
+// The sidecar wrote a replica and stopped cleanly (liveness on: its record names
+// the newest file); then the replica is damaged behind its back.
+TEST_F(CliMonitorTest, VerificationNamesAFlippedBitAndADeletedNewestFile) {
+  auto sidecar = StartSidecar(FileReplicaLines("      liveness-interval: 1s\n"));
+  ASSERT_EQ(testing::WriteTxns(db_, 20, 2, dir_.Join("writer-2.log")), "");
+  absl::SleepFor(absl::Seconds(2));  // shipped, and the liveness record names it
+  sidecar->Signal(SIGTERM);
+  ASSERT_EQ(sidecar->Wait(absl::Seconds(60)), 0) << ReadFileOrEmpty(sidecar_log_);
+  CliResult good = cli_.Run({"monitor", "-once", "-max-age", "5m", "-verify", replica_});
+  ASSERT_EQ(good.code, 0) << good.output;
+  std::vector<std::string> files = testing::TxFilePaths(replica_);
+  ASSERT_GE(files.size(), 2u);
+  // The newest file: the highest max TXID (names sort by min TXID within a level).
+  std::string newest = files[0];
+  for (const std::string& f : files) {
+    auto max_of = [](const std::string& p) { return p.substr(p.size() - 37, 16); };
+    if (max_of(f) > max_of(newest)) newest = f;
+  }
+  const std::string name = newest.substr(newest.rfind('/') + 1);
+  const std::string kept = dir_.Join("kept.ltx");
+  WriteFileOrDie(kept, testing::ReadFileOrDie(newest));
+  testing::FlipBit(newest);
+  CliResult flipped = cli_.Run({"monitor", "-once", "-max-age", "5m", "-verify", replica_});
+  EXPECT_EQ(flipped.code, 1) << flipped.output;
+  EXPECT_THAT(flipped.output, HasSubstr("verify-failed"));
+  EXPECT_THAT(flipped.output, HasSubstr(name));
+  ASSERT_EQ(::unlink(newest.c_str()), 0);
+  CliResult deleted = cli_.Run({"monitor", "-once", "-max-age", "5m", "-verify", replica_});
+  EXPECT_EQ(deleted.code, 1) << deleted.output;
+  EXPECT_THAT(deleted.output, HasSubstr(name));
 }
 
 TEST_F(CliMonitorTest, AnEncryptedReplicaIsJudgedWithoutAnIdentityAndVerifiedWithOne) {
