@@ -171,6 +171,12 @@ struct ReplicaDefaults {
   bool retention_disabled = false;                                    // retention.enabled: false
   // Keys litesync reads differently from Litestream: "file:line: key: what litesync does".
   std::vector<std::string>* notes = nullptr;
+  // monitor.yml: the url a replica map without url: or path: takes (the defaults'
+  // template with the entry's name filled in) and the map that wrote it, whose line
+  // errors about it cite; and keys of the replica map that the caller reads itself.
+  std::string url;
+  const MapView* url_from = nullptr;
+  std::span<const std::string_view> extra_keys;
 };
 
 // Adds "file:line: key: text" for `name` of `m` to defaults.notes (once per line).

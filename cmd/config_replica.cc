@@ -83,12 +83,19 @@ std::string StripSlashes(std::string s) {
   return s;
 }
 
+absl::Status ParseBucketOrPath(const MapView& m, const ReplicaDefaults& d, const std::string& path,
+                               ReplicaOptions* r);
+
 // Fills type/path/bucket/prefix from `url:` (or from path/bucket when there is none).
-absl::Status ParseLocation(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
-  std::string url, path, bucket;
-  if (absl::Status s = m.ReadString("url", &url); !s.ok()) return s;
-  if (absl::Status s = m.ReadString("path", &path); !s.ok()) return s;
-  if (url.empty() && m.Has("url")) return m.Error("url", "is empty");
+absl::Status ParseLocation(const MapView& replica, const ReplicaDefaults& d, ReplicaOptions* r) {
+  std::string url, path;
+  if (absl::Status s = replica.ReadString("url", &url); !s.ok()) return s;
+  if (absl::Status s = replica.ReadString("path", &path); !s.ok()) return s;
+  if (url.empty() && replica.Has("url")) return replica.Error("url", "is empty");
+  // The url's map: the replica's own, or the one that wrote an inherited url template.
+  const bool inherited = !replica.Has("url") && !replica.Has("path") && d.url_from != nullptr;
+  if (inherited) url = d.url;
+  const MapView& m = inherited ? *d.url_from : replica;
   if (!url.empty()) {
     size_t sep = url.find("://");
     if (sep == std::string::npos) {
@@ -147,6 +154,13 @@ absl::Status ParseLocation(const MapView& m, const ReplicaDefaults& d, ReplicaOp
     }
     return absl::OkStatus();
   }
+  return ParseBucketOrPath(replica, d, path, r);
+}
+
+// A replica given by path: (and bucket:) rather than a url.
+absl::Status ParseBucketOrPath(const MapView& m, const ReplicaDefaults& d, const std::string& path,
+                               ReplicaOptions* r) {
+  std::string bucket;
   // Litestream: a replica without url: or type: is a file replica, unless it names a
   // bucket itself (litesync's reading: then it can only mean S3).
   const MapView& bucket_from = From(m, d, "bucket");
@@ -298,8 +312,9 @@ absl::Status ParseCompactionIntervals(const MapView& m, ReplicaOptions* r) {
   return absl::OkStatus();
 }
 
-// sync-interval, retention, snapshot-interval, validation-interval and
-// compaction-intervals: the replica's own key, else the inherited default.
+// sync-interval, retention, snapshot-interval, validation-interval,
+// liveness-interval (the replica's own key only) and compaction-intervals: the replica's own key,
+// else the inherited default.
 absl::Status ParseIntervals(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
   using DR = DurationRule;
   const MapView& sync_from = From(m, d, "sync-interval");
@@ -324,6 +339,10 @@ absl::Status ParseIntervals(const MapView& m, const ReplicaDefaults& d, ReplicaO
   if (absl::Status s =
           From(m, d, "validation-interval")
               .ReadDuration("validation-interval", DR::kNonNegative, &r->validation_interval);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = m.ReadDuration("liveness-interval", DR::kNonNegative, &r->liveness_interval);
       !s.ok()) {
     return s;
   }
@@ -356,10 +375,12 @@ absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML:
                                          "retention",
                                          "snapshot-interval",
                                          "validation-interval",
+                                         "liveness-interval",
                                          "compaction-intervals",
                                          "age",
                                          "retention-check-interval"};
   for (std::string_view k : kLitestreamReplicaOnlyKeys) known.push_back(k);
+  known.insert(known.end(), d.extra_keys.begin(), d.extra_keys.end());
   absl::StatusOr<MapView> view = MapView::Make(file, node, key, parent_line, known);
   if (!view.ok()) return view.status();
   const MapView& m = *view;

@@ -120,6 +120,22 @@ absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
     const HeartbeatStatusSource* heartbeat, Clock* clock, SyncHandler sync) {
   std::unique_ptr<ControlServer> server(
       new ControlServer(options, records, heartbeat, clock, std::move(sync)));
+  ControlServer* s = server.get();
+  return Launch(std::move(server), [s](const std::string& method, const std::string& path) {
+    return s->Respond(method, path);
+  });
+}
+
+absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::StartWith(
+    const ControlServerOptions& options, Responder respond, Clock* clock) {
+  std::unique_ptr<ControlServer> server(
+      new ControlServer(options, nullptr, nullptr, clock, /*sync=*/nullptr));
+  return Launch(std::move(server), std::move(respond));
+}
+
+absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Launch(
+    std::unique_ptr<ControlServer> server, Responder respond) {
+  server->respond_ = std::move(respond);
   LS_RETURN_IF_ERROR(server->Listen());
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoStatus(errno, "pipe");
@@ -352,7 +368,7 @@ bool ControlServer::ReadRequest(Conn* c) {
       }
       return true;
     }
-    c->out = Respond(req->method, req->path);
+    c->out = respond_(req->method, req->path);
     return true;
   }
 }

@@ -83,6 +83,14 @@ class ControlServer {
       const ControlServerOptions& options, const SyncRecordSource* records,
       const HeartbeatStatusSource* heartbeat, Clock* clock, SyncHandler sync = nullptr);
 
+  // A whole HTTP response (FormatResponse) for a GET or HEAD of `path`; called on
+  // the server's thread, so it must answer from copies and never block.
+  using Responder = std::function<std::string(const std::string& method, const std::string& path)>;
+  // The same listeners and bounds, answering with `respond` instead of the
+  // replicate daemon's endpoints (`litesync monitor -config` serves its own).
+  static absl::StatusOr<std::unique_ptr<ControlServer>> StartWith(
+      const ControlServerOptions& options, Responder respond, Clock* clock);
+
   ~ControlServer();  // Stop()
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
@@ -101,6 +109,9 @@ class ControlServer {
   struct Waker;
   ControlServer(ControlServerOptions options, const SyncRecordSource* records,
                 const HeartbeatStatusSource* heartbeat, Clock* clock, SyncHandler sync);
+  // Binds the listeners and starts the thread.
+  static absl::StatusOr<std::unique_ptr<ControlServer>> Launch(
+      std::unique_ptr<ControlServer> server, Responder respond);
   absl::Status Listen();
   absl::Status ListenUnix();
   absl::Status ListenTcp();
@@ -117,7 +128,8 @@ class ControlServer {
   const SyncRecordSource* records_;
   const HeartbeatStatusSource* heartbeat_;
   Clock* clock_;
-  SyncHandler sync_;
+  SyncHandler sync_;    // POST /sync; null: 503
+  Responder respond_;  // Respond() unless StartWith gave another
   absl::Time process_start_;
   UniqueFd unix_fd_;
   UniqueFd tcp_fd_;

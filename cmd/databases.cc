@@ -29,7 +29,15 @@ constexpr char kUsage[] =
     "(`litesync databases -config /etc/litestream.yml` checks a Litestream config).\n"
     "With -json, prints one JSON object: {\"config\", \"databases\": [{\"path\",\n"
     "\"restore_if_db_not_exists\", \"replicas\": [{\"name\", \"type\", \"url\",\n"
-    "\"sync_interval\", \"retention\"}]}], \"notes\": [...]}.\n";
+    "\"sync_interval\", \"retention\", \"liveness_interval\"}]}], \"notes\": [...]}.\n"
+    "LIVENESS is the replica's liveness-interval: how often, at most, it writes the\n"
+    "liveness record `litesync monitor` needs to judge an idle database (one PUT each\n"
+    "time); \"off\" by default.\n";
+
+std::string LivenessText(const ReplicaOptions& r) {
+  if (r.liveness_interval <= absl::ZeroDuration()) return "off";
+  return absl::FormatDuration(r.liveness_interval);
+}
 
 bool IsSidecarFile(const std::string& name) {
   for (std::string_view suffix : {"-wal", "-shm", "-journal"}) {
@@ -110,7 +118,8 @@ std::string DatabasesJson(const Config& config, const std::vector<ResolvedDb>& d
                                {"type", r.type},
                                {"url", RedactUrl(r.Describe())},
                                {"sync_interval", absl::FormatDuration(r.sync_interval)},
-                               {"retention", absl::FormatDuration(r.retention)}});
+                               {"retention", absl::FormatDuration(r.retention)},
+                               {"liveness_interval", LivenessText(r)}});
     }
     out["databases"].push_back(std::move(d));
   }
@@ -120,13 +129,13 @@ std::string DatabasesJson(const Config& config, const std::vector<ResolvedDb>& d
 
 std::string DatabasesTable(const Config& config, const std::vector<ResolvedDb>& dbs) {
   std::vector<std::vector<std::string>> rows = {
-      {"PATH", "REPLICA", "NAME", "SYNC-INTERVAL", "RETENTION"}};
+      {"PATH", "REPLICA", "NAME", "SYNC-INTERVAL", "RETENTION", "LIVENESS"}};
   for (const ResolvedDb& db : dbs) {
     for (size_t i = 0; i < db.options.replicas.size(); ++i) {
       const ReplicaOptions& r = db.options.replicas[i];
       rows.push_back({i == 0 ? db.options.path : "", RedactUrl(r.Describe()),
                       r.name.empty() ? r.type : r.name, absl::FormatDuration(r.sync_interval),
-                      absl::FormatDuration(r.retention)});
+                      absl::FormatDuration(r.retention), LivenessText(r)});
     }
   }
   std::vector<size_t> width(rows[0].size(), 0);

@@ -13,7 +13,8 @@ auto Tie(const ReplicaOptions& r) {
   return std::tie(r.type, r.name, r.path, r.bucket, r.prefix, r.endpoint, r.region,
                   r.force_path_style, r.skip_verify, r.access_key_id.reveal(),
                   r.secret_access_key.reveal(), r.session_token.reveal(), r.sync_interval,
-                  r.retention, r.snapshot_interval, r.validation_interval, r.maintenance);
+                  r.retention, r.snapshot_interval, r.validation_interval, r.liveness_interval,
+                  r.maintenance);
 }
 
 std::string ReplicaList(const DbOptions& db) {

@@ -17,6 +17,7 @@
 #include "cmd/flags.h"
 #include "cmd/heartbeat_command.h"
 #include "cmd/list_command.h"
+#include "cmd/monitor.h"
 #include "cmd/replicate.h"
 #include "cmd/restore.h"
 #include "cmd/status_command.h"
@@ -43,6 +44,7 @@ constexpr char kUsage[] =
     "  snapshots   list the snapshots a replica holds\n"
     "  ltx         list the tx files a replica holds (-level N|all)\n"
     "  heartbeat   evaluate the heartbeat rule now; -send pings\n"
+    "  monitor     judge replicas from storage alone, from another machine (-once)\n"
     "  version     print the litesync and SQLite versions\n"
     "\n"
     "Examples:\n"
@@ -122,9 +124,16 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"replicate", RunReplicateCommand}, {"restore", RunRestoreCommand}, {"status", RunStatus},
-    {"databases", RunDatabasesCommand}, {"heartbeat", RunHeartbeat},    {"version", RunVersion},
-    {"snapshots", RunSnapshotsCommand}, {"ltx", RunLtxCommand},         {"sync", RunSyncCommand},
+    {"replicate", RunReplicateCommand},
+    {"restore", RunRestoreCommand},
+    {"status", RunStatus},
+    {"databases", RunDatabasesCommand},
+    {"heartbeat", RunHeartbeat},
+    {"version", RunVersion},
+    {"snapshots", RunSnapshotsCommand},
+    {"ltx", RunLtxCommand},
+    {"sync", RunSyncCommand},
+    {"monitor", RunMonitorCommand},
 };
 
 const Command* FindCommand(std::string_view name) {

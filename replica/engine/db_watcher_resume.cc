@@ -186,6 +186,7 @@ absl::Status DbWatcher::Recover() {
     bool same = heads[i] && heads[i]->info.lineage == lineage_ &&
                 heads[i]->info.max_txid == leader->info.max_txid;
     shippers_[i]->OweSnapshot(!same);
+    if (same) shippers_[i]->NoteLivenessFile(heads[i]->info);
     recorder_.Positioned(shippers_[i]->name(), lineage_, txid_,
                          same ? std::optional<uint64_t>(leader->info.max_txid) : std::nullopt);
   }

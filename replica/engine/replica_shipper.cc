@@ -56,7 +56,8 @@ ReplicaShipper::ReplicaShipper(const DbOptions& db, size_t index, const ReplicaO
       options_(options),
       name_(options.Describe()),
       recorder_(recorder),
-      clock_(clock) {
+      clock_(clock),
+      liveness_(options.liveness_interval, LivenessHostName()) {
   bool readable = true;
   auto client = new_client(options_);
   if (client.ok()) {
@@ -94,6 +95,18 @@ void ReplicaShipper::Enqueue(const std::shared_ptr<PendingTxFile>& p) {
 void ReplicaShipper::DropQueue() {
   queue_.clear();
   queued_bytes_ = 0;
+  liveness_.Forget();  // the position is abandoned: nothing is claimed until known again
+}
+
+bool ReplicaShipper::MaybeWriteLiveness(absl::Time now) {
+  if (!liveness_.enabled() || now < liveness_.due()) return false;
+  absl::Status s = liveness_.MaybeWrite(*client_, now);
+  if (!s.ok()) {  // a failed sync shows on the next upload; this one only logs
+    liveness_log_.Failed(s, now, {{"db", db_}, {"replica", name_}});
+    return false;
+  }
+  liveness_log_.Succeeded(now, {{"db", db_}, {"replica", name_}});
+  return true;
 }
 
 absl::Duration ReplicaShipper::SnapshotEvery() const {
@@ -141,6 +154,7 @@ absl::Status ReplicaShipper::EnsureLease(absl::Time now, bool* resync) {
 // a new lineage (a full snapshot) is in it: the capture side starts one
 // (TakeChainBroken) when it re-reads the replica.
 void ReplicaShipper::ChainBroken(const absl::Status& why) {
+  liveness_.Forget();
   absl::Status s = Annotate(why, fmt::format("replicate {}: the replica's chain is broken; "
                                              "starting a new lineage",
                                              db_));
@@ -206,6 +220,7 @@ ReplicaShipper::Outcome ReplicaShipper::Ship(const DbPosition& pos, absl::Time n
                               {"pages", p->pages}});
     }
     if (p->info.level == 0) compaction_->NoteLevel0Written();
+    liveness_.NoteFile(p->info);
     report.bytes_written += p->info.size;
     report.snapshots += p->snapshot ? 1 : 0;
     report.acked_txid = p->info.max_txid;
@@ -218,6 +233,9 @@ ReplicaShipper::Outcome ReplicaShipper::Ship(const DbPosition& pos, absl::Time n
     s = Annotate(client_->Ping(), fmt::format("replicate {}: reach replica {}", db_, name_));
     wrote = s.ok();
   }
+  // Caught up: the liveness record says so, at most once per liveness-interval
+  // (its PUT also proves the replica reachable, like the idle GET).
+  if (s.ok() && queue_.empty() && !needs_snapshot_ && MaybeWriteLiveness(now)) wrote = true;
   if (report.bytes_written > 0) {
     retention_work_ = true;
     last_written_ = now;

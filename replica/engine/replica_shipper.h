@@ -18,6 +18,7 @@
 #include "base/repeat_log.h"
 
 #include "replica/engine/lease.h"
+#include "replica/engine/liveness.h"
 #include "replica/engine/pending_tx_file.h"
 #include "replica/engine/sync_recorder.h"
 #include "replica/maintenance/compactor.h"
@@ -87,6 +88,10 @@ class ReplicaShipper {
   std::string TakeChainBroken();
   // After a clean final sync: the next instance may write at once.
   void ReleaseLease(absl::Time now);
+  // The replica's newest file as the capture side found it on resuming, when this
+  // replica is at the resumed position: what its liveness record names until the
+  // next upload (liveness-interval, replica/engine/liveness.h).
+  void NoteLivenessFile(const TxFileInfo& info) { liveness_.NoteFile(info); }
 
  private:
   absl::Status EnsureLease(absl::Time now, bool* resync);
@@ -94,6 +99,8 @@ class ReplicaShipper {
   bool Maintain(const DbPosition& pos, absl::Time now);  // false: resync
   void MaybeValidate(const DbPosition& pos, absl::Time now);
   void Failed(const absl::Status& s, absl::Time now, RepeatedErrorLog* log);
+  // Writes the liveness record when due (the replica is caught up); true when written.
+  bool MaybeWriteLiveness(absl::Time now);
 
   std::string db_;  // the database's path, for messages
   std::string scratch_dir_;
@@ -126,6 +133,9 @@ class ReplicaShipper {
   absl::Time last_written_ = absl::InfinitePast();
   absl::Time retention_again_ = absl::InfiniteFuture();
   absl::Time next_validation_ = absl::InfinitePast();
+  LivenessWriter liveness_;  // off unless liveness-interval is set
+  RepeatedErrorLog liveness_log_{LogLevel::kWarn, "liveness record not written",
+                                 "liveness record written again"};
 };
 
 namespace shipper_internal {

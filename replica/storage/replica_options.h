@@ -47,11 +47,19 @@ struct ReplicaOptions {
   absl::Duration retention = absl::Hours(24);
   absl::Duration snapshot_interval = absl::ZeroDuration();    // 0: only when needed
   absl::Duration validation_interval = absl::ZeroDuration();  // 0: off
+  // How often, at most, the liveness record (replica/format/liveness.h) is
+  // written while the replica is caught up: what an independent monitor needs to
+  // tell an idle database from a dead sidecar. One PUT per interval; 0: off.
+  absl::Duration liveness_interval = absl::ZeroDuration();
   // How often compaction builds levels 1, 2 and 3 (replica/maintenance/compactor.h); zero
   // disables that level and every level above it.
   std::array<absl::Duration, 3> compaction_intervals = {absl::Seconds(30), absl::Minutes(5),
                                                         absl::Hours(1)};
   AgeOptions age;
+
+  // A reader that must not change the replica (`litesync monitor`): the
+  // directory backend then leaves abandoned temp files alone when it lists.
+  bool read_only = false;
 
   // Compaction, retention and periodic snapshots run inside the watcher; tests
   // that drive them by hand turn this off.

@@ -830,6 +830,7 @@ TEST_F(ConfigTest, TheExampleConfigDescribesEveryKey) {
                           "retention",
                           "snapshot-interval",
                           "validation-interval",
+                          "liveness-interval",
                           "compaction-intervals",
                           "dirs",
                           "dir",

@@ -112,7 +112,8 @@ absl::Status WalkObjects(const std::string& dir, const std::string& key_dir,
 
 class FileReplicaClient : public ReplicaClient {
  public:
-  explicit FileReplicaClient(std::string root) : root_(std::move(root)) {}
+  FileReplicaClient(std::string root, bool read_only)
+      : root_(std::move(root)), read_only_(read_only) {}
 
   std::string_view Type() const override { return "file"; }
   std::string Describe() const override { return "file://" + root_; }
@@ -134,7 +135,7 @@ class FileReplicaClient : public ReplicaClient {
     for (const std::string& n : names) {
       std::optional<TxFileInfo> info = ParseTxFileName(n, lineage, level);
       if (!info) {
-        RemoveIfStaleTemp(dir + "/" + n);
+        if (!read_only_) RemoveIfStaleTemp(dir + "/" + n);
         continue;
       }
       struct stat st;
@@ -338,6 +339,7 @@ class FileReplicaClient : public ReplicaClient {
   }
 
   std::string root_;
+  const bool read_only_;  // a monitor's: never remove anything (ReplicaOptions::read_only)
 };
 
 }  // namespace
@@ -353,7 +355,7 @@ absl::StatusOr<std::unique_ptr<ReplicaClient>> NewFileReplicaClient(const Replic
     if (::getcwd(cwd, sizeof cwd) == nullptr) return ErrnoStatus(errno, "getcwd");
     root = std::string(cwd) + "/" + root;
   }
-  return std::unique_ptr<ReplicaClient>(new FileReplicaClient(root));
+  return std::unique_ptr<ReplicaClient>(new FileReplicaClient(root, options.read_only));
 }
 
 }  // namespace litesync
