@@ -34,21 +34,9 @@ for f in "$LITESYNC" "$WRITER" "$TOOL"; do
 done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/litesync-crash-loop.XXXXXX")
-PIDS=()
-# SIGTERM first: `timeout` passes it on to s3rver (a SIGKILL of `timeout` would
-# orphan it), then SIGKILL whatever is left.
-cleanup() {
-  local pid i
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# SIGTERM first (lib.sh): `timeout` passes it on to s3rver (a SIGKILL of
+# `timeout` would orphan it), then SIGKILL whatever is left.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # PIDS, cleanup on exit
 log() { printf 'crash_loop: %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 

@@ -10,6 +10,7 @@
 #include "fmt/format.h"
 
 #include "cmd/config_internal.h"
+#include "replica/storage/backend.h"
 #include "replica/storage/replica_client.h"
 #include "replica/storage/s3/s3_environment.h"
 
@@ -18,10 +19,6 @@ namespace {
 
 // Below this a sync loop only burns CPU and requests; Litestream's default is 1s.
 constexpr absl::Duration kMinSyncInterval = absl::Milliseconds(10);
-
-constexpr std::string_view kS3OnlyKeys[] = {"bucket",           "endpoint",    "region",
-                                            "force-path-style", "skip-verify", "access-key-id",
-                                            "secret-access-key"};
 
 // Where a replica setting is read from: the replica's own map, else the top level's
 // (Litestream's ReplicaSettings.SetDefaults), so errors cite the line that set it.
@@ -103,8 +100,8 @@ absl::Status ParseLocation(const MapView& m, const ReplicaDefaults& d, ReplicaOp
     if (std::string why = RefusedBackendReason(scheme); !why.empty()) {
       return m.Error("url", fmt::format("{}:// replicas are not supported: {}", scheme, why));
     }
-    if (scheme != "file" && scheme != "s3") {
-      return m.Error("url", fmt::format("scheme must be \"file\" or \"s3\" (got \"{}\")", scheme));
+    if (!FindBackend(scheme)) {
+      return m.Error("url", fmt::format("scheme must be {} (got \"{}\")", KnownBackends(), scheme));
     }
     if (!r->type.empty() && r->type != scheme) {
       return m.Error("type", fmt::format("is \"{}\" but url is an {}:// URL", r->type, scheme));
@@ -337,8 +334,8 @@ absl::Status ParseIntervals(const MapView& m, const ReplicaDefaults& d, ReplicaO
 }  // namespace
 
 std::string ReplicaLocation(const ReplicaOptions& r) {
-  if (r.type == "file") return "file:" + r.path;
-  return fmt::format("s3:{}/{}/{}", r.endpoint, r.bucket, r.prefix);
+  const Backend* backend = FindBackend(r.type);
+  return backend ? backend->location(r) : r.type;
 }
 
 absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML::Node& node,
@@ -375,8 +372,8 @@ absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML:
   if (std::string why = RefusedBackendReason(r.type); m.Has("type") && !why.empty()) {
     return m.Error("type", fmt::format("\"{}\" replicas are not supported: {}", r.type, why));
   }
-  if (m.Has("type") && r.type != "file" && r.type != "s3") {
-    return m.Error("type", fmt::format("must be \"file\" or \"s3\" (got \"{}\")", r.type));
+  if (m.Has("type") && !FindBackend(r.type)) {
+    return m.Error("type", fmt::format("must be {} (got \"{}\")", KnownBackends(), r.type));
   }
   if (absl::Status s = m.ReadString("name", &r.name); !s.ok()) return s;
   if (absl::Status s = ParseLocation(m, d, &r); !s.ok()) return s;
@@ -387,12 +384,14 @@ absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML:
     if (std::string why = IgnoredReplicaKeyReason(k); !why.empty()) Note(d, m, k, why);
   }
 
-  if (r.type == "file") {
-    for (std::string_view k : kS3OnlyKeys) {
-      if (m.Has(k)) return m.Error(k, "applies only to s3 replicas");
+  for (const std::string& k : m.Keys()) {  // a key of another backend
+    const Backend* owner = BackendOfKey(k);
+    if (owner && owner->scheme != r.type) {
+      return m.Error(k, fmt::format("applies only to {} replicas", owner->scheme));
     }
-  } else if (absl::Status s = ParseS3Settings(m, d, &r); !s.ok()) {
-    return s;
+  }
+  if (r.type == kS3Backend.scheme) {
+    if (absl::Status s = ParseS3Settings(m, d, &r); !s.ok()) return s;
   }
   if (absl::Status s = ParseIntervals(m, d, &r); !s.ok()) return s;
   if (absl::Status s = ParseAge(m, &r.age); !s.ok()) return s;

@@ -15,6 +15,7 @@
 #include "cmd/command.h"
 #include "cmd/control_server.h"
 #include "cmd/flags.h"
+#include "replica/storage/backend.h"
 
 namespace litesync {
 namespace {
@@ -147,20 +148,11 @@ std::string DatabasesTable(const Config& config, const std::vector<ResolvedDb>& 
   return out;
 }
 
-std::string JoinKey(const std::string& prefix, const std::string& rel) {
-  return prefix.empty() ? rel : prefix + "/" + rel;
-}
-
 }  // namespace
 
 ReplicaOptions DeriveReplica(const ReplicaOptions& tmpl, const std::string& relative) {
-  ReplicaOptions r = tmpl;
-  if (r.type == "s3") {
-    r.prefix = JoinKey(r.prefix, relative);
-  } else {
-    r.path = (std::filesystem::path(r.path) / relative).lexically_normal().string();
-  }
-  return r;
+  const Backend* backend = FindBackend(tmpl.type);
+  return backend ? backend->derive(tmpl, relative) : tmpl;
 }
 
 absl::StatusOr<std::vector<ResolvedDb>> ResolveDatabases(const Config& config) {

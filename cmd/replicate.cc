@@ -31,6 +31,7 @@
 #include "heartbeat/heartbeat.h"
 #include "replica/engine/replicator.h"
 #include "replica/sqlite/db_reader.h"
+#include "replica/storage/backend.h"
 #include "replica/storage/replica_client.h"
 
 namespace litesync {
@@ -98,7 +99,7 @@ absl::Status CheckReplicas(const ResolvedDb& db) {
     }
     absl::Status s = (*client)->Ping();
     if (s.ok()) continue;
-    if (r.type == "s3" && (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s))) {
+    if (const Backend* backend = FindBackend(r.type); backend && backend->transient(s)) {
       LogWarn("replica unreachable at start; replication will retry",
               {{"db", db.options.path}, {"replica", where}, {"err", s}});
       continue;
@@ -206,18 +207,13 @@ std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup
   return std::nullopt;
 }
 
-// True when a replica of the config is on S3 (whose downloads may spill to the
-// scratch directory).
-bool UsesS3(const Setup& setup) {
-  auto any_s3 = [](const std::vector<ReplicaOptions>& replicas) {
-    return std::any_of(replicas.begin(), replicas.end(),
-                       [](const ReplicaOptions& r) { return r.type == "s3"; });
-  };
+// True when a replica of the config may spill downloads to the scratch directory.
+bool SpillsToScratch(const Setup& setup) {
   for (const ResolvedDb& db : setup.dbs) {
-    if (any_s3(db.options.replicas)) return true;
+    if (AnySpillsToScratch(db.options.replicas)) return true;
   }
   for (const DirOptions& dir : setup.config.dirs) {
-    if (any_s3(dir.replicas)) return true;
+    if (AnySpillsToScratch(dir.replicas)) return true;
   }
   return false;
 }
@@ -261,7 +257,8 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
   for (const std::string& note : setup.config.notes) {
     LogInfo("litestream key read differently", {{"note", note}});
   }
-  if (UsesS3(setup)) {  // S3 downloads over the memory limit spill to the scratch directory
+  if (SpillsToScratch(
+          setup)) {  // S3 downloads over the memory limit spill to the scratch directory
     if (absl::Status s = CheckScratchDir(ScratchDir()); !s.ok()) {
       LogError("refusing to start", {{"err", s}});
       return kExitUsage;

@@ -33,6 +33,7 @@
 #include "replica/crypto/age.h"
 #include "replica/crypto/age_replica_client.h"
 #include "replica/restore/restore.h"
+#include "replica/storage/backend.h"
 #include "replica/storage/replica_client.h"
 
 namespace litesync {
@@ -394,9 +395,7 @@ int RunRestoreCommand(const std::vector<std::string>& argv) {
       return kExitUsage;
     }
   }
-  if (std::any_of(replicas.begin(), replicas.end(),
-                  [](const ReplicaOptions& r) { return r.type == "s3"; })) {
-    // S3 objects over the memory limit spill to the scratch directory.
+  if (AnySpillsToScratch(replicas)) {  // objects over the memory limit spill there
     if (absl::Status s = CheckScratchDir(ScratchDir()); !s.ok()) {
       PrintError("restore", s);
       return kExitUsage;

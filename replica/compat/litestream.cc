@@ -16,6 +16,7 @@
 #include "replica/compat/litestream_internal.h"
 #include "replica/compat/parallel_reader.h"
 #include "replica/format/tx_file_info.h"
+#include "replica/storage/backend.h"
 
 namespace litesync {
 
@@ -38,8 +39,10 @@ absl::StatusOr<std::unique_ptr<ByteReader>> OpenPlanned(ReplicaClient& client,
                                                         const ObjectInfo& object,
                                                         const LitestreamRestoreOptions& opts) {
   const ParallelReadOptions parallel;
+  const Backend* backend = FindBackend(client.Type());
   absl::StatusOr<std::unique_ptr<ByteReader>> r =
-      opts.client_factory && client.Type() == "s3" && object.size >= 2 * parallel.part_size
+      opts.client_factory && backend && backend->parallel_reads &&
+              object.size >= 2 * parallel.part_size
           ? NewParallelObjectReader(opts.client_factory, object, parallel)
           : client.OpenObject(object.key);
   if (absl::IsNotFound(r.status())) {

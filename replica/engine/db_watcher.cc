@@ -40,38 +40,10 @@ absl::Time NextStep(absl::Time now, absl::Duration interval) {
 
 DbWatcher::DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock,
                      const ReplicaClientFactory& new_client)
-    : options_(std::move(options)), registry_(registry), clock_(clock) {
+    : options_(std::move(options)), clock_(clock), recorder_(registry, options_.path) {
   for (const ReplicaOptions& ro : options_.replicas) {
-    auto slot = std::make_unique<Slot>();
-    slot->index = slots_.size();
-    slot->options = ro;
-    CompactionOptions co;
-    co.scratch_dir = std::filesystem::path(options_.path).parent_path().string();
-    for (size_t n = 1; n < co.intervals.size(); ++n) {
-      co.intervals[n] = ro.compaction_intervals[n - 1];
-    }
-    co.only_after_writes = true;  // Upload reports every level-0 file it writes
-    slot->compaction = std::make_unique<CompactionScheduler>(co);
-    slot->name = ro.Describe();
-    auto client = new_client(ro);
-    if (client.ok()) {
-      slot->client = std::move(*client);
-      slot->name = slot->client->Describe();
-      if (!slot->client->can_read()) {
-        // age recipients only: this host cannot read its own replica.
-        LogInfo(
-            "replica is write-only (age recipients, no identity): compaction and "
-            "validation are off, and each start begins a new lineage with a snapshot",
-            {{"db", options_.path}, {"replica", slot->name}});
-        co.intervals.fill(absl::ZeroDuration());
-        slot->compaction = std::make_unique<CompactionScheduler>(co);
-        slot->options.validation_interval = absl::ZeroDuration();
-      }
-    } else {
-      slot->last_status = client.status();
-    }
-    registry_->Register(options_.path, slot->name);
-    slots_.push_back(std::move(slot));
+    shippers_.push_back(std::make_unique<ReplicaShipper>(options_, shippers_.size(), ro, new_client,
+                                                         &recorder_, clock_));
   }
 }
 
@@ -86,22 +58,25 @@ std::string DbWatcher::StagingPath(uint64_t txid) const {
   return fmt::format("{}-litesync-{:016x}.staging", options_.path, txid);
 }
 
-void DbWatcher::RecordError(const absl::Status& s) {
-  absl::Time now = clock_->Now();
-  bool missing = absl::IsNotFound(s);
-  for (auto& slot : slots_) {
-    registry_->Update(options_.path, slot->name, [&](SyncRecord& r) {
-      r.last_error = s;
-      r.last_error_time = now;
-      r.sync_error_count++;
-      r.database_missing = missing;
-    });
+void DbWatcher::RecordError(const absl::Status& s) { recorder_.DatabaseFailed(s, clock_->Now()); }
+
+void DbWatcher::Upload(absl::Time now, bool force, bool maintain) {
+  DbPosition pos{positioned_, lineage_, txid_, checksum_, wal_size_};
+  for (auto& shipper : shippers_) {
+    if (resync_) return;  // a lease changed hands: nothing is written before Recover
+    auto build = [&] { return SnapshotBaseFor(*shipper); };
+    if (shipper->Ship(pos, now, force, maintain, build) == ReplicaShipper::Outcome::kResync) {
+      std::string why = shipper->TakeChainBroken();
+      if (!why.empty()) new_lineage_reason_ = why;  // Recover starts a new lineage
+      resync_ = true;
+      return;
+    }
   }
 }
 
 absl::Status DbWatcher::EnsureOpen() {
-  for (auto& slot : slots_) {
-    if (!slot->client) return Annotate(slot->last_status, "replica");
+  for (auto& shipper : shippers_) {
+    if (!shipper->client()) return Annotate(shipper->last_status(), "replica");
   }
   if (reader_) {
     absl::Status same = reader_->CheckFiles();
@@ -134,25 +109,13 @@ bool DbWatcher::MaybeScheduleSnapshot(absl::Time now) {
     snapshot_txid_ = txid_;
   }
   absl::Duration every = absl::InfiniteDuration();
-  for (auto& slot : slots_) {
-    if (!slot->options.maintenance) continue;
-    absl::Duration d = slot->options.snapshot_interval > absl::ZeroDuration()
-                           ? slot->options.snapshot_interval
-                           : slot->options.retention;
-    every = std::min(every, d);
-  }
+  for (auto& shipper : shippers_) every = std::min(every, shipper->SnapshotEvery());
   if (now - last_snapshot_ < every) return false;
   // Nothing committed since the last snapshot (or since start-up): the replica
   // restores the same state from it; nothing is built or uploaded.
   if (txid_ == snapshot_txid_) return false;
   bool any = false;
-  for (auto& slot : slots_) {
-    // Only a caught-up replica: its snapshot is built from the base pin.
-    if (slot->queue.empty() && slot->options.maintenance && slot->last_status.ok()) {
-      slot->needs_snapshot = true;
-      any = true;
-    }
-  }
+  for (auto& shipper : shippers_) any |= shipper->OweSnapshotIfCaughtUp();
   if (any) {
     last_snapshot_ = now;
     snapshot_txid_ = txid_;
@@ -163,9 +126,9 @@ bool DbWatcher::MaybeScheduleSnapshot(absl::Time now) {
 absl::Time DbWatcher::Step() {
   absl::Time now = clock_->Now();
   absl::Duration interval = absl::Seconds(1);
-  if (!slots_.empty()) {
-    interval = slots_[0]->options.sync_interval;
-    for (auto& s : slots_) interval = std::min(interval, s->options.sync_interval);
+  if (!shippers_.empty()) {
+    interval = shippers_[0]->options().sync_interval;
+    for (auto& r : shippers_) interval = std::min(interval, r->options().sync_interval);
   }
   if (!reader_ && now < retry_open_at_) return retry_open_at_;
   if (hot_ && reader_ && now < sync_due_) {
@@ -231,8 +194,8 @@ absl::Time DbWatcher::Step() {
     sync_due_ = NextStep(now, interval);
   }
   absl::Time next = hot_ ? std::min(sync_due_, now + hot_poll_) : sync_due_;
-  for (auto& slot : slots_) {  // a lease being confirmed: write as soon as it is
-    if (slot->lease.confirming()) next = std::min(next, slot->lease.confirm_at());
+  for (auto& shipper : shippers_) {  // a lease being confirmed: write as soon as it is
+    if (shipper->lease_confirming()) next = std::min(next, shipper->lease_confirm_at());
   }
   KeepCheckpointLock(now, next);
   return next;
@@ -266,22 +229,18 @@ absl::Status DbWatcher::FinalSync(absl::Time deadline) {
     bool done = true;
     absl::Status last;
     absl::Time retry = absl::InfiniteFuture();
-    for (auto& slot : slots_) {
-      if (!slot->caught_up()) {
+    for (auto& shipper : shippers_) {
+      if (!shipper->caught_up()) {
         done = false;
-        last = slot->last_status.ok() ? absl::UnavailableError(fmt::format(
-                                            "replica {} still has unsent tx files", slot->name))
-                                      : slot->last_status;
-        retry = std::min(retry, slot->retry_at);
+        last = shipper->last_status().ok()
+                   ? absl::UnavailableError(
+                         fmt::format("replica {} still has unsent tx files", shipper->name()))
+                   : shipper->last_status();
+        retry = std::min(retry, shipper->retry_at());
       }
     }
     if (done) {
-      for (auto& slot : slots_) {  // the next instance may write at once
-        absl::Status released = slot->lease.Release(*slot->client, clock_->Now());
-        if (!released.ok()) {
-          LogWarn("lease not released", {{"replica", slot->name}, {"err", released}});
-        }
-      }
+      for (auto& shipper : shippers_) shipper->ReleaseLease(clock_->Now());
       return absl::OkStatus();
     }
     absl::Duration left = deadline - absl::Now();

@@ -1,6 +1,9 @@
-// One database's replication: capture committed transactions from the WAL into
-// tx files, upload them to every replica, checkpoint, and keep the sync records.
-// Driven by a Replicator worker through Step(); one thread at a time.
+// One database's replication, the capture side: the read pin, the WAL scan into
+// tx files, snapshots and new lineages, resuming at start-up, and checkpoints.
+// Each replica's shipping (queue, lease, uploads, maintenance) is a
+// ReplicaShipper (replica_shipper.h); every sync record is written through the
+// database's SyncRecorder (sync_recorder.h). Driven by a Replicator worker
+// through Step(); one thread at a time.
 //
 // Continuity (docs/FORMAT.md, "How the WAL is read"): the watcher always holds a read pin (see
 // db_reader.h), so the WAL can neither restart nor be checkpointed past what it
@@ -22,6 +25,9 @@
 #include "base/repeat_log.h"
 #include "base/sync_record.h"
 
+#include "replica/engine/pending_tx_file.h"
+#include "replica/engine/replica_shipper.h"
+#include "replica/engine/sync_recorder.h"
 #include "replica/format/tx_file.h"
 #include "replica/sqlite/db_reader.h"
 #include "replica/storage/replica_client.h"
@@ -32,7 +38,7 @@ namespace litesync {
 class DbWatcher {
  public:
   // `registry` and `clock` must outlive the watcher; `new_client` makes each
-  // replica's client (tests pass fault-injecting ones).
+  // replica's client (engine tests pass fault-injecting ones).
   DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock,
             const ReplicaClientFactory& new_client = NewReplicaClient);
   ~DbWatcher();
@@ -51,8 +57,7 @@ class DbWatcher {
   Lineage lineage() const { return lineage_; }
 
  private:
-  struct Pending;
-  struct Slot;
+  using Pending = PendingTxFile;
 
   absl::Status EnsureOpen();
   absl::Status Recover();
@@ -66,17 +71,14 @@ class DbWatcher {
   // returns DataLoss on a continuity break (the caller starts a new lineage).
   absl::Status CaptureIncrement(const WalPin& pin);
   absl::Status StartLineage(const std::string& why);
-  absl::Status SnapshotBaseFor(Slot* slot);
+  absl::StatusOr<std::shared_ptr<Pending>> SnapshotBaseFor(const ReplicaShipper& shipper);
   absl::StatusOr<std::shared_ptr<Pending>> BuildSnapshot(bool from_next, Lineage lineage,
                                                          uint64_t max_txid,
                                                          const std::string& staging, uint64_t* sum);
   void Enqueue(const std::shared_ptr<Pending>& p);
-  // Ships queued tx files; `maintain`: then compaction and retention when caught up.
+  // One shipping pass over every replica (ReplicaShipper::Ship); stops at the
+  // first that needs the replica re-read (resync_).
   void Upload(absl::Time now, bool force, bool maintain = true);
-  void Maintain(Slot* slot, absl::Time now);
-  absl::Status EnsureLease(Slot* slot, absl::Time now);
-  void ChainBroken(Slot* slot, const absl::Status& why);
-  void MaybeValidate(Slot* slot, absl::Time now);
   bool MaybeScheduleSnapshot(absl::Time now);  // true when a snapshot was queued
   absl::Status MaybeCheckpoint(absl::Time now);
   // Logs a failed checkpoint and shows it on the database's sync records until
@@ -91,9 +93,9 @@ class DbWatcher {
   std::string StagingPath(uint64_t txid) const;
 
   DbOptions options_;
-  SyncRegistry* registry_;
   Clock* clock_;
-  std::vector<std::unique_ptr<Slot>> slots_;
+  SyncRecorder recorder_;
+  std::vector<std::unique_ptr<ReplicaShipper>> shippers_;
   std::unique_ptr<DbReader> reader_;
 
   bool positioned_ = false;  // lineage_/txid_/checksum_ describe the base pin

@@ -79,10 +79,9 @@ absl::Status DbWatcher::StartLineage(const std::string& why) {
   checksum_ = sum;
   commit_ = pin.page_count;
   page_size_ = pin.page_size;
-  for (auto& slot : slots_) {
-    slot->queue.clear();
-    slot->queued_bytes = 0;
-    slot->needs_snapshot = false;
+  for (auto& shipper : shippers_) {
+    shipper->DropQueue();
+    shipper->OweSnapshot(false);
   }
   (*p)->new_lineage = why;
   (*p)->pages = pin.page_count;
@@ -97,38 +96,23 @@ absl::Status DbWatcher::StartLineage(const std::string& why) {
 // A snapshot of the base position for one replica that lost its chain (it was
 // unreachable for too long, or behind at start-up), or a periodic one. Same
 // lineage, level 9; its checksum must equal the tracked one.
-absl::Status DbWatcher::SnapshotBaseFor(Slot* slot) {
+absl::StatusOr<std::shared_ptr<PendingTxFile>> DbWatcher::SnapshotBaseFor(
+    const ReplicaShipper& shipper) {
   uint64_t sum = 0;
-  LS_ASSIGN_OR_RETURN(std::shared_ptr<Pending> p,
-                      BuildSnapshot(/*from_next=*/false, lineage_, txid_,
-                                    fmt::format("{}-r{}", StagingPath(txid_), slot->index), &sum));
+  LS_ASSIGN_OR_RETURN(
+      std::shared_ptr<Pending> p,
+      BuildSnapshot(/*from_next=*/false, lineage_, txid_,
+                    fmt::format("{}-r{}", StagingPath(txid_), shipper.index()), &sum));
   if (sum != checksum_) {
     return absl::DataLossError(
         fmt::format("{}: snapshot checksum {:016x} differs from the tracked {:016x}", options_.path,
                     sum, checksum_));
   }
-  slot->queue.clear();
-  slot->queue.push_back(p);
-  slot->queued_bytes = p->info.size;
-  slot->needs_snapshot = false;
-  return absl::OkStatus();
+  return p;
 }
 
 void DbWatcher::Enqueue(const std::shared_ptr<Pending>& p) {
-  for (auto& slot : slots_) {
-    if (slot->needs_snapshot) continue;
-    if (slot->queued_bytes + p->info.size > kMaxQueuedBytes && !p->snapshot) {
-      LogWarn(
-          "replica too far behind; it will get a snapshot",
-          {{"db", options_.path}, {"replica", slot->name}, {"queued_bytes", slot->queued_bytes}});
-      slot->queue.clear();
-      slot->queued_bytes = 0;
-      slot->needs_snapshot = true;
-      continue;
-    }
-    slot->queue.push_back(p);
-    slot->queued_bytes += p->info.size;
-  }
+  for (auto& shipper : shippers_) shipper->Enqueue(p);
 }
 
 absl::Status DbWatcher::Capture(bool force) {
@@ -298,14 +282,7 @@ absl::Status DbWatcher::CaptureIncrement(const WalPin& pin) {
   checksum_ = sum;
   commit_ = cur_commit;
   Enqueue(p);
-  absl::Time now = clock_->Now();
-  for (auto& slot : slots_) {
-    registry_->Update(options_.path, slot->name, [&](SyncRecord& r) {
-      r.local_txid = txid_;
-      r.lineage = lineage_;
-      r.last_commit_seen = now;
-    });
-  }
+  recorder_.Captured(lineage_, txid_, clock_->Now());
   return absl::OkStatus();
 }
 

@@ -131,18 +131,7 @@ void DbWatcher::NoteCheckpoint(const absl::Status& s, absl::Time now) {
   } else {
     checkpoint_log_.Failed(s, now, {{"db", options_.path}});
   }
-  for (auto& slot : slots_) {
-    registry_->Update(options_.path, slot->name, [&](SyncRecord& r) {
-      if (s.ok()) {
-        r.checkpoint_error = absl::OkStatus();
-        r.checkpoint_failing_since = absl::InfinitePast();
-        return;
-      }
-      if (r.checkpoint_error.ok()) r.checkpoint_failing_since = now;
-      r.checkpoint_error = s;
-      r.checkpoint_error_count++;
-    });
-  }
+  recorder_.Checkpointed(s, now);
 }
 
 // What a RESTART waits for is captured and uploaded under the application's
@@ -162,8 +151,8 @@ absl::StatusOr<bool> DbWatcher::CatchUp() {
 }
 
 bool DbWatcher::CaughtUp() const {
-  for (const auto& slot : slots_) {
-    if (!slot->caught_up()) return false;
+  for (const auto& shipper : shippers_) {
+    if (!shipper->caught_up()) return false;
   }
   return true;
 }
@@ -179,8 +168,8 @@ bool DbWatcher::CaughtUp() const {
 void DbWatcher::KeepCheckpointLock(absl::Time now, absl::Time next_step) {
   if (!reader_) return;
   bool hold = positioned_ && next_step - now <= kCheckpointLockRecheck;
-  for (const auto& slot : slots_) {
-    if (!slot->healthy()) hold = false;
+  for (const auto& shipper : shippers_) {
+    if (!shipper->healthy()) hold = false;
   }
   bool held = reader_->holds_checkpoint_lock();
   reader_->HoldCheckpointLock(hold);

@@ -54,40 +54,39 @@ void NoteLitestreamReplica(ReplicaClient& client, const std::string& name, const
 // the full database checksum against the replica's last post-checksum.
 absl::Status DbWatcher::Recover() {
   positioned_ = false;
-  for (auto& slot : slots_) {  // queued files belong to the position being abandoned
-    slot->queue.clear();
-    slot->queued_bytes = 0;
-  }
+  for (auto& shipper : shippers_) shipper->DropQueue();  // belongs to the abandoned position
   std::optional<ReplicaHead> leader;
-  std::vector<std::optional<ReplicaHead>> heads(slots_.size());
+  std::vector<std::optional<ReplicaHead>> heads(shippers_.size());
   bool unreadable = false;
   bool write_only = false;
   uint64_t named = 0;              // the highest TXID an unreadable replica names
   std::string encryption_changed;  // a replica whose newest file is not encrypted as configured
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    if (!slots_[i]->client->can_read()) {  // write-only (age recipients): nothing to resume on
-      LS_ASSIGN_OR_RETURN(uint64_t newest, NewestNamedTxid(*slots_[i]->client));
+  for (size_t i = 0; i < shippers_.size(); ++i) {
+    ReplicaClient& client = *shippers_[i]->client();
+    const std::string& name = shippers_[i]->name();
+    if (!client.can_read()) {  // write-only (age recipients): nothing to resume on
+      LS_ASSIGN_OR_RETURN(uint64_t newest, NewestNamedTxid(client));
       named = std::max(named, newest);
       write_only = true;
       continue;
     }
-    auto head = ReadReplicaHead(*slots_[i]->client);
+    auto head = ReadReplicaHead(client);
     if (absl::IsDataLoss(head.status())) {
       // The replica's last state is unknown: never resume on it, and never stall
       // on it either. A new lineage starts above every TXID the replica names.
       LogError("replica's newest file is unreadable; starting a new lineage",
-               {{"db", options_.path}, {"replica", slots_[i]->name}, {"err", head.status()}});
-      LS_ASSIGN_OR_RETURN(uint64_t newest, NewestNamedTxid(*slots_[i]->client));
+               {{"db", options_.path}, {"replica", name}, {"err", head.status()}});
+      LS_ASSIGN_OR_RETURN(uint64_t newest, NewestNamedTxid(client));
       named = std::max(named, newest);
       unreadable = true;
       continue;
     }
     if (!head.ok()) {
-      return Annotate(head.status(), fmt::format("read replica {}", slots_[i]->name));
+      return Annotate(head.status(), fmt::format("read replica {}", name));
     }
-    if (*head && slots_[i]->client->encrypts()) {
-      LS_ASSIGN_OR_RETURN(bool sealed, slots_[i]->client->IsEncrypted((*head)->info));
-      if (!sealed) encryption_changed = slots_[i]->name;
+    if (*head && client.encrypts()) {
+      LS_ASSIGN_OR_RETURN(bool sealed, client.IsEncrypted((*head)->info));
+      if (!sealed) encryption_changed = name;
     }
     heads[i] = *head;
     if (*head && (!leader || std::tie((*head)->info.lineage, (*head)->info.max_txid) >
@@ -97,8 +96,8 @@ absl::Status DbWatcher::Recover() {
   }
   if (!new_lineage_reason_.empty()) {  // ChainBroken: never resume on that chain
     std::string why = std::exchange(new_lineage_reason_, "");
-    for (auto& slot : slots_) {
-      LS_ASSIGN_OR_RETURN(uint64_t newest, NewestNamedTxid(*slot->client));
+    for (auto& shipper : shippers_) {
+      LS_ASSIGN_OR_RETURN(uint64_t newest, NewestNamedTxid(*shipper->client()));
       named = std::max(named, newest);
     }
     txid_ = std::max({txid_, named, leader ? leader->info.max_txid : uint64_t{0}});
@@ -115,7 +114,9 @@ absl::Status DbWatcher::Recover() {
                             : "age encryption was turned on for replica " + encryption_changed);
   }
   if (!leader) {
-    for (auto& slot : slots_) NoteLitestreamReplica(*slot->client, slot->name, options_.path);
+    for (auto& shipper : shippers_) {
+      NoteLitestreamReplica(*shipper->client(), shipper->name(), options_.path);
+    }
     return StartLineage("replica is empty");
   }
   txid_ = leader->info.max_txid;
@@ -181,15 +182,12 @@ absl::Status DbWatcher::Recover() {
   }
   reader_->PromoteNext();
   positioned_ = true;
-  for (size_t i = 0; i < slots_.size(); ++i) {
+  for (size_t i = 0; i < shippers_.size(); ++i) {
     bool same = heads[i] && heads[i]->info.lineage == lineage_ &&
                 heads[i]->info.max_txid == leader->info.max_txid;
-    slots_[i]->needs_snapshot = !same;
-    registry_->Update(options_.path, slots_[i]->name, [&](SyncRecord& r) {
-      r.lineage = lineage_;
-      r.local_txid = txid_;
-      if (same) r.replicated_txid = leader->info.max_txid;
-    });
+    shippers_[i]->OweSnapshot(!same);
+    recorder_.Positioned(shippers_[i]->name(), lineage_, txid_,
+                         same ? std::optional<uint64_t>(leader->info.max_txid) : std::nullopt);
   }
   if (tail) Enqueue(tail);
   LogInfo("resumed replication", {{"db", options_.path},

@@ -86,7 +86,7 @@ enum class RecordConditions {
 class ReplicaClient {
  public:
   virtual ~ReplicaClient() = default;
-  virtual std::string_view Type() const = 0;  // "file" or "s3", for logs
+  virtual std::string_view Type() const = 0;  // its backend's scheme (backend.h)
   // The replica's redacted address for logs and status: file:///b/app, s3://bkt/app.
   virtual std::string Describe() const = 0;
 

@@ -1,15 +1,12 @@
 #include "replica/storage/replica_options.h"
 
-#include "fmt/format.h"
+#include "replica/storage/backend.h"
 
 namespace litesync {
 
 std::string ReplicaOptions::Describe() const {
-  if (type == "s3") {
-    return prefix.empty() ? fmt::format("s3://{}", bucket)
-                          : fmt::format("s3://{}/{}", bucket, prefix);
-  }
-  return "file://" + path;
+  const Backend* backend = FindBackend(type);
+  return backend ? backend->describe(*this) : type + "://?";
 }
 
 }  // namespace litesync

@@ -1,10 +1,13 @@
-// ReplicaOptionsFromUrl (restore without a config) and NewReplicaClient.
+// ReplicaOptionsFromUrl (restore without a config), NewReplicaClient and the
+// backend registry.
 #include <stdlib.h>
 
 #include "base/status.h"
+#include "fmt/format.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "replica/storage/backend.h"
 #include "replica/storage/replica_client.h"
 #include "tests/testutil/status_matchers.h"
 
@@ -162,6 +165,35 @@ TEST(NewReplicaClientTest, BuildsEachBackendAndRefusesUnknownTypes) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(bad.status().message()),
               AllOf(HasSubstr("\"offsite\""), HasSubstr("\"ftp\"")));
+}
+
+
+// The registry (replica/storage/backend.h): every backend's registration is
+// complete, its URL round-trips through describe, and each backend-only config
+// key names exactly one backend.
+TEST(BackendRegistryTest, EveryRegistrationIsCompleteAndRoundTripsItsUrl) {
+  ScopedEnv endpoint("AWS_ENDPOINT_URL_S3", nullptr);
+  ScopedEnv endpoint2("AWS_ENDPOINT_URL", nullptr);
+  ASSERT_GE(Backends().size(), 2u);
+  for (const Backend* b : Backends()) {
+    SCOPED_TRACE(b->scheme);
+    ASSERT_TRUE(b->from_url && b->describe && b->location && b->open && b->derive && b->transient);
+    EXPECT_EQ(FindBackend(b->scheme), b);
+    EXPECT_THAT(KnownBackends(), HasSubstr(fmt::format("\"{}\"", b->scheme)));
+    std::string url = b == &kFileBackend ? "file:///backups/app" : "s3://bucket/some/prefix";
+    absl::StatusOr<ReplicaOptions> o = ReplicaOptionsFromUrl(url);
+    LS_ASSERT_OK(o.status());
+    EXPECT_EQ(o->type, b->scheme);
+    EXPECT_EQ(o->Describe(), url);
+    ReplicaOptions derived = b->derive(*o, "sub/app.db");
+    EXPECT_EQ(derived.Describe(), url + "/sub/app.db");
+    EXPECT_NE(b->location(*o), b->location(derived));
+    for (std::string_view key : b->config_keys) EXPECT_EQ(BackendOfKey(key), b) << key;
+  }
+  EXPECT_EQ(FindBackend("gs"), nullptr);
+  EXPECT_EQ(BackendOfKey("sync-interval"), nullptr);  // every backend takes it
+  EXPECT_TRUE(kS3Backend.transient(absl::UnavailableError("connection refused")));
+  EXPECT_FALSE(kFileBackend.transient(absl::UnavailableError("connection refused")));
 }
 
 }  // namespace

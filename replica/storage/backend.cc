@@ -1,0 +1,52 @@
+#include "replica/storage/backend.h"
+
+#include <algorithm>
+
+#include "fmt/format.h"
+
+namespace litesync {
+namespace {
+
+// The one list of backends: a new backend adds its registration here.
+constexpr const Backend* kBackends[] = {&kFileBackend, &kS3Backend};
+
+}  // namespace
+
+std::span<const Backend* const> Backends() { return kBackends; }
+
+const Backend* FindBackend(std::string_view scheme) {
+  for (const Backend* b : kBackends) {
+    if (b->scheme == scheme) return b;
+  }
+  return nullptr;
+}
+
+std::string KnownBackends() {
+  std::string out;
+  for (size_t i = 0; i < std::size(kBackends); ++i) {
+    if (i > 0) out += i + 1 == std::size(kBackends) ? " or " : ", ";
+    out += fmt::format("\"{}\"", kBackends[i]->scheme);
+  }
+  return out;
+}
+
+const Backend* BackendOfKey(std::string_view key) {
+  const Backend* found = nullptr;
+  for (const Backend* b : kBackends) {
+    if (std::find(b->config_keys.begin(), b->config_keys.end(), key) == b->config_keys.end()) {
+      continue;
+    }
+    if (found) return nullptr;
+    found = b;
+  }
+  return found;
+}
+
+bool AnySpillsToScratch(std::span<const ReplicaOptions> replicas) {
+  return std::any_of(replicas.begin(), replicas.end(), [](const ReplicaOptions& r) {
+    const Backend* b = FindBackend(r.type);
+    return b && b->spills_to_scratch;
+  });
+}
+
+}  // namespace litesync
