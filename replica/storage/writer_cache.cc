@@ -185,7 +185,8 @@ class WriterCacheClient : public ReplicaClient {
   }
 
   void Forget() {
-    if (lineages_ || !listed_.empty()) LogDebug("replica listing forgotten", {{"replica", Describe()}});
+    if (lineages_ || !listed_.empty())
+      LogDebug("replica listing forgotten", {{"replica", Describe()}});
     lineages_.reset();
     listed_.clear();
     records_.clear();

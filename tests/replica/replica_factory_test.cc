@@ -167,7 +167,6 @@ TEST(NewReplicaClientTest, BuildsEachBackendAndRefusesUnknownTypes) {
               AllOf(HasSubstr("\"offsite\""), HasSubstr("\"ftp\"")));
 }
 
-
 // The registry (replica/storage/backend.h): every backend's registration is
 // complete, its URL round-trips through describe, and each backend-only config
 // key names exactly one backend.

@@ -5,9 +5,9 @@
 // the cache forgets what it knew when the lease record changes hands.
 #include "replica/storage/writer_cache.h"
 
+#include "base/log.h"
 #include <gtest/gtest.h>
 
-#include "base/log.h"
 #include "replica/engine/db_watcher.h"
 #include "replica/storage/file/file_replica_client.h"
 #include "tests/testutil/fake_clock.h"
@@ -90,9 +90,9 @@ class WriterCacheTest : public ::testing::Test {
   // A few transactions per step, a second apart: one level-0 file each.
   void WriteSteps(DbWatcher& w, int steps, int seed) {
     for (int i = 0; i < steps; ++i) {
-      ASSERT_EQ(testing::RunProcess({testing::WriterBin(), db(), "-txns", "3", "-seed",
-                                     std::to_string(seed + i)},
-                                    absl::Seconds(30)),
+      ASSERT_EQ(testing::RunProcess(
+                    {testing::WriterBin(), db(), "-txns", "3", "-seed", std::to_string(seed + i)},
+                    absl::Seconds(30)),
                 0);
       clock_.Advance(absl::Seconds(1));
       w.Step();
