@@ -291,16 +291,8 @@ absl::Status ParseLitestreamDb(const MapView& m, ReplicaDefaults* d, DbOptions* 
          "v0.3 forced a RESTART one)");
   }
   if (restore_if_missing == nullptr) return absl::OkStatus();
-  if (absl::Status s = m.ReadBool("restore-if-db-not-exists", restore_if_missing); !s.ok()) {
-    return s;
-  }
-  if (*restore_if_missing) {
-    // TODO(issue 18): restore in `litesync replicate` itself before the database starts.
-    Note(*d, m, "restore-if-db-not-exists",
-         "litesync replicate does not restore by itself yet: run `litesync restore "
-         "-if-db-not-exists -if-replica-exists DBPATH` before it");
-  }
-  return absl::OkStatus();
+  // Acted on by `litesync replicate` (cmd/restore_on_start.h), as in Litestream.
+  return m.ReadBool("restore-if-db-not-exists", restore_if_missing);
 }
 
 void Note(const ReplicaDefaults& defaults, const MapView& m, std::string_view name,

@@ -48,6 +48,30 @@ absl::StatusOr<HttpRequestHead> ParseRequestHead(std::string_view head) {
   HttpRequestHead req;
   req.method = std::string(method);
   req.path = std::string(target.substr(0, target.find_first_of("?#")));
+  for (size_t at = eol + 2; at < head.size();) {
+    size_t end = head.find("\r\n", at);
+    if (end == std::string_view::npos || end == at) break;
+    std::string_view line_h = head.substr(at, end - at);
+    at = end + 2;
+    size_t colon = line_h.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string name(line_h.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view value = line_h.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (name == "transfer-encoding") {
+      return absl::InvalidArgumentError("Transfer-Encoding is not supported; send Content-Length");
+    }
+    if (name == "content-length") {
+      auto [ptr, ec] =
+          std::from_chars(value.data(), value.data() + value.size(), req.content_length);
+      if (ec != std::errc() || ptr != value.data() + value.size() || value.empty()) {
+        return absl::InvalidArgumentError("malformed Content-Length");
+      }
+    }
+  }
   return req;
 }
 
@@ -57,30 +81,36 @@ std::string_view ReasonPhrase(int code) {
       return "OK";
     case 400:
       return "Bad Request";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
       return "Method Not Allowed";
     case 408:
       return "Request Timeout";
+    case 413:
+      return "Content Too Large";
     case 431:
       return "Request Header Fields Too Large";
     case 500:
       return "Internal Server Error";
     case 503:
       return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
     default:
       return "Unknown";
   }
 }
 
 std::string FormatResponse(int code, std::string_view content_type, std::string_view body,
-                           bool head_only) {
+                           bool head_only, std::string_view allow) {
   std::string out = fmt::format(
       "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n"
       "{}Connection: close\r\n\r\n",
       code, ReasonPhrase(code), content_type, body.size(),
-      code == 405 ? "Allow: GET, HEAD\r\n" : "");
+      code == 405 ? fmt::format("Allow: {}\r\n", allow) : "");
   if (!head_only) out.append(body);
   return out;
 }
@@ -101,7 +131,10 @@ absl::StatusOr<HttpResult> HttpGetFirstUnix(const std::vector<std::string>& sock
   return first;
 }
 
-absl::StatusOr<HttpResult> HttpGetUnix(const std::string& socket_path, std::string_view path,
+namespace {
+
+absl::StatusOr<HttpResult> UnixRequest(const std::string& socket_path, std::string_view method,
+                                       std::string_view path, std::string_view request_body,
                                        absl::Duration timeout) {
   if (socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
     return absl::InvalidArgumentError(
@@ -109,7 +142,10 @@ absl::StatusOr<HttpResult> HttpGetUnix(const std::string& socket_path, std::stri
                     socket_path.size(), sizeof(sockaddr_un::sun_path) - 1));
   }
   HttpRequest req;
+  req.method = std::string(method);
   req.url = fmt::format("http://localhost{}", path);
+  req.body = request_body;
+  if (method == "POST") req.headers.push_back({"Content-Type", "application/json"});
   req.unix_socket = socket_path;
   req.connect_timeout = req.timeout = req.stall_timeout = timeout;
   std::string body;
@@ -122,11 +158,25 @@ absl::StatusOr<HttpResult> HttpGetUnix(const std::string& socket_path, std::stri
   };
   HttpClient client;
   absl::StatusOr<HttpResponse> r = client.Do(req);
-  if (!r.ok()) return Annotate(r.status(), fmt::format("GET {} from {}", path, socket_path));
+  if (!r.ok()) {
+    return Annotate(r.status(), fmt::format("{} {} from {}", method, path, socket_path));
+  }
   HttpResult result;
   result.code = static_cast<int>(r->status);
   result.body = r->status / 100 == 2 ? std::move(body) : std::move(r->body);
   return result;
+}
+
+}  // namespace
+
+absl::StatusOr<HttpResult> HttpGetUnix(const std::string& socket_path, std::string_view path,
+                                       absl::Duration timeout) {
+  return UnixRequest(socket_path, "GET", path, "", timeout);
+}
+
+absl::StatusOr<HttpResult> HttpPostUnix(const std::string& socket_path, std::string_view path,
+                                        std::string_view body, absl::Duration timeout) {
+  return UnixRequest(socket_path, "POST", path, body, timeout);
 }
 
 }  // namespace litesync

@@ -14,18 +14,22 @@
 namespace litesync {
 
 struct HttpRequestHead {
-  std::string method;  // "GET"
-  std::string path;    // "/status", without the query string
+  std::string method;         // "GET"
+  std::string path;           // "/status", without the query string
+  size_t content_length = 0;  // the Content-Length header; 0 without one
 };
 
 // Parses "METHOD SP target SP HTTP/1.x CRLF headers CRLF CRLF" (the bytes up to
-// and including the blank line). InvalidArgument on anything else.
+// and including the blank line). InvalidArgument on anything else, including a
+// Content-Length that is not a number and Transfer-Encoding (bodies must have a
+// Content-Length).
 absl::StatusOr<HttpRequestHead> ParseRequestHead(std::string_view head);
 
 // A complete response with Content-Length and Connection: close. With
 // `head_only` the body is left out (HEAD) but Content-Length still counts it.
+// A 405 lists `allow` in its Allow header.
 std::string FormatResponse(int code, std::string_view content_type, std::string_view body,
-                           bool head_only = false);
+                           bool head_only = false, std::string_view allow = "GET, HEAD");
 std::string_view ReasonPhrase(int code);
 
 struct HttpResult {
@@ -38,6 +42,11 @@ struct HttpResult {
 // Unavailable (connection refused: nobody listening), PermissionDenied.
 absl::StatusOr<HttpResult> HttpGetUnix(const std::string& socket_path, std::string_view path,
                                        absl::Duration timeout = absl::Seconds(5));
+
+// POST `body` (application/json) to `path` on the Unix socket; otherwise as HttpGetUnix.
+absl::StatusOr<HttpResult> HttpPostUnix(const std::string& socket_path, std::string_view path,
+                                        std::string_view body,
+                                        absl::Duration timeout = absl::Seconds(5));
 
 // HttpGetUnix on each of `sockets` in turn: the first 200 answer, its socket in
 // *socket. When none answers 200, the first socket's result and *socket = sockets[0].

@@ -18,13 +18,12 @@
 #include "fmt/format.h"
 
 #include "cmd/control_http.h"
+#include "cmd/control_server_internal.h"
 #include "cmd/metrics.h"
 #include "cmd/status_report.h"
 
 namespace litesync {
 namespace {
-
-using SteadyTime = std::chrono::steady_clock::time_point;
 
 struct AddrInfoFree {
   void operator()(addrinfo* p) const { freeaddrinfo(p); }
@@ -107,32 +106,30 @@ std::string SockaddrString(const sockaddr* sa, socklen_t len) {
 
 }  // namespace
 
-struct ControlServer::Conn {
-  UniqueFd fd;
-  std::string in;
-  std::string out;
-  size_t written = 0;
-  bool writing = false;
-  SteadyTime deadline;
-};
-
 ControlServer::ControlServer(ControlServerOptions options, const SyncRecordSource* records,
-                             const HeartbeatStatusSource* heartbeat, Clock* clock)
+                             const HeartbeatStatusSource* heartbeat, Clock* clock, SyncHandler sync)
     : options_(std::move(options)),
       records_(records),
       heartbeat_(heartbeat),
       clock_(clock),
+      sync_(std::move(sync)),
       process_start_(options_.process_start.value_or(clock->Now())) {}
 
 absl::StatusOr<std::unique_ptr<ControlServer>> ControlServer::Start(
     const ControlServerOptions& options, const SyncRecordSource* records,
-    const HeartbeatStatusSource* heartbeat, Clock* clock) {
-  std::unique_ptr<ControlServer> server(new ControlServer(options, records, heartbeat, clock));
+    const HeartbeatStatusSource* heartbeat, Clock* clock, SyncHandler sync) {
+  std::unique_ptr<ControlServer> server(
+      new ControlServer(options, records, heartbeat, clock, std::move(sync)));
   LS_RETURN_IF_ERROR(server->Listen());
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoStatus(errno, "pipe");
   server->wake_read_.reset(fds[0]);
   server->wake_write_.reset(fds[1]);
+  server->waker_ = std::make_shared<Waker>();
+  {
+    MutexLock lock(&server->waker_->mu);
+    server->waker_->fd = fds[1];
+  }
   server->thread_ = std::thread([s = server.get()] { s->Run(); });
   return server;
 }
@@ -213,8 +210,10 @@ ControlServer::~ControlServer() { Stop(); }
 void ControlServer::Stop() {
   if (stopped_.exchange(true)) return;
   if (thread_.joinable()) {
-    char b = 1;
-    while (::write(wake_write_.get(), &b, 1) < 0 && errno == EINTR) {
+    waker_->Wake();
+    {
+      MutexLock lock(&waker_->mu);
+      waker_->fd = -1;
     }
     thread_.join();
   }
@@ -238,7 +237,9 @@ void ControlServer::Run() {
     SteadyTime now = std::chrono::steady_clock::now();
     int timeout_ms = -1;
     for (const Conn& c : conns) {
-      pfds.push_back({c.fd.get(), static_cast<short>(c.writing ? POLLOUT : POLLIN), 0});
+      // A waiting sync has its whole request: only a hang-up matters meanwhile.
+      short events = c.writing ? POLLOUT : c.sync ? 0 : POLLIN;
+      pfds.push_back({c.fd.get(), events, 0});
       auto left = std::chrono::ceil<std::chrono::milliseconds>(c.deadline - now).count();
       int ms = static_cast<int>(std::max<int64_t>(0, left));
       timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
@@ -248,7 +249,12 @@ void ControlServer::Run() {
       LogError("control server stopped", {{"err", ErrnoStatus(errno, "poll")}});
       return;
     }
-    if (pfds[0].revents != 0) return;  // Stop()
+    if (pfds[0].revents != 0) {  // Stop(), or a waiting sync finished
+      char drain[64];
+      while (::read(wake_read_.get(), drain, sizeof(drain)) > 0) {
+      }
+      if (stopped_.load()) return;
+    }
     now = std::chrono::steady_clock::now();
     for (size_t i = 0; i < conns.size(); ++i) {
       Conn& c = conns[i];
@@ -256,6 +262,9 @@ void ControlServer::Run() {
       bool keep = true;
       if (re & (POLLERR | POLLNVAL)) {
         keep = false;
+      } else if (c.sync) {
+        if (re & POLLHUP) keep = false;  // the client gave up; the sync still runs
+        if (keep) FinishSync(&c);
       } else if (!c.writing && (re & (POLLIN | POLLHUP))) {
         keep = ReadRequest(&c);
       }
@@ -294,6 +303,7 @@ void ControlServer::Accept(int listen_fd, std::vector<Conn>* conns) {
     }
     Conn c;
     c.fd.reset(fd);
+    c.on_unix_socket = listen_fd == unix_fd_.get();
     c.deadline = std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(options_.io_timeout);
     conns->push_back(std::move(c));
   }
@@ -309,16 +319,37 @@ bool ControlServer::ReadRequest(Conn* c) {
     c->in.append(buf, static_cast<size_t>(n));
     size_t end = c->in.find("\r\n\r\n");
     if (end == std::string::npos && c->in.size() <= options_.max_request_bytes) continue;
-    c->writing = true;
     if (end == std::string::npos || end + 4 > options_.max_request_bytes) {
+      c->writing = true;
       c->out = FormatResponse(431, "text/plain; charset=utf-8", "request too large\n");
       return true;
     }
     absl::StatusOr<HttpRequestHead> req =
         ParseRequestHead(std::string_view(c->in).substr(0, end + 4));
     if (!req.ok()) {
+      c->writing = true;
       c->out = FormatResponse(400, "text/plain; charset=utf-8",
                               fmt::format("bad request: {}\n", MessageOf(req.status())));
+      return true;
+    }
+    if (end + 4 + req->content_length > options_.max_request_bytes) {
+      c->writing = true;
+      c->out = FormatResponse(413, "text/plain; charset=utf-8", "request body too large\n");
+      return true;
+    }
+    if (c->in.size() < end + 4 + req->content_length) continue;  // the rest of the body
+    c->writing = true;
+    if (req->path == "/sync") {
+      if (req->method != "POST") {
+        c->out =
+            FormatResponse(405, "text/plain; charset=utf-8", "method not allowed\n", false, "POST");
+      } else if (!c->on_unix_socket) {
+        c->out = FormatResponse(403, "text/plain; charset=utf-8",
+                                "sync is served on the control socket only\n");
+      } else {
+        c->writing = false;
+        HandleSync(c, std::string_view(c->in).substr(end + 4, req->content_length));
+      }
       return true;
     }
     c->out = Respond(req->method, req->path);

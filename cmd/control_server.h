@@ -2,6 +2,8 @@
 //   GET /status   the status report as JSON (docs/status.md)
 //   GET /healthz  200 "ok" while every database is healthy, else 503 with reasons
 //   GET /metrics  Prometheus text format 0.0.4
+//   POST /sync    sync one database now, optionally waiting for its replicas
+//                 (Unix socket only; the request waits without blocking the loop)
 // on a Unix socket next to the config (mode 0600, always on while `replicate`
 // runs) and, when configured, on a TCP address (loopback unless asked otherwise).
 // Requests are bounded (8 KiB head, 5 s to read and write, Connection: close, at
@@ -12,6 +14,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +29,7 @@
 
 #include "cmd/config.h"
 #include "heartbeat/heartbeat_status.h"
+#include "replica/engine/sync_request.h"
 
 namespace litesync {
 
@@ -63,6 +67,10 @@ absl::Duration HealthInterval(const Config& config);
 // Options for `replicate`: the socket, `addr` and interval of `config`.
 ControlServerOptions ControlServerOptionsFromConfig(const Config& config);
 
+// Starts a sync of the database at `path` (Replicator::RequestSync): `done`
+// null for a sync that is not waited for. NotFound for an unknown database.
+using SyncHandler = std::function<absl::Status(const std::string& path, SyncDone done)>;
+
 class ControlServer {
  public:
   // Binds every listener, then serves on its own thread. `records`, `heartbeat`
@@ -70,9 +78,10 @@ class ControlServer {
   // Errors: FailedPrecondition when another process answers on the socket or the
   // path is not a socket; the bind error (with the address) otherwise. A stale
   // socket file left by a killed daemon is replaced.
+  // `sync` serves POST /sync; without it /sync answers 503.
   static absl::StatusOr<std::unique_ptr<ControlServer>> Start(
       const ControlServerOptions& options, const SyncRecordSource* records,
-      const HeartbeatStatusSource* heartbeat, Clock* clock);
+      const HeartbeatStatusSource* heartbeat, Clock* clock, SyncHandler sync = nullptr);
 
   ~ControlServer();  // Stop()
   ControlServer(const ControlServer&) = delete;
@@ -88,8 +97,10 @@ class ControlServer {
 
  private:
   struct Conn;
+  struct PendingSync;
+  struct Waker;
   ControlServer(ControlServerOptions options, const SyncRecordSource* records,
-                const HeartbeatStatusSource* heartbeat, Clock* clock);
+                const HeartbeatStatusSource* heartbeat, Clock* clock, SyncHandler sync);
   absl::Status Listen();
   absl::Status ListenUnix();
   absl::Status ListenTcp();
@@ -97,11 +108,16 @@ class ControlServer {
   void Accept(int listen_fd, std::vector<Conn>* conns);
   bool ReadRequest(Conn* c);  // false: close the connection
   std::string Respond(const std::string& method, const std::string& path);
+  // POST /sync (control_sync.cc): a response now, or a pending sync on `c`.
+  void HandleSync(Conn* c, std::string_view body);
+  // A waiting sync of `c` that finished or timed out becomes its response.
+  void FinishSync(Conn* c);
 
   ControlServerOptions options_;
   const SyncRecordSource* records_;
   const HeartbeatStatusSource* heartbeat_;
   Clock* clock_;
+  SyncHandler sync_;
   absl::Time process_start_;
   UniqueFd unix_fd_;
   UniqueFd tcp_fd_;
@@ -110,6 +126,7 @@ class ControlServer {
   ino_t socket_ino_ = 0;
   UniqueFd wake_read_;
   UniqueFd wake_write_;
+  std::shared_ptr<Waker> waker_;
   std::thread thread_;
   std::atomic<bool> stopped_{false};
 };

@@ -20,6 +20,7 @@
 #include "cmd/replicate.h"
 #include "cmd/restore.h"
 #include "cmd/status_command.h"
+#include "cmd/sync_command.h"
 #include "cmd/version.h"
 
 namespace litesync {
@@ -37,6 +38,7 @@ constexpr char kUsage[] =
     "  replicate   replicate the config's databases until SIGINT/SIGTERM (the daemon)\n"
     "  restore     rebuild a database from its replica (newest, -timestamp or -txid)\n"
     "  status      what is healthy, what is behind, and why\n"
+    "  sync        make the running daemon sync a database now (-wait: until replicated)\n"
     "  databases   list the config's databases and their replicas\n"
     "  snapshots   list the snapshots a replica holds\n"
     "  ltx         list the tx files a replica holds (-level N|all)\n"
@@ -122,7 +124,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"replicate", RunReplicateCommand}, {"restore", RunRestoreCommand}, {"status", RunStatus},
     {"databases", RunDatabasesCommand}, {"heartbeat", RunHeartbeat},    {"version", RunVersion},
-    {"snapshots", RunSnapshotsCommand}, {"ltx", RunLtxCommand},
+    {"snapshots", RunSnapshotsCommand}, {"ltx", RunLtxCommand},         {"sync", RunSyncCommand},
 };
 
 const Command* FindCommand(std::string_view name) {

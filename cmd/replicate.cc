@@ -27,6 +27,7 @@
 #include "cmd/fd_limit.h"
 #include "cmd/flags.h"
 #include "cmd/replicate_loop.h"
+#include "cmd/restore_on_start.h"
 #include "cmd/version.h"
 #include "heartbeat/heartbeat.h"
 #include "replica/engine/replicator.h"
@@ -39,7 +40,8 @@ namespace {
 
 constexpr char kUsage[] =
     "Usage:\n"
-    "  litesync replicate [-config PATH] [-exec \"CMD ARGS\" | -once] [-log-level LEVEL]\n"
+    "  litesync replicate [-config PATH] [-exec \"CMD ARGS\" | -once [-force-snapshot]]\n"
+    "                     [-restore-if-db-not-exists] [-log-level LEVEL]\n"
     "  litesync replicate [-exec \"CMD ARGS\"] [-log-level LEVEL] DBPATH REPLICA-URL...\n"
     "\n"
     "Runs in the foreground and replicates every database of the config (or the one\n"
@@ -68,7 +70,13 @@ constexpr char kUsage[] =
     "`addr:` in the config adds an HTTP endpoint (/healthz, /status, /metrics).\n"
     "\n"
     "With -once, it syncs every database once (the same final sync as at shutdown) and\n"
-    "exits: 0 when every database reached its replicas, 1 otherwise.\n"
+    "exits: 0 when every database reached its replicas, 1 otherwise. -force-snapshot\n"
+    "(with -once) makes that sync a full snapshot of every database.\n"
+    "\n"
+    "With -restore-if-db-not-exists (or restore-if-db-not-exists: true on a database),\n"
+    "a database file that does not exist is first restored from its replicas (the\n"
+    "newest state, as `litesync restore -if-db-not-exists -if-replica-exists` does); a\n"
+    "replica that holds nothing starts it empty; a restore that fails stops the start.\n"
     "\n"
     "Exit status: 0 after a clean shutdown, 1 on a runtime failure (including a failed\n"
     "final sync), 2 on a usage or config error.\n";
@@ -124,9 +132,11 @@ struct Setup {
   Config config;
   std::vector<ResolvedDb> dbs;
   bool from_config = true;
-  std::string exec;       // -exec: the application's command line
-  bool once = false;      // -once: sync every database once, then exit
-  std::string log_level;  // -log-level, kept over the config's on reload
+  std::string exec;             // -exec: the application's command line
+  bool once = false;            // -once: sync every database once, then exit
+  bool force_snapshot = false;  // -force-snapshot: that sync is a full snapshot
+  RestoreOnStart restore;       // -restore-if-db-not-exists
+  std::string log_level;        // -log-level, kept over the config's on reload
 };
 
 // Flags and positional arguments to a Setup; an exit code when there is nothing to run.
@@ -143,7 +153,16 @@ std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup
   flags.String("log-level", &log_level, "LEVEL", kLogLevelFlagHelp);
   flags.Bool("once", &setup->once,
              "sync every database once, then exit: 0 when every sync succeeded, 1 otherwise");
+  flags.Bool("force-snapshot", &setup->force_snapshot,
+             "with -once: write a full snapshot of every database");
+  flags.Bool("restore-if-db-not-exists", &setup->restore.all,
+             "restore each missing database from its replicas before replicating it");
   if (std::optional<int> code = flags.ParseOrExit(args, "litesync replicate")) return code;
+  setup->restore.log_level = log_level;
+  if (setup->force_snapshot && !setup->once) {
+    PrintError("replicate", "-force-snapshot needs -once (as in Litestream)");
+    return kExitUsage;
+  }
   if (setup->once && flags.IsSet("exec")) {
     PrintError("replicate", "give either -once or -exec, not both");
     return kExitUsage;
@@ -190,6 +209,8 @@ std::optional<int> ParseSetup(const std::vector<std::string>& args, Setup* setup
     }
   }
   setup->from_config = false;
+  setup->restore.from_config = false;
+  setup->restore.replica_urls.assign(pos.begin() + 1, pos.end());
   ResolvedDb db;
   db.options.path = NormalizePath(pos[0]);
   db.source = "";
@@ -245,6 +266,7 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
   const sigset_t signals = BlockSignals();  // before any thread exists
   Setup setup;
   if (std::optional<int> code = ParseSetup(args, &setup)) return *code;
+  for (ResolvedDb& db : setup.dbs) db.options.force_snapshot = setup.force_snapshot;
 
   if (std::string bug = CheckSqliteVersion(); !bug.empty()) {
     LogError("refusing to start", {{"err", bug}});
@@ -300,7 +322,10 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
   std::unique_ptr<ControlServer> control;
   if (setup.from_config) {
     absl::StatusOr<std::unique_ptr<ControlServer>> started = ControlServer::Start(
-        ControlServerOptionsFromConfig(setup.config), &registry, heartbeat.get(), Clock::Real());
+        ControlServerOptionsFromConfig(setup.config), &registry, heartbeat.get(), Clock::Real(),
+        [&replicator](const std::string& path, SyncDone done) {
+          return replicator.RequestSync(path, std::move(done));
+        });
     if (!started.ok()) {
       LogError("refusing to start", {{"err", Annotate(started.status(), "control endpoint")}});
       return kExitFailure;
@@ -309,6 +334,14 @@ int RunReplicateCommand(const std::vector<std::string>& args) {
     LogInfo("control endpoint listening",
             {{"socket", control->socket_path()}, {"addr", control->tcp_address()}});
     LogLoopbackAddr(setup.config.addr, control->tcp_address());
+  }
+
+  // The restore handles SIGINT/SIGTERM itself (nothing is left half-written).
+  absl::Status restored = RestoreMissingDatabases(setup.restore, setup.config, setup.dbs);
+  if (!restored.ok()) {
+    LogError("refusing to start", {{"err", restored}});
+    if (control) control->Stop();
+    return kExitFailure;
   }
 
   replicator.Start();

@@ -40,7 +40,10 @@ absl::Time NextStep(absl::Time now, absl::Duration interval) {
 
 DbWatcher::DbWatcher(DbOptions options, SyncRegistry* registry, Clock* clock,
                      const ReplicaClientFactory& new_client)
-    : options_(std::move(options)), clock_(clock), recorder_(registry, options_.path) {
+    : options_(std::move(options)),
+      clock_(clock),
+      recorder_(registry, options_.path),
+      force_snapshot_(options_.force_snapshot) {
   for (const ReplicaOptions& ro : options_.replicas) {
     shippers_.push_back(std::make_unique<ReplicaShipper>(options_, shippers_.size(), ro, new_client,
                                                          &recorder_, clock_));
@@ -123,7 +126,7 @@ bool DbWatcher::MaybeScheduleSnapshot(absl::Time now) {
   return any;
 }
 
-absl::Time DbWatcher::Step() {
+absl::Time DbWatcher::Step(bool sync_now) {
   absl::Time now = clock_->Now();
   absl::Duration interval = absl::Seconds(1);
   if (!shippers_.empty()) {
@@ -131,7 +134,7 @@ absl::Time DbWatcher::Step() {
     for (auto& r : shippers_) interval = std::min(interval, r->options().sync_interval);
   }
   if (!reader_ && now < retry_open_at_) return retry_open_at_;
-  if (hot_ && reader_ && now < sync_due_) {
+  if (hot_ && reader_ && now < sync_due_ && !sync_now) {
     std::optional<uint32_t> past = reader_->FramesPastBase();
     if (past && *past < options_.min_checkpoint_pages) {
       absl::Time next = std::min(sync_due_, now + hot_poll_);
@@ -160,7 +163,7 @@ absl::Time DbWatcher::Step() {
     wal_size_ = FileSize(reader_->wal_path());
     wal_size_stale_ = false;
   }
-  Upload(now, /*force=*/false);
+  Upload(now, /*force=*/sync_now);
   if (resync_) {  // reopen: Recover verifies the database against the replica again
     resync_ = false;
     CloseReader();
@@ -238,6 +241,11 @@ absl::Status DbWatcher::FinalSync(absl::Time deadline) {
                    : shipper->last_status();
         retry = std::min(retry, shipper->retry_at());
       }
+    }
+    if (done && force_snapshot_) {  // replicate -once -force-snapshot: now a full snapshot too
+      force_snapshot_ = false;
+      for (auto& shipper : shippers_) shipper->OweSnapshot(true);
+      continue;
     }
     if (done) {
       for (auto& shipper : shippers_) shipper->ReleaseLease(clock_->Now());

@@ -46,8 +46,10 @@ class DbWatcher {
   DbWatcher& operator=(const DbWatcher&) = delete;
 
   const std::string& path() const { return options_.path; }
-  // Runs one sync; returns when the next one is due.
-  absl::Time Step();
+  // Runs one sync; returns when the next one is due. `sync_now` (a `litesync
+  // sync` request): capture and ship even while hot, and try replicas that are
+  // backing off.
+  absl::Time Step(bool sync_now = false);
   // Captures what is committed now and uploads until every replica has it or
   // `deadline` passes. OK only when every replica acknowledged everything.
   absl::Status FinalSync(absl::Time deadline);
@@ -121,6 +123,7 @@ class DbWatcher {
   std::string new_lineage_reason_;  // non-empty: Recover starts a new lineage (ChainBroken)
   bool wal_size_stale_ = true;      // the WAL may have changed since wal_size_ was read
   bool checkpointed_ = false;       // a checkpoint in this step wrote the database
+  bool force_snapshot_ = false;     // DbOptions::force_snapshot, until a snapshot went to all
   RepeatedErrorLog open_log_{LogLevel::kError, "sync failed", "sync recovered"};
   RepeatedErrorLog checkpoint_log_{LogLevel::kWarn, "checkpoint failed", "checkpoint recovered"};
 };

@@ -73,6 +73,7 @@ absl::Status DbWatcher::StartLineage(const std::string& why) {
     return p.status();
   }
   reader_->PromoteNext();
+  force_snapshot_ = false;  // every replica gets this snapshot: -force-snapshot is satisfied
   positioned_ = true;
   lineage_ = lineage;
   txid_ = lineage;

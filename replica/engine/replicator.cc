@@ -6,6 +6,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/str_join.h"
 #include "base/log.h"
 #include "base/mutex.h"
 #include "base/status.h"
@@ -34,6 +35,13 @@ struct Replicator::Impl {
   bool started ABSL_GUARDED_BY(mu) = false;
   bool stopping ABSL_GUARDED_BY(mu) = false;
   std::vector<std::thread> threads;
+  SyncRequests syncs ABSL_GUARDED_BY(mu);                     // `sync -wait` requests
+  std::map<DbWatcher*, bool> step_again ABSL_GUARDED_BY(mu);  // asked to sync while running
+  std::map<DbWatcher*, bool> sync_now ABSL_GUARDED_BY(mu);    // its next step is a sync request
+
+  // After a step of `w` that began at `began`: settles its waiting syncs and
+  // returns when it should run next.
+  absl::Time AfterStep(DbWatcher* w, absl::Time began, absl::Time next);
 
   void Work();
   void Unschedule(DbWatcher* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -49,6 +57,7 @@ struct Replicator::Impl {
 void Replicator::Impl::Work() {
   while (true) {
     DbWatcher* w = nullptr;
+    bool sync_requested = false;
     {
       MutexLock lock(&mu);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -70,13 +79,36 @@ void Replicator::Impl::Work() {
       w = schedule.begin()->second;
       schedule.erase(schedule.begin());
       running[w] = true;
+      sync_requested = sync_now.erase(w) != 0;
     }
-    absl::Time next = w->Step();
+    absl::Time began = clock->Now();
+    absl::Time next = AfterStep(w, began, w->Step(sync_requested));
     MutexLock lock(&mu);
     running.erase(w);
     if (!stopping && watchers.count(w->path()) != 0) schedule.emplace(next, w);
     changed.notify_all();
   }
+}
+
+absl::Time Replicator::Impl::AfterStep(DbWatcher* w, absl::Time began, absl::Time next) {
+  std::vector<std::pair<SyncDone, SyncOutcome>> settled;
+  {
+    MutexLock lock(&mu);
+    if (step_again.erase(w) != 0) next = clock->Now();
+    if (!syncs.Pending(w->path())) return next;
+  }
+  std::vector<SyncRecord> records;  // the registry's lock is never taken under `mu`
+  for (SyncRecord& r : registry->Snapshot()) {
+    if (r.db == w->path()) records.push_back(std::move(r));
+  }
+  {
+    MutexLock lock(&mu);
+    settled = syncs.Settle(w->path(), began, records);
+    // Still shipping: look again soon rather than at the next sync interval.
+    if (syncs.Pending(w->path())) next = std::min(next, clock->Now() + absl::Milliseconds(100));
+  }
+  for (auto& [done, outcome] : settled) done(outcome);
+  return next;
 }
 
 Replicator::Replicator(SyncRegistry* registry, Clock* clock, ReplicatorOptions options)
@@ -107,6 +139,7 @@ absl::Status Replicator::Add(const DbOptions& db) {
 
 absl::Status Replicator::Remove(const std::string& path) {
   std::unique_ptr<DbWatcher> w;
+  std::vector<std::pair<SyncDone, SyncOutcome>> cancelled;
   {
     MutexLock lock(&impl_->mu);
     auto it = impl_->watchers.find(path);
@@ -126,7 +159,12 @@ absl::Status Replicator::Remove(const std::string& path) {
     impl_->Unschedule(raw);
     w = std::move(it->second);
     impl_->watchers.erase(it);
+    impl_->step_again.erase(raw);
+    impl_->sync_now.erase(raw);
+    cancelled = impl_->syncs.Cancel(
+        path, absl::AbortedError(fmt::format("database {} stopped being replicated", path)));
   }
+  for (auto& [done, outcome] : cancelled) done(outcome);
   absl::Status s = w->FinalSync(absl::Now() + impl_->options.final_sync_deadline);
   impl_->registry->Remove(path);
   return s;
@@ -137,6 +175,30 @@ std::vector<std::string> Replicator::Paths() const {
   std::vector<std::string> out;
   for (const auto& [path, w] : impl_->watchers) out.push_back(path);
   return out;
+}
+
+absl::Status Replicator::RequestSync(const std::string& path, SyncDone done) {
+  MutexLock lock(&impl_->mu);
+  auto it = impl_->watchers.find(path);
+  if (it == impl_->watchers.end() || impl_->stopping) {
+    std::vector<std::string> paths;
+    for (const auto& [p, w] : impl_->watchers) paths.push_back(p);
+    return absl::NotFoundError(
+        fmt::format("database {} is not replicated by this litesync (it replicates: {})", path,
+                    paths.empty() ? "no databases" : absl::StrJoin(paths, ", ")));
+  }
+  DbWatcher* w = it->second.get();
+  absl::Time now = impl_->clock->Now();
+  if (done) impl_->syncs.Add(path, now, std::move(done));
+  impl_->sync_now[w] = true;
+  if (impl_->running.count(w) != 0) {
+    impl_->step_again[w] = true;
+  } else {
+    impl_->Unschedule(w);
+    impl_->schedule.emplace(now, w);
+    impl_->changed.notify_all();
+  }
+  return absl::OkStatus();
 }
 
 void Replicator::Start() {
@@ -160,11 +222,16 @@ absl::Status Replicator::Stop() {
   absl::Time deadline = absl::Now() + impl_->options.final_sync_deadline;
   absl::Status result;
   std::map<std::string, std::unique_ptr<DbWatcher>> watchers;
+  std::vector<std::pair<SyncDone, SyncOutcome>> cancelled;
   {
     MutexLock lock(&impl_->mu);
     watchers.swap(impl_->watchers);
     impl_->schedule.clear();
+    impl_->step_again.clear();
+    impl_->sync_now.clear();
+    cancelled = impl_->syncs.Cancel("", absl::AbortedError("litesync is shutting down"));
   }
+  for (auto& [done, outcome] : cancelled) done(outcome);
   for (auto& [path, w] : watchers) {
     absl::Status s = w->FinalSync(deadline);
     if (s.ok()) {

@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/sync_record.h"
 
+#include "replica/engine/sync_request.h"
 #include "replica/storage/replica_options.h"
 
 namespace litesync {
@@ -36,6 +37,15 @@ class Replicator {
   // Stops watching `path` after a final sync of it; the sync's result.
   absl::Status Remove(const std::string& path);
   std::vector<std::string> Paths() const;
+
+  // Syncs `path` now: a worker steps its watcher at once (after the running
+  // step, if one runs). Without `done`, returns once that is arranged. With
+  // `done`, it is called once, on a worker, when every replica acknowledged
+  // everything committed before this call, or with the first replica error
+  // seen after it (the error names the replica), or when the database stops
+  // being replicated. The caller bounds its own wait; `done` must stay callable.
+  // NotFound (naming `path` and listing the replicated paths) for an unknown one.
+  absl::Status RequestSync(const std::string& path, SyncDone done = nullptr);
 
   void Start();
   // Final sync of every database (bounded by final_sync_deadline), then joins the

@@ -76,6 +76,9 @@ struct DbOptions {
   // 0.5-0.6 of it, jittered, so it stays healthy and an unreachable one shows
   // within the interval. Zero: every 10 s (or sync-interval, if longer).
   absl::Duration health_interval = absl::ZeroDuration();
+  // `replicate -once -force-snapshot`: the final sync, once every replica has
+  // everything, also writes a full snapshot to each (Litestream's meaning).
+  bool force_snapshot = false;
 };
 
 }  // namespace litesync

@@ -413,3 +413,119 @@ TEST(ControlOptionsTest, IntervalIsTheSmallestTargetInterval) {
 
 }  // namespace
 }  // namespace litesync
+
+namespace litesync {
+namespace {
+
+// POST /sync over the Unix socket with a stand-in for the replicator that keeps
+// the `done` it is given, so the test decides when (and whether) a sync ends.
+class ControlSyncTest : public ControlServerTest {
+ protected:
+  std::unique_ptr<ControlServer> StartSyncServer() {
+    ControlServerOptions o;
+    o.socket_path = dir_.Join("ctl.sock");
+    o.tcp_addr = "127.0.0.1:0";
+    auto server = ControlServer::Start(
+        o, &registry_, nullptr, &clock_, [this](const std::string& path, SyncDone done) {
+          std::lock_guard<std::mutex> lock(mu_);
+          requested_.push_back(path);
+          if (path != "/data/a.db") return absl::NotFoundError("database " + path + " unknown");
+          if (done) dones_.push_back(std::move(done));
+          return absl::OkStatus();
+        });
+    EXPECT_TRUE(server.ok()) << server.status();
+    return server.ok() ? *std::move(server) : nullptr;
+  }
+  absl::StatusOr<HttpResult> Post(const std::string& body) {
+    return HttpPostUnix(dir_.Join("ctl.sock"), "/sync", body, absl::Seconds(10));
+  }
+  size_t Waiting() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return dones_.size();
+  }
+  bool WaitForWaiting(size_t n) {
+    absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (Waiting() < n && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+    return Waiting() >= n;
+  }
+  void Finish(size_t i, const SyncOutcome& outcome) {
+    SyncDone done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done = dones_[i];
+    }
+    done(outcome);
+  }
+
+  std::mutex mu_;
+  std::vector<std::string> requested_;
+  std::vector<SyncDone> dones_;
+};
+
+TEST_F(ControlSyncTest, AWaitingSyncBlocksNeitherStatusNorOtherSyncs) {
+  auto server = StartSyncServer();
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<HttpResult> first, second;
+  std::thread a([&] { first = Post(R"({"path": "/data/a.db", "wait": true, "timeout": 30})"); });
+  ASSERT_TRUE(WaitForWaiting(1));
+  // While it waits, the loop answers /status, /metrics and a second sync.
+  EXPECT_EQ(CurlGet(Url(*server, "/status")).code, 200);
+  EXPECT_EQ(CurlGet("http://localhost/metrics", dir_.Join("ctl.sock")).code, 200);
+  std::thread b([&] { second = Post(R"({"path": "/data/a.db", "wait": true})"); });
+  ASSERT_TRUE(WaitForWaiting(2));
+  Finish(1, SyncOutcome{absl::OkStatus(), 9, 9});
+  b.join();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->code, 200) << second->body;
+  EXPECT_THAT(second->body, HasSubstr(R"("status":"synced")"));
+  EXPECT_THAT(second->body, HasSubstr(R"("replicated_txid":9)"));
+  Finish(0, SyncOutcome{absl::UnavailableError("replica file:///backups/a: disk full")});
+  a.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->code, 500);
+  EXPECT_THAT(first->body, HasSubstr("sync of /data/a.db: replica file:///backups/a: disk full"));
+}
+
+TEST_F(ControlSyncTest, AnswersAtOnceWithoutWaitAndTimesOutAWaitThatNeverEnds) {
+  auto server = StartSyncServer();
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<HttpResult> now = Post(R"({"path": "/data/a.db"})");
+  ASSERT_TRUE(now.ok()) << now.status();
+  EXPECT_EQ(now->code, 200) << now->body;
+  EXPECT_THAT(now->body, HasSubstr(R"("status":"requested")"));
+  EXPECT_THAT(now->body, HasSubstr(R"("txid":5)"));
+  EXPECT_EQ(Waiting(), 0u);  // nothing to wait for
+
+  absl::Time start = absl::Now();
+  absl::StatusOr<HttpResult> late = Post(R"({"path": "/data/a.db", "wait": true, "timeout": 1})");
+  ASSERT_TRUE(late.ok()) << late.status();
+  EXPECT_EQ(late->code, 504) << late->body;
+  EXPECT_THAT(late->body, HasSubstr("did not acknowledge it within 1s"));
+  EXPECT_GE(absl::Now() - start, absl::Seconds(1));
+  // The worker may still finish it after the answer: harmless.
+  Finish(0, SyncOutcome{});
+}
+
+TEST_F(ControlSyncTest, RefusesUnknownDatabasesBadBodiesAndTcp) {
+  auto server = StartSyncServer();
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<HttpResult> unknown = Post(R"({"path": "/data/b.db", "wait": true})");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->code, 404);
+  EXPECT_THAT(unknown->body, HasSubstr("database /data/b.db unknown"));
+  for (const char* bad : {"", "[]", R"({"path": 3})", R"({"path": "rel.db"})",
+                          R"({"path": "/data/a.db", "wait": "yes"})"}) {
+    absl::StatusOr<HttpResult> r = Post(bad);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->code, 400) << bad << ": " << r->body;
+  }
+  std::string tcp = RawExchange(PortOf(server->tcp_address()),
+                                "POST /sync HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
+  EXPECT_THAT(tcp, StartsWith("HTTP/1.1 403 "));
+  EXPECT_THAT(CurlGet("http://localhost/sync", dir_.Join("ctl.sock")).code, 405);
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(requested_, std::vector<std::string>{"/data/b.db"});
+}
+
+}  // namespace
+}  // namespace litesync

@@ -8,11 +8,14 @@ litesync_test_binary(cmd_tests
   cmd/cli_disk_full_test.cc
   cmd/cli_errors_test.cc
   cmd/cli_failing_replica_test.cc
+  cmd/cli_force_snapshot_test.cc
   cmd/cli_lease_test.cc
   cmd/cli_litestream_test.cc
   cmd/cli_many_dbs_test.cc
   cmd/cli_replicate_test.cc
   cmd/cli_sidecar_test.cc
+  cmd/cli_restore_on_start_test.cc
+  cmd/cli_sync_test.cc
   cmd/cli_util.cc
   cmd/config_litestream_test.cc
   cmd/config_test.cc
