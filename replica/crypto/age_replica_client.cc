@@ -35,8 +35,8 @@ class AgeReplicaClient : public ReplicaClient {
     return inner_->ReadRecord(name);
   }
   absl::Status WriteRecord(std::string_view name, std::string_view bytes,
-                           const RecordCondition& when) override {
-    return inner_->WriteRecord(name, bytes, when);
+                           const RecordCondition& when, std::string* version) override {
+    return inner_->WriteRecord(name, bytes, when, version);
   }
   RecordConditions record_conditions() const override { return inner_->record_conditions(); }
   RequestCounts requests() const override { return inner_->requests(); }

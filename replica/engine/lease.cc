@@ -142,10 +142,12 @@ absl::Status ReplicaLease::Wait(ReplicaClient& client, const LeaseRecord& theirs
       client.Describe(), theirs.host, theirs.pid, Until(theirs.expires)));
 }
 
-absl::Status ReplicaLease::Acquired(ReplicaClient& client, absl::Time now) {
+absl::Status ReplicaLease::Acquired(ReplicaClient& client, absl::Time now, std::string version) {
   if (!held_) LogInfo("replica lease acquired", {{"replica", client.Describe()}});
   held_ = true;
-  renew_at_ = now + kLeaseTtl / 3;
+  expires_ = now + kLeaseTtl;
+  version_ = std::move(version);
+  renew_at_ = now + kLeaseTtl / 2;
   if (!refused_) return absl::OkStatus();
   refused_ = false;
   return absl::AbortedError(
@@ -153,8 +155,30 @@ absl::Status ReplicaLease::Acquired(ReplicaClient& client, absl::Time now) {
                   lost_ ? "regained after it was lost to" : "taken over from"));
 }
 
+bool ReplicaLease::RenewBlind(ReplicaClient& client, absl::Time now, absl::Status* status) {
+  // Late (within kLeaseSettle of the expiry, or past it): another instance may
+  // be taking it over now, so read first. Storage that enforces conditions
+  // needs the version of our own write for If-Match.
+  if (!held_ || renew_at_ == absl::InfiniteFuture() || now + kLeaseSettle >= expires_) return false;
+  if (version_.empty() && client.record_conditions() == RecordConditions::kEnforced) return false;
+  std::string version;
+  absl::Status s =
+      client.WriteRecord(kLeaseRecord, EncodeLease(Mine(now + kLeaseTtl)),
+                         RecordCondition{RecordCondition::kVersion, version_}, &version);
+  if (s.ok()) {
+    expires_ = now + kLeaseTtl;
+    version_ = std::move(version);
+    renew_at_ = now + kLeaseTtl / 2;
+    return true;
+  }
+  // Aborted: the record is not the one we wrote; read it to see whose it is.
+  if (!absl::IsAborted(s)) *status = Annotate(s, "renew the replica's lease");
+  return !status->ok();
+}
+
 absl::Status ReplicaLease::Ensure(ReplicaClient& client, absl::Time now) {
   if (held_ && now < renew_at_) return absl::OkStatus();
+  if (absl::Status s; RenewBlind(client, now, &s)) return s;
   if (!refused_) lost_ = false;
   bool confirm = confirming();
   if (confirm && now < confirm_at_) {
@@ -188,7 +212,9 @@ absl::Status ReplicaLease::Ensure(ReplicaClient& client, absl::Time now) {
     if (theirs.ok() && theirs->owner != owner_ && (confirm || !Stale(*theirs, now))) {
       return Wait(client, *theirs);  // confirming: a later write than ours won
     }
-    if (theirs.ok() && theirs->owner == owner_ && confirm) return Acquired(client, now);
+    if (theirs.ok() && theirs->owner == owner_ && confirm) {
+      return Acquired(client, theirs->expires - kLeaseTtl, record->version);  // as written
+    }
     if (!theirs.ok()) {
       LogWarn("replacing an unreadable lease record", {{"replica", client.Describe()}});
     }
@@ -197,7 +223,9 @@ absl::Status ReplicaLease::Ensure(ReplicaClient& client, absl::Time now) {
     return absl::UnavailableError(
         fmt::format("{}: the lease written a moment ago is gone; retrying", client.Describe()));
   }
-  absl::Status s = client.WriteRecord(kLeaseRecord, EncodeLease(Mine(now + kLeaseTtl)), when);
+  std::string version;
+  absl::Status s =
+      client.WriteRecord(kLeaseRecord, EncodeLease(Mine(now + kLeaseTtl)), when, &version);
   if (absl::IsAborted(s)) {  // another instance wrote it since we read it
     held_ = false;
     refused_ = true;
@@ -213,7 +241,7 @@ absl::Status ReplicaLease::Ensure(ReplicaClient& client, absl::Time now) {
                     "conditional writes; docs/FORMAT.md, \"The lease\")",
                     client.Describe()));
   }
-  return Acquired(client, now);
+  return Acquired(client, now, std::move(version));
 }
 
 absl::Status ReplicaLease::Release(ReplicaClient& client, absl::Time now) {

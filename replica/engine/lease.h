@@ -15,6 +15,15 @@
 // the record back kLeaseSettle after writing it: of instances that wrote within
 // that window, only the last still finds its own record. That fallback holds
 // when a lease write lands within kLeaseSettle of the read before it.
+//
+// Renewal costs one PUT and no read: while the lease is live no other instance
+// writes the record, so the holder renews it with If-Match on the version its
+// own last write returned (enforced or not); only a renewal that comes late (the
+// holder stalled near its expiry) or fails its condition reads the record first.
+// The lifetime, kLeaseTtl, weighs requests against takeover: renewed at half of
+// it, a writer pays kLeaseTtl / 2 apart one PUT (30 an hour at 4 min), and an
+// instance on another host waits up to kLeaseTtl after the holder crashed (on
+// the same host a dead holder is taken over at once, a clean stop releases).
 // Not thread-safe: one per replica slot, used by its watcher.
 #pragma once
 
@@ -28,7 +37,7 @@
 namespace litesync {
 
 inline constexpr char kLeaseRecord[] = "lease";
-inline constexpr absl::Duration kLeaseTtl = absl::Seconds(30);
+inline constexpr absl::Duration kLeaseTtl = absl::Minutes(4);
 inline constexpr absl::Duration kLeaseSettle = absl::Seconds(2);
 
 struct LeaseRecord {
@@ -70,13 +79,18 @@ class ReplicaLease {
   LeaseRecord Mine(absl::Time expires) const;
   bool Stale(const LeaseRecord& r, absl::Time now) const;
   absl::Status Wait(ReplicaClient& client, const LeaseRecord& theirs);
-  absl::Status Acquired(ReplicaClient& client, absl::Time now);
+  absl::Status Acquired(ReplicaClient& client, absl::Time now, std::string version);
+  // Renews a live lease with one conditional PUT; false when that did not work
+  // out and the caller must read the record (*status: a storage error to return).
+  bool RenewBlind(ReplicaClient& client, absl::Time now, absl::Status* status);
 
   std::string owner_;
   bool held_ = false;
   bool refused_ = false;  // another instance held it at the last attempt
   bool lost_ = false;     // ...and this one had held it before
   absl::Time renew_at_ = absl::InfinitePast();
+  absl::Time expires_ = absl::InfinitePast();  // of the record this instance last wrote
+  std::string version_;                        // ...and its version, as the storage told it
   absl::Time confirm_at_ = absl::InfinitePast();
 };
 

@@ -2,15 +2,18 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <thread>
 
 #include "absl/strings/str_join.h"
 #include "base/log.h"
 #include "base/mutex.h"
+#include "base/status.h"
 #include "fmt/format.h"
 
 #include "replica/engine/db_watcher.h"
+#include "replica/storage/writer_cache.h"
 
 namespace litesync {
 
@@ -119,7 +122,15 @@ absl::Status Replicator::Add(const DbOptions& db) {
   if (impl_->watchers.count(db.path) != 0) {
     return absl::InvalidArgumentError(fmt::format("database {} is configured twice", db.path));
   }
-  auto w = std::make_unique<DbWatcher>(db, impl_->registry, impl_->clock);
+  // The daemon is its replicas' only writer (the lease): its clients remember
+  // what they listed and keep copies of the files compaction will read.
+  std::string dir = std::filesystem::path(db.path).parent_path().string();
+  auto new_client =
+      [dir](const ReplicaOptions& ro) -> absl::StatusOr<std::unique_ptr<ReplicaClient>> {
+    LS_ASSIGN_OR_RETURN(std::unique_ptr<ReplicaClient> client, NewReplicaClient(ro));
+    return NewWriterCache(std::move(client), WriterCacheOptions{.scratch_dir = dir});
+  };
+  auto w = std::make_unique<DbWatcher>(db, impl_->registry, impl_->clock, new_client);
   impl_->schedule.emplace(impl_->clock->Now(), w.get());
   impl_->watchers.emplace(db.path, std::move(w));
   impl_->changed.notify_all();

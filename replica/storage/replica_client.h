@@ -112,11 +112,16 @@ class ReplicaClient {
   }
   // Writes the record when `when` holds: always, only if no record exists, or
   // only if it is still at the version that ReadRecord returned. Aborted when the
-  // condition does not hold (another writer got there first).
+  // condition does not hold (another writer got there first). `version` (may be
+  // null) receives the written record's version when the storage tells it (S3's
+  // ETag; empty when the server sends none), so a later conditional write needs
+  // no read first.
   virtual absl::Status WriteRecord(std::string_view name, std::string_view bytes,
-                                   const RecordCondition& when = {}) {
+                                   const RecordCondition& when = {},
+                                   std::string* version = nullptr) {
     (void)bytes;
     (void)when;
+    (void)version;
     return absl::UnimplementedError(fmt::format("{}: no records", name));
   }
   // Whether the storage enforces WriteRecord's condition. Not enforced (S3

@@ -84,7 +84,7 @@ TEST_F(LeaseTest, ALeaseIsRenewedOnlyWhenDueAndExpiresWhenNotRenewed) {
   ReplicaLease a, b;
   LS_ASSERT_OK(a.Ensure(*client_, clock_.Now()));
   std::filesystem::remove(dir_.Join("replica/lease"));
-  clock_.Advance(kLeaseTtl / 3 - absl::Seconds(1));
+  clock_.Advance(kLeaseTtl / 2 - absl::Seconds(1));
   LS_ASSERT_OK(a.Ensure(*client_, clock_.Now()));
   EXPECT_FALSE(testing::FileExists(dir_.Join("replica/lease"))) << "renewed before it was due";
   clock_.Advance(absl::Seconds(2));
@@ -166,9 +166,11 @@ class InterleavedClient : public ReplicaClient {
   }
   // kIgnored plays an S3 server that ignores If-None-Match and If-Match.
   absl::Status WriteRecord(std::string_view name, std::string_view bytes,
-                           const RecordCondition& when) override {
-    if (conditions_ == RecordConditions::kIgnored) return inner_->WriteRecord(name, bytes, {});
-    return inner_->WriteRecord(name, bytes, when);
+                           const RecordCondition& when, std::string* version) override {
+    if (conditions_ == RecordConditions::kIgnored) {
+      return inner_->WriteRecord(name, bytes, {}, version);
+    }
+    return inner_->WriteRecord(name, bytes, when, version);
   }
   RecordConditions record_conditions() const override { return conditions_; }
 
@@ -230,6 +232,41 @@ TEST_F(LeaseTest, ALostLeaseIsReportedAndRegainedAsLost) {
   EXPECT_TRUE(absl::IsAborted(back)) << back;
   EXPECT_TRUE(a.lost());
   EXPECT_THAT(std::string(back.message()), HasSubstr("regained"));
+}
+
+// A renewal inside the lifetime is one conditional PUT (If-Match on the version
+// the holder's own write returned) and no read, on storage that enforces
+// conditions and on storage that ignores them; a renewal whose condition fails
+// (another writer's record is there) reads it and reports the lease lost.
+TEST_F(LeaseTest, ARenewalIsOnePutWithoutARead) {
+  for (RecordConditions conditions : {RecordConditions::kEnforced, RecordConditions::kIgnored}) {
+    std::filesystem::remove(dir_.Join("replica/lease"));
+    InterleavedClient counted(client_.get(), conditions);
+    int reads = 0;
+    ReplicaLease a;
+    absl::Status got = a.Ensure(counted, clock_.Now());
+    if (conditions == RecordConditions::kIgnored) {  // a first acquisition is confirmed
+      clock_.Advance(kLeaseSettle);
+      got = a.Ensure(counted, clock_.Now());
+    }
+    LS_ASSERT_OK(got);
+    for (int i = 0; i < 3; ++i) {
+      clock_.Advance(kLeaseTtl / 2);
+      counted.after_read = [&] { ++reads; };
+      LS_ASSERT_OK(a.Ensure(counted, clock_.Now()));
+      auto record = DecodeLease(client_->ReadRecord(kLeaseRecord)->bytes);
+      LS_ASSERT_OK(record);
+      EXPECT_EQ(record->expires, clock_.Now() + kLeaseTtl) << "renewed";
+    }
+    EXPECT_EQ(reads, 0) << "a renewal read the record";
+    LS_ASSERT_OK(a.Release(*client_, clock_.Now()));
+  }
+  ReplicaLease a;
+  LS_ASSERT_OK(a.Ensure(*client_, clock_.Now()));
+  WriteRecord({"other", "proc", "some-other-host", 1, 0, clock_.Now() + kLeaseTtl});
+  clock_.Advance(kLeaseTtl / 2);
+  EXPECT_TRUE(absl::IsFailedPrecondition(a.Ensure(*client_, clock_.Now())));
+  EXPECT_FALSE(a.held());
 }
 
 TEST_F(LeaseTest, ALiveHolderOnThisHostBinds) {

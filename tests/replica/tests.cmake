@@ -3,6 +3,7 @@ litesync_test_binary(replica_tests REPLICA_ONLY
   replica/change_detection_test.cc
   replica/compactor_test.cc
   replica/lease_test.cc
+  replica/writer_cache_test.cc
   replica/maintenance_test.cc
   replica/repeat_log_test.cc
   replica/restore_window_test.cc

@@ -230,7 +230,7 @@ class FileReplicaClient : public ReplicaClient {
   // the server), and a record that must not exist yet is created with link(2),
   // which fails when the name exists, on every POSIX file system and NFS.
   absl::Status WriteRecord(std::string_view name, std::string_view bytes,
-                           const RecordCondition& when) override {
+                           const RecordCondition& when, std::string* version) override {
     std::string path = fmt::format("{}/{}", root_, name);
     LS_RETURN_IF_ERROR(MkdirAll(root_));
     std::string lock_path = root_ + "/.records.lock";
@@ -262,7 +262,9 @@ class FileReplicaClient : public ReplicaClient {
       ::unlink(tmp.c_str());
       return s;
     }
-    return fs::FsyncDir(root_);
+    LS_RETURN_IF_ERROR(fs::FsyncDir(root_));
+    if (version != nullptr) *version = std::string(bytes);  // as ReadRecord's
+    return absl::OkStatus();
   }
   RecordConditions record_conditions() const override { return RecordConditions::kEnforced; }
 

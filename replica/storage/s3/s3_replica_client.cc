@@ -60,7 +60,7 @@ class S3ReplicaClient : public ReplicaClient {
   absl::Status Ping() override;
   absl::StatusOr<Record> ReadRecord(std::string_view name) override;
   absl::Status WriteRecord(std::string_view name, std::string_view bytes,
-                           const RecordCondition& when) override;
+                           const RecordCondition& when, std::string* version) override;
   RecordConditions record_conditions() const override { return conditions_; }
   RequestCounts requests() const override { return api_.requests(); }
   absl::StatusOr<std::vector<std::string>> ListRootNames() override;
@@ -349,7 +349,7 @@ absl::StatusOr<Record> S3ReplicaClient::ReadRecord(std::string_view name) {
 // answered 412 (enforced; the PUT with If-Match follows) or 200 (ignored: the
 // record is written, unconditionally, as the caller was about to do).
 absl::Status S3ReplicaClient::WriteRecord(std::string_view name, std::string_view bytes,
-                                          const RecordCondition& when) {
+                                          const RecordCondition& when, std::string* version) {
   std::function<absl::Status(std::string_view, std::string)> put;
   put = [&](std::string_view header, std::string value) -> absl::Status {
     S3Call call;
@@ -358,7 +358,9 @@ absl::Status S3ReplicaClient::WriteRecord(std::string_view name, std::string_vie
     call.body = bytes;
     call.what = "PUT " + api_.S3Url(call.key);
     if (!header.empty()) call.headers.emplace_back(std::string(header), std::move(value));
-    absl::Status s = api_.Send(call).status();
+    absl::StatusOr<HttpResponse> response = api_.Send(call);
+    absl::Status s = response.status();
+    if (response.ok() && version != nullptr) *version = std::string(response->Header("etag"));
     if (absl::IsAborted(s) && absl::StrContains(s.message(), "HTTP 412")) {
       conditions_ = RecordConditions::kEnforced;
     }
