@@ -328,7 +328,8 @@ void ReplicaShipper::MaybeValidate(const DbPosition& pos, absl::Time now) {
   }
   next_validation_ = now + options_.validation_interval;
   ValidationResult v;
-  absl::Status s = ValidateReplica(*client_, scratch_dir_, pos.txid, pos.checksum, &v);
+  // From the storage itself: never from the writer cache's local copies.
+  absl::Status s = ValidateReplica(client_->Storage(), scratch_dir_, pos.txid, pos.checksum, &v);
   if (s.ok()) {
     LogInfo("replica validated", {{"db", db_}, {"replica", name_}, {"txid", TxidString(pos.txid)}});
   } else {

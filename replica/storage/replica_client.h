@@ -86,6 +86,10 @@ enum class RecordConditions {
 class ReplicaClient {
  public:
   virtual ~ReplicaClient() = default;
+  // The client that asks the storage itself, past any cache in front of it
+  // (writer_cache.h): what validation reads, so it checks what a restore on
+  // another host would get.
+  virtual ReplicaClient& Storage() { return *this; }
   virtual std::string_view Type() const = 0;  // its backend's scheme (backend.h)
   // The replica's redacted address for logs and status: file:///b/app, s3://bkt/app.
   virtual std::string Describe() const = 0;

@@ -57,6 +57,7 @@ class WriterCacheClient : public ReplicaClient {
       : inner_(std::move(inner)), options_(std::move(options)) {}
   ~WriterCacheClient() override = default;
 
+  ReplicaClient& Storage() override { return inner_->Storage(); }
   std::string_view Type() const override { return inner_->Type(); }
   std::string Describe() const override { return inner_->Describe(); }
 

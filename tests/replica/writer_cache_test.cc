@@ -5,6 +5,9 @@
 // the cache forgets what it knew when the lease record changes hands.
 #include "replica/storage/writer_cache.h"
 
+#include <fstream>
+#include <iterator>
+
 #include "base/log.h"
 #include <gtest/gtest.h>
 
@@ -74,7 +77,8 @@ class WriterCacheTest : public ::testing::Test {
   ReplicaOptions Replica() const { return testing::FileReplica(dir_.Join("replica")); }
 
   // A watcher whose client is the cache over a counting client (counting_).
-  std::unique_ptr<DbWatcher> Watcher(WriterCacheOptions cache) {
+  std::unique_ptr<DbWatcher> Watcher(WriterCacheOptions cache,
+                                     absl::Duration validation = absl::ZeroDuration()) {
     cache.scratch_dir = dir_.path();
     auto factory =
         [this, cache](const ReplicaOptions& ro) -> absl::StatusOr<std::unique_ptr<ReplicaClient>> {
@@ -84,7 +88,12 @@ class WriterCacheTest : public ::testing::Test {
       counting_ = counting.get();
       return NewWriterCache(std::move(counting), cache);
     };
-    return std::make_unique<DbWatcher>(testing::DbWithReplica(db(), Replica()), &registry_, &clock_,
+    ReplicaOptions replica = Replica();
+    replica.validation_interval = validation;
+    // Validating: no compaction, which would merge the level-0 files (from the
+    // copies) before validation reads them.
+    if (validation > absl::ZeroDuration()) replica.compaction_intervals.fill(absl::ZeroDuration());
+    return std::make_unique<DbWatcher>(testing::DbWithReplica(db(), replica), &registry_, &clock_,
                                        factory);
   }
   // A few transactions per step, a second apart: one level-0 file each.
@@ -193,6 +202,27 @@ TEST_F(WriterCacheTest, ARestartBetweenUploadAndCompactionCompactsFromTheReplica
   ASSERT_FALSE(level1.empty());
   EXPECT_GE(level1.back().max_txid, written.back().max_txid);
   ExpectRestoresExactly();
+}
+
+// Validation reads the storage, not the copies: a level-0 file damaged in the
+// replica after the upload fails it although the local copy is intact.
+TEST_F(WriterCacheTest, ValidationReadsTheStorageNotTheLocalCopies) {
+  std::unique_ptr<DbWatcher> w = Watcher({}, absl::Hours(1));
+  w->Step();  // start-up: the snapshot, then the first validation (it passes)
+  WriteSteps(*w, 3, 41);
+  std::vector<TxFileInfo> level0 = Stored(0);
+  ASSERT_FALSE(level0.empty());
+  std::string path = dir_.Join("replica/" + level0.back().RelativePath());
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 100u);
+  bytes[bytes.size() / 2] ^= 0x01;
+  testing::WriteFileOrDie(path, bytes);
+  ASSERT_FALSE(registry_.Snapshot()[0].validation_failed);
+  clock_.Advance(absl::Hours(1));
+  w->Step();
+  SyncRecord r = registry_.Snapshot()[0];
+  EXPECT_TRUE(r.validation_failed) << "validated the local copy, not the replica: " << r.last_error;
 }
 
 // A record read back unlike the one this client wrote: another writer was at
