@@ -29,13 +29,14 @@ sanitize asan: deps
 	  CMAKE_FLAGS="-DLITESYNC_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
 
 # TSan over the threaded code (replication workers, heartbeat ticker, pinger,
-# control server, the restore's page writer): the tests labelled `threads`.
+# control server, the restore's page writer, the monitor daemon's checker and
+# verifier): the tests labelled `threads`.
 # Debian's Abseil is not built with TSan, so shared state locks with std::mutex
 # (base/mutex.h), which TSan sees, never absl::Mutex.
 tsan: deps
 	@cmake -S . -B build-tsan -DLITESYNC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug \
-	  -DLITESYNC_TEST_MODULES="heartbeat;replica" >/dev/null
-	@cmake --build build-tsan -j $(JOBS) --target heartbeat_tests page_writer_tests tx_frames_tests replication_tests fs_fault_tests litesync
+	  -DLITESYNC_TEST_MODULES="heartbeat;replica;monitord" >/dev/null
+	@cmake --build build-tsan -j $(JOBS) --target heartbeat_tests page_writer_tests tx_frames_tests replication_tests fs_fault_tests monitor_daemon_tests litesync test_writer
 	@cd build-tsan && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600 -L threads \
 	  -E 'WalStaysBoundedUnderContinuousWrites|AHotDatabaseSyncs'  # bounds on time; TSan slows litesync ~10x

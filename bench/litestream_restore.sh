@@ -33,19 +33,8 @@ done
 "$LITESTREAM" version | grep -q '^v0.3.13' || { echo "bench: $LITESTREAM is not v0.3.13" >&2; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/litesync-ltbench.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+STOP_GRACE=10  # Litestream's final sync of a 1 GiB database
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # PIDS, cleanup on exit
 log() { printf 'bench: %s\n' "$*" >&2; }
 now_ns() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b - a) / 1e9}'; }
