@@ -428,16 +428,10 @@ bool g_expand_env = true;
 void SetConfigExpandEnv(bool expand) { g_expand_env = expand; }
 
 absl::StatusOr<Config> ParseConfigText(const std::string& text, const std::string& path) {
-  if (!g_expand_env) return ParseExpanded(text, path);
-  std::vector<config_internal::Substitution> subs;
-  absl::StatusOr<std::string> expanded = config_internal::ExpandEnv(text, path, &subs);
-  if (!expanded.ok()) return expanded.status();
-  absl::StatusOr<Config> config = ParseExpanded(*expanded, path);
-  if (!config.ok()) return config_internal::AsWritten(config.status(), path, subs);
-  return config;
+  return config_internal::ParseExpandingEnv(text, path, g_expand_env, ParseExpanded);
 }
 
-absl::StatusOr<Config> LoadConfig(const std::string& path) {
+absl::StatusOr<std::string> config_internal::ReadConfigFile(const std::string& path) {
   auto cannot_read = [&path](int err) {
     return absl::InvalidArgumentError(
         fmt::format("{}: cannot read the config file: {}", path,
@@ -451,10 +445,15 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return cannot_read(errno);
-    if (n == 0) break;
+    if (n == 0) return text;
     text.append(buf, static_cast<size_t>(n));
   }
-  return ParseConfigText(text, path);
+}
+
+absl::StatusOr<Config> LoadConfig(const std::string& path) {
+  absl::StatusOr<std::string> text = config_internal::ReadConfigFile(path);
+  if (!text.ok()) return text.status();
+  return ParseConfigText(*text, path);
 }
 
 }  // namespace litesync

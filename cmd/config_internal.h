@@ -58,6 +58,24 @@ absl::StatusOr<std::string> ExpandEnv(std::string_view text, const std::string& 
 absl::Status AsWritten(const absl::Status& error, const std::string& file,
                        const std::vector<Substitution>& subs);
 
+// `parse(text, path)` of the text after ExpandEnv (unless `expand` is false),
+// its errors shown AsWritten: litesync.yml and monitor.yml alike.
+template <typename Parse>
+auto ParseExpandingEnv(const std::string& text, const std::string& path, bool expand, Parse parse)
+    -> decltype(parse(text, path)) {
+  if (!expand) return parse(text, path);
+  std::vector<Substitution> subs;
+  absl::StatusOr<std::string> expanded = ExpandEnv(text, path, &subs);
+  if (!expanded.ok()) return expanded.status();
+  auto config = parse(*expanded, path);
+  if (!config.ok()) return AsWritten(config.status(), path, subs);
+  return config;
+}
+
+// A config file's whole text; InvalidArgument naming the file when it cannot be
+// read.
+absl::StatusOr<std::string> ReadConfigFile(const std::string& path);
+
 // "~" and "~/x" from $HOME; relative paths against the working directory; then
 // lexically normalized with no trailing slash. Empty stays empty.
 std::string AbsolutePath(std::string_view path);

@@ -128,7 +128,7 @@ class ControlServer {
   const SyncRecordSource* records_;
   const HeartbeatStatusSource* heartbeat_;
   Clock* clock_;
-  SyncHandler sync_;    // POST /sync; null: 503
+  SyncHandler sync_;   // POST /sync; null: 503
   Responder respond_;  // Respond() unless StartWith gave another
   absl::Time process_start_;
   UniqueFd unix_fd_;

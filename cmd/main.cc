@@ -124,15 +124,9 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"replicate", RunReplicateCommand},
-    {"restore", RunRestoreCommand},
-    {"status", RunStatus},
-    {"databases", RunDatabasesCommand},
-    {"heartbeat", RunHeartbeat},
-    {"version", RunVersion},
-    {"snapshots", RunSnapshotsCommand},
-    {"ltx", RunLtxCommand},
-    {"sync", RunSyncCommand},
+    {"replicate", RunReplicateCommand}, {"restore", RunRestoreCommand}, {"status", RunStatus},
+    {"databases", RunDatabasesCommand}, {"heartbeat", RunHeartbeat},    {"version", RunVersion},
+    {"snapshots", RunSnapshotsCommand}, {"ltx", RunLtxCommand},         {"sync", RunSyncCommand},
     {"monitor", RunMonitorCommand},
 };
 

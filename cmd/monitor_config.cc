@@ -3,18 +3,12 @@
 // (config_internal::ParseReplica), with defaults: as the map it inherits from.
 #include "cmd/monitor_config.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <map>
-#include <system_error>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_replace.h"
-#include "base/handles.h"
 #include "fmt/format.h"
 #include <yaml-cpp/yaml.h>
 
@@ -372,33 +366,13 @@ absl::Duration DefaultCheckInterval(absl::Duration max_age) {
 
 absl::StatusOr<MonitorConfig> ParseMonitorConfigText(const std::string& text,
                                                      const std::string& path) {
-  if (*NoExpandEnvFlag()) return ParseExpanded(text, path);
-  std::vector<config_internal::Substitution> subs;
-  absl::StatusOr<std::string> expanded = config_internal::ExpandEnv(text, path, &subs);
-  if (!expanded.ok()) return expanded.status();
-  absl::StatusOr<MonitorConfig> config = ParseExpanded(*expanded, path);
-  if (!config.ok()) return config_internal::AsWritten(config.status(), path, subs);
-  return config;
+  return config_internal::ParseExpandingEnv(text, path, !*NoExpandEnvFlag(), ParseExpanded);
 }
 
 absl::StatusOr<MonitorConfig> LoadMonitorConfig(const std::string& path) {
-  auto cannot_read = [&path](int err) {
-    return absl::InvalidArgumentError(
-        fmt::format("{}: cannot read the config file: {}", path,
-                    std::error_code(err, std::generic_category()).message()));
-  };
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return cannot_read(errno);
-  std::string text;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return cannot_read(errno);
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  return ParseMonitorConfigText(text, path);
+  absl::StatusOr<std::string> text = config_internal::ReadConfigFile(path);
+  if (!text.ok()) return text.status();
+  return ParseMonitorConfigText(*text, path);
 }
 
 }  // namespace litesync
