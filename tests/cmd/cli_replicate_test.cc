@@ -33,14 +33,8 @@ using testing::WriteFileOrDie;
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr absl::Duration kStopTimeout = absl::Seconds(60);
 
-class CliReplicateTest : public ::testing::Test {
+class CliReplicateTest : public testing::CliDbTest {
  protected:
-  void SetUp() override {
-    for (const char* v : {"LITESYNC_CONFIG", "LITESYNC_SOCKET"}) unsetenv(v);
-    db_ = dir_.Join("app.db");
-    replica_ = dir_.Join("replica");
-    config_ = dir_.Join("litesync.yml");
-  }
   // test_writer writes `txns` transactions to the database (bounded).
   void Write(int txns, int seed) {
     ASSERT_EQ(testing::WriteTxns(db_, txns, seed, dir_.Join("writer.log")), "");
@@ -58,10 +52,6 @@ class CliReplicateTest : public ::testing::Test {
     ASSERT_TRUE(want.ok() && got.ok());
     EXPECT_EQ(*got, *want);
   }
-
-  TempDir dir_;
-  Cli cli_{dir_};
-  std::string db_, replica_, config_;
 };
 
 // SIGTERM right after writes: the commits made just before SIGTERM are in the replica because

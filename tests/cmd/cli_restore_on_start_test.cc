@@ -33,14 +33,8 @@ using testing::WriteFileOrDie;
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr absl::Duration kStopTimeout = absl::Seconds(60);
 
-class CliRestoreOnStartTest : public ::testing::Test {
+class CliRestoreOnStartTest : public testing::CliDbTest {
  protected:
-  void SetUp() override {
-    for (const char* v : {"LITESYNC_CONFIG", "LITESYNC_SOCKET"}) unsetenv(v);
-    db_ = dir_.Join("app.db");
-    replica_ = dir_.Join("replica");
-    config_ = dir_.Join("litesync.yml");
-  }
   void Write(int txns, int seed) {
     ASSERT_EQ(testing::WriteTxns(db_, txns, seed, dir_.Join("writer.log")), "");
   }
@@ -57,9 +51,6 @@ class CliRestoreOnStartTest : public ::testing::Test {
     return r.code == 0 ? Dump(out) : "(restore failed: " + r.output + ")";
   }
 
-  TempDir dir_;
-  Cli cli_{dir_};
-  std::string db_, replica_, config_;
   int restores_ = 0;
 };
 

@@ -37,14 +37,8 @@ using testing::WriteFileOrDie;
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr absl::Duration kStopTimeout = absl::Seconds(60);
 
-class CliSidecarTest : public ::testing::Test {
+class CliSidecarTest : public testing::CliDbTest {
  protected:
-  void SetUp() override {
-    for (const char* v : {"LITESYNC_CONFIG", "LITESYNC_SOCKET"}) unsetenv(v);
-    db_ = dir_.Join("app.db");
-    replica_ = dir_.Join("replica");
-    config_ = dir_.Join("litesync.yml");
-  }
   std::string WriterCommand(const std::string& db, int txns, int seed) {
     return fmt::format("{} {} -txns {} -seed {}", testing::WriterBin(), db, txns, seed);
   }
@@ -81,9 +75,6 @@ class CliSidecarTest : public ::testing::Test {
         db_, replica_, db2, dir_.Join("replica2"));
   }
 
-  TempDir dir_;
-  Cli cli_{dir_};
-  std::string db_, replica_, config_;
   int restores_ = 0;
 };
 

@@ -32,13 +32,10 @@ using testing::WriteFileOrDie;
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr absl::Duration kStopTimeout = absl::Seconds(60);
 
-class CliSyncTest : public ::testing::Test {
+class CliSyncTest : public testing::CliDbTest {
  protected:
   void SetUp() override {
-    for (const char* v : {"LITESYNC_CONFIG", "LITESYNC_SOCKET"}) unsetenv(v);
-    db_ = dir_.Join("app.db");
-    replica_ = dir_.Join("replica");
-    config_ = dir_.Join("litesync.yml");
+    CliDbTest::SetUp();
     // An hour between syncs: whatever reaches the replica after the first one was
     // sent by `litesync sync`.
     WriteFileOrDie(config_, OneDbConfig(db_, replica_, "      sync-interval: 1h\n"));
@@ -67,9 +64,6 @@ class CliSyncTest : public ::testing::Test {
     return d.ok() ? *d : "(unreadable restore)";
   }
 
-  TempDir dir_;
-  Cli cli_{dir_};
-  std::string db_, replica_, config_;
   int restores_ = 0;
 };
 

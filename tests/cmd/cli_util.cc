@@ -1,5 +1,6 @@
 #include "tests/cmd/cli_util.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -88,6 +89,13 @@ std::string WriteTxns(const std::string& db, int txns, int seed, const std::stri
                  absl::Seconds(60), log);
   if (code == 0) return "";
   return fmt::format("test_writer exited {}: {}", code, ReadFileOrEmpty(log));
+}
+
+void CliDbTest::SetUp() {
+  for (const char* v : {"LITESYNC_CONFIG", "LITESYNC_SOCKET"}) unsetenv(v);
+  db_ = dir_.Join("app.db");
+  replica_ = dir_.Join("replica");
+  config_ = dir_.Join("litesync.yml");
 }
 
 }  // namespace litesync::testing

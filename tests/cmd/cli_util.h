@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include <gtest/gtest.h>
 
 #include "tests/testutil/process.h"
 #include "tests/testutil/temp_dir.h"
@@ -52,5 +53,17 @@ std::string WriteTxns(const std::string& db, int txns, int seed, const std::stri
 // A config: one database `db` with a file replica at `replica`, then `extra` lines.
 std::string OneDbConfig(const std::string& db, const std::string& replica,
                         const std::string& extra = "");
+
+// The fixture most command-line tests share: a temporary directory with the
+// paths of one database, its directory replica and its config, the binary run in
+// it, and no LITESYNC_CONFIG / LITESYNC_SOCKET inherited from the caller.
+class CliDbTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+
+  TempDir dir_;
+  Cli cli_{dir_};
+  std::string db_, replica_, config_;
+};
 
 }  // namespace litesync::testing
