@@ -29,6 +29,10 @@ class AgeReplicaClient : public ReplicaClient {
   absl::StatusOr<std::vector<TxFileInfo>> List(Lineage lineage, int level) override {
     return inner_->List(lineage, level);
   }
+  absl::StatusOr<std::vector<TxFileInfo>> ListFrom(Lineage lineage, int level,
+                                                   uint64_t min_txid) override {
+    return inner_->ListFrom(lineage, level, min_txid);
+  }
   absl::Status Delete(std::span<const TxFileInfo> files) override { return inner_->Delete(files); }
   absl::Status Ping() override { return inner_->Ping(); }
   absl::StatusOr<Record> ReadRecord(std::string_view name) override {

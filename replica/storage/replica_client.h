@@ -98,6 +98,12 @@ class ReplicaClient {
   virtual absl::StatusOr<std::vector<Lineage>> ListLineages() = 0;
   // Files of one lineage and level sorted by min_txid (then max_txid); empty when none.
   virtual absl::StatusOr<std::vector<TxFileInfo>> List(Lineage lineage, int level) = 0;
+  // What List returns, cut from below: the files whose min_txid is at least
+  // `min_txid`. A backend that can start a listing at a key (S3's start-after)
+  // sends only the pages past it, so a reader that knows roughly where the newest
+  // files are (the monitor, monitor/verdict.h) lists one page, not the whole level.
+  virtual absl::StatusOr<std::vector<TxFileInfo>> ListFrom(Lineage lineage, int level,
+                                                           uint64_t min_txid);
   // Stores the file atomically: a reader sees all of it or nothing. Returns only
   // after the storage acknowledged the write (durable).
   virtual absl::Status Write(const TxFileInfo& info, const ByteSource& bytes) = 0;
@@ -170,6 +176,13 @@ class ReplicaClient {
     return absl::UnimplementedError(fmt::format("{}: reading other objects", key));
   }
 };
+
+inline absl::StatusOr<std::vector<TxFileInfo>> ReplicaClient::ListFrom(Lineage lineage, int level,
+                                                                       uint64_t min_txid) {
+  absl::StatusOr<std::vector<TxFileInfo>> files = List(lineage, level);
+  if (files.ok()) std::erase_if(*files, [&](const TxFileInfo& f) { return f.min_txid < min_txid; });
+  return files;
+}
 
 // The factory: the only place that knows the concrete backends.
 absl::StatusOr<std::unique_ptr<ReplicaClient>> NewReplicaClient(const ReplicaOptions& options);

@@ -201,6 +201,27 @@ TEST_P(ReplicaClientTest, ListKeepsLineagesAndLevelsApart) {
   EXPECT_THAT(absent_level, IsEmpty());
 }
 
+TEST_P(ReplicaClientTest, ListFromCutsTheLevelFromBelow) {
+  // Spans hex digits (0xf -> 0x10, 0xff -> 0x100) so a bound compared as text
+  // rather than as a number would cut in the wrong place.
+  for (uint64_t t : {uint64_t{1}, uint64_t{0xf}, uint64_t{0x10}, uint64_t{0xff}, uint64_t{0x100}}) {
+    Write(Info(1, 0, t, t), "x");
+  }
+  Write(Info(1, 1, 1, 0xff), "compacted");
+  Write(Info(2, 0, 0x200, 0x200), "other lineage");
+  LS_ASSERT_OK_AND_ASSIGN(std::vector<TxFileInfo> from_10, client_->ListFrom(1, 0, 0x10));
+  EXPECT_THAT(from_10, ElementsAre(Info(1, 0, 0x10, 0x10), Info(1, 0, 0xff, 0xff),
+                                   Info(1, 0, 0x100, 0x100)));
+  LS_ASSERT_OK_AND_ASSIGN(std::vector<TxFileInfo> from_f0, client_->ListFrom(1, 0, 0xf0));
+  EXPECT_THAT(from_f0, ElementsAre(Info(1, 0, 0xff, 0xff), Info(1, 0, 0x100, 0x100)));
+  LS_ASSERT_OK_AND_ASSIGN(std::vector<TxFileInfo> all, client_->ListFrom(1, 0, 0));
+  EXPECT_EQ(all.size(), 5u);
+  LS_ASSERT_OK_AND_ASSIGN(std::vector<TxFileInfo> none, client_->ListFrom(1, 0, 0x101));
+  EXPECT_THAT(none, IsEmpty());
+  LS_ASSERT_OK_AND_ASSIGN(std::vector<TxFileInfo> level1, client_->ListFrom(1, 1, 1));
+  EXPECT_THAT(level1, ElementsAre(Info(1, 1, 1, 0xff)));
+}
+
 TEST_P(ReplicaClientTest, ListLineagesIsAscending) {
   for (Lineage l : {Lineage{0x30}, Lineage{0x5}, Lineage{0xffff000000000001}, Lineage{0x31}}) {
     Write(Info(l, 0, l, l), "x");

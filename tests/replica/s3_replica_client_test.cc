@@ -95,6 +95,17 @@ TEST(S3ReplicaClientTest, ListAndDeletePageThroughMoreThanAThousandObjects) {
   }
   EXPECT_EQ(CountLines(proxy, "GET /litesync-test?"), 2);  // 1000 + 205
 
+  // From a lower bound the listing starts past it (start-after): one page.
+  LS_ASSERT_OK_AND_ASSIGN(std::vector<TxFileInfo> tail, c->ListFrom(1, 0, 1100));
+  ASSERT_EQ(tail.size(), static_cast<size_t>(kFiles - 1099));
+  EXPECT_EQ(tail.front().min_txid, 1100u);
+  EXPECT_EQ(tail.back().min_txid, static_cast<uint64_t>(kFiles));
+  EXPECT_EQ(CountLines(proxy, "GET /litesync-test?"), 3);
+  LS_ASSERT_OK_AND_ASSIGN(std::vector<TxFileInfo> from_zero, c->ListFrom(1, 0, 0));
+  EXPECT_EQ(from_zero, files);
+  LS_ASSERT_OK_AND_ASSIGN(std::vector<TxFileInfo> past_end, c->ListFrom(1, 0, kFiles + 1));
+  EXPECT_THAT(past_end, IsEmpty());
+
   LS_ASSERT_OK(c->Delete(files));
   // Two batches (1000 + 205 keys), told apart by their sizes: s3rver sometimes
   // answers 500 to a batch (its concurrent deletes race on empty directories), and

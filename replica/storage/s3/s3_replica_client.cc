@@ -53,7 +53,11 @@ class S3ReplicaClient : public ReplicaClient {
   std::string Describe() const override { return api_.S3Url(api_.target().prefix); }
 
   absl::StatusOr<std::vector<Lineage>> ListLineages() override;
-  absl::StatusOr<std::vector<TxFileInfo>> List(Lineage lineage, int level) override;
+  absl::StatusOr<std::vector<TxFileInfo>> List(Lineage lineage, int level) override {
+    return ListFrom(lineage, level, 0);
+  }
+  absl::StatusOr<std::vector<TxFileInfo>> ListFrom(Lineage lineage, int level,
+                                                   uint64_t min_txid) override;
   absl::Status Write(const TxFileInfo& info, const ByteSource& bytes) override;
   absl::StatusOr<std::unique_ptr<ByteReader>> Open(const TxFileInfo& info) override;
   absl::Status Delete(std::span<const TxFileInfo> files) override;
@@ -118,17 +122,22 @@ absl::StatusOr<ListPage> S3ReplicaClient::ListOnePage(const std::string& prefix,
   return page;
 }
 
-absl::StatusOr<std::vector<TxFileInfo>> S3ReplicaClient::List(Lineage lineage, int level) {
+absl::StatusOr<std::vector<TxFileInfo>> S3ReplicaClient::ListFrom(Lineage lineage, int level,
+                                                                  uint64_t min_txid) {
   std::string dir = api_.Key(fmt::format("{}/{}/", LineageName(lineage), level));
   std::vector<TxFileInfo> out;
   std::string token;
-  std::string start_after;
+  // Names start with the file's min TXID in 16 hex digits, so every name of a
+  // file from `min_txid` on sorts after the bare digits ("<min>-<max>.ltx" >
+  // "<min>"). A server that ignores start-after only sends more; the filter below
+  // still holds.
+  std::string start_after = min_txid > 0 ? dir + TxidString(min_txid) : "";
   while (true) {
     LS_ASSIGN_OR_RETURN(ListPage page, ListOnePage(dir, token, start_after, kMaxKeysPerList));
     for (const ListedObject& o : page.objects) {
       if (o.key.size() <= dir.size() || o.key.compare(0, dir.size(), dir) != 0) continue;
       std::optional<TxFileInfo> info = ParseTxFileName(o.key.substr(dir.size()), lineage, level);
-      if (!info) continue;  // not ours: temp files, junk
+      if (!info || info->min_txid < min_txid) continue;  // not ours (temp files, junk), or below
       info->size = o.size;
       out.push_back(*info);
     }
