@@ -6,6 +6,7 @@ litesync_test_binary(monitor_tests
   monitor/cli_monitor_test.cc
   monitor/liveness_test.cc
   monitor/monitor_util.cc
+  monitor/verdict_listing_test.cc
   monitor/verdict_test.cc
 )
 target_link_libraries(monitor_tests PRIVATE litesync_monitor)
