@@ -3,7 +3,7 @@
 //
 // Placeholders, in `url` and `fail-url` alike:
 //   {status}  "up" or "down"
-//   {msg}     "OK" or the reason health is bad, at most 200 characters, URL-encoded
+//   {msg}     "OK" or the reason health is bad, at most 500 characters, URL-encoded
 //   {ping}    the worst replication lag in ms, clamped to 0..86,400,000 (Uptime Kuma's range)
 #pragma once
 
@@ -16,7 +16,10 @@
 
 namespace litesync {
 
-inline constexpr size_t kMaxHeartbeatMsgChars = 200;
+// Long enough for a reason that names a database, its replica and a tx file (the
+// monitor's verification errors run past 200 characters), short enough that the
+// URL-encoded query stays well under the 8 KiB request line servers accept.
+inline constexpr size_t kMaxHeartbeatMsgChars = 500;
 inline constexpr int64_t kMaxHeartbeatPingMs = 86'400'000;
 
 // Replaces {status}, {msg} and {ping}; other text is kept as is.

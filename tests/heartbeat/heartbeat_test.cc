@@ -293,15 +293,15 @@ TEST_F(HeartbeatTest, PlainUrlStaysSilentWhileUnhealthy) {
   EXPECT_EQ(server_.RequestCount(), 1u);
 }
 
-TEST_F(HeartbeatTest, KumaMsgIsTruncatedAt200Characters) {
+TEST_F(HeartbeatTest, KumaMsgIsTruncatedAt500Characters) {
   HeartbeatTarget t = Target("/api/push/", absl::Minutes(1), "?status={status}&msg={msg}");
   Heartbeat hb(Options({t}), &registry_, &clock_);
-  const std::string db = "/data/" + std::string(300, 'd') + ".db";
+  const std::string db = "/data/" + std::string(600, 'd') + ".db";
   registry_.Register(db, "file:///r");
   RunChecks(hb, 1, 4, [](int) {});
   ASSERT_EQ(server_.RequestCount(), 1u);
   std::string msg = QueryValue(server_.Requests()[0].query, "msg");
-  EXPECT_EQ(msg, db.substr(0, 200));
+  EXPECT_EQ(msg, db.substr(0, 500));
 }
 
 TEST_F(HeartbeatTest, SeveralTargetsWithDatabaseSubsets) {

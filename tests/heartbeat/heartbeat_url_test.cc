@@ -27,11 +27,11 @@ TEST(HeartbeatUrlTest, EncodesEverythingButUnreservedCharacters) {
   EXPECT_EQ(UrlEncode("\xc3\xa9"), "%C3%A9");
 }
 
-TEST(HeartbeatUrlTest, TruncatesMsgAt200Characters) {
-  std::string long_msg(300, 'x');
+TEST(HeartbeatUrlTest, TruncatesMsgAt500Characters) {
+  std::string long_msg(600, 'x');
   std::string url =
       ExpandHeartbeatUrl("http://h/p?msg={msg}", false, long_msg, absl::ZeroDuration());
-  EXPECT_EQ(url, "http://h/p?msg=" + std::string(200, 'x'));
+  EXPECT_EQ(url, "http://h/p?msg=" + std::string(500, 'x'));
   // Characters, not bytes: a two-byte character is never split.
   std::string accents;
   for (int i = 0; i < 250; ++i) accents += "\xc3\xa9";
