@@ -43,8 +43,9 @@ class MonitorDaemonCliTest : public ::testing::Test {
     db_ = dir_.Join("app.db");
   }
 
-  // The sidecar: replicates app.db to s3://<bucket>/app every 100 ms.
-  void StartSidecar() {
+  // The sidecar: replicates app.db to s3://<bucket>/app every 100 ms, with
+  // `replica_extra` (indented replica keys) added.
+  void StartSidecar(const std::string& replica_extra = "") {
     std::string config = dir_.Join("litesync.yml");
     WriteFileOrDie(config, fmt::format(R"(dbs:
   - path: {}
@@ -54,8 +55,8 @@ class MonitorDaemonCliTest : public ::testing::Test {
       access-key-id: S3RVER
       secret-access-key: S3RVER
       sync-interval: 100ms
-)",
-                                       db_, s3_.bucket(), s3_.endpoint()));
+{})",
+                                       db_, s3_.bucket(), s3_.endpoint(), replica_extra));
     sidecar_ = cli_.Start({"replicate", "-config", config}, &sidecar_log_);
     ASSERT_TRUE(WaitForText(sidecar_log_, "replicating", absl::Seconds(30)))
         << ReadFileOrEmpty(sidecar_log_);
@@ -174,6 +175,32 @@ TEST_F(MonitorDaemonCliTest, AKilledSidecarIsDownOnceAndUpAgainAfterItsRestart) 
   ASSERT_TRUE(WaitFor(app_path, "status=up", ups + 1, absl::Seconds(20)))
       << ReadFileOrEmpty(monitor_log_);
   EXPECT_THAT(ReadFileOrEmpty(monitor_log_), HasSubstr("msg=\"monitor down sent\""));
+  ExpectNoTokenInLogs();
+}
+
+TEST_F(MonitorDaemonCliTest, AnIdleReplicaWithLivenessStaysUpUntilItsSidecarDies) {
+  // Ten transactions, then nothing: the replica's files soon pass max-age (3 s),
+  // and only the sidecar's liveness record (every second) keeps it fresh.
+  Process seed({testing::WriterBin(), db_, "-duration", "1", "-rate", "10"}, dir_.Join("seed.log"));
+  ASSERT_EQ(seed.Wait(absl::Seconds(30)), 0) << ReadFileOrEmpty(dir_.Join("seed.log"));
+  StartSidecar("      liveness-interval: 1s\n");
+  StartMonitor(fmt::format("  - name: app\n    push-token: {}\n", kAppToken));
+  const std::string app_path = std::string("/api/push/") + kAppToken;
+  ASSERT_TRUE(WaitFor(app_path, "status=up", 1, absl::Seconds(20)))
+      << ReadFileOrEmpty(monitor_log_);
+  const size_t downs = Count(app_path, "status=down");
+  // Three max-ages idle: the files are old, the record keeps the verdict fresh.
+  absl::SleepFor(absl::Seconds(9));
+  EXPECT_EQ(Count(app_path, "status=down"), downs) << ReadFileOrEmpty(monitor_log_);
+
+  sidecar_->Signal(SIGKILL);
+  ASSERT_EQ(sidecar_->Wait(absl::Seconds(10)), 128 + SIGKILL);
+  ASSERT_TRUE(WaitFor(app_path, "status=down", downs + 1, absl::Seconds(15)))
+      << ReadFileOrEmpty(monitor_log_);
+  // Stale, not "no liveness record": the record is there and says since when.
+  const std::string query = RequestsTo(app_path).back().query;
+  EXPECT_THAT(query, HasSubstr("msg=app%3A%20stale%3A%20s3%3A%2F%2F"));
+  EXPECT_THAT(query, HasSubstr("liveness%20record"));
   ExpectNoTokenInLogs();
 }
 
