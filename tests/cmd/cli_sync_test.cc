@@ -95,6 +95,41 @@ TEST_F(CliSyncTest, WaitReturnsOnceTheReplicaHoldsWhatWasCommitted) {
   EXPECT_EQ(p->Wait(kStopTimeout), 0) << ReadFileOrEmpty(log);
 }
 
+// The application keeps committing (200 tx/s) while `sync -wait` runs: each
+// sync covers at least every transaction committed before it was asked for.
+TEST_F(CliSyncTest, WaitOnAHotDatabaseCoversEveryCommitBeforeIt) {
+  Write(5, 5);
+  std::string log;
+  auto p = StartReplicate(&log);
+  Process writer({testing::WriterBin(), db_, "-duration", "60", "-rate", "200", "-seed", "6"},
+                 dir_.Join("hot.log"));
+  auto seq = [](const std::string& path) {
+    SqliteDb db = testing::OpenDb(path);
+    return std::stoll(testing::QueryOne(db.get(), "SELECT v FROM meta WHERE k='seq'"));
+  };
+  int64_t last_restored = 0;
+  for (int round = 0; round < 3; round++) {
+    absl::SleepFor(absl::Milliseconds(700));
+    const int64_t committed = seq(db_);
+    CliResult r = cli_.Run({"sync", "-config", config_, "-wait", db_}, absl::Seconds(60));
+    ASSERT_EQ(r.code, 0) << r.output << ReadFileOrEmpty(log);
+    EXPECT_THAT(r.output, HasSubstr("status: synced"));
+    std::string out = dir_.Join(fmt::format("hot{}.db", round));
+    CliResult restored = cli_.Run({"restore", "-o", out, replica_});
+    ASSERT_EQ(restored.code, 0) << restored.output;
+    EXPECT_EQ(testing::IntegrityCheck(out), "ok");
+    const int64_t got = seq(out);
+    EXPECT_GE(got, committed) << "round " << round << ": synced before the commit it waited for";
+    EXPECT_GT(got, last_restored) << "round " << round << ": the writer's commits did not move";
+    last_restored = got;
+  }
+  EXPECT_TRUE(writer.Running()) << "the writer stopped: the database was not hot";
+  writer.Signal(SIGTERM);
+  writer.Wait(kStopTimeout);
+  p->Signal(SIGTERM);
+  EXPECT_EQ(p->Wait(kStopTimeout), 0) << ReadFileOrEmpty(log);
+}
+
 TEST_F(CliSyncTest, WaitFailsNamingTheReplicaThatCannotBeWritten) {
   Write(5, 4);
   std::string log;
