@@ -44,8 +44,9 @@ void KeepNewest(const std::vector<TxFileInfo>& files, std::optional<TxFileInfo>*
 // file of the retention window: a day of syncs at one a second is 86,400 names,
 // 87 list pages. So level 0 is listed from a lower bound only:
 // - the file the liveness record names, when it is this lineage's level-0 file
-//   and is still listed (the record only says where to start; what counts is
-//   what the listing holds, so a wrong claim costs a page, never a wrong verdict);
+//   and is still listed, or the TXID of the snapshot it names when level 9 holds
+//   that snapshot (the record only says where to start; what counts is what the
+//   listing holds, so a wrong claim costs a page, never a wrong verdict);
 // - else the newest compacted file's min TXID, found from the top level down
 //   (3, 2, 1), each level listed from the newest file of the level above: the
 //   level-0 files from there on are the ones compaction has not yet passed, about
@@ -58,10 +59,20 @@ absl::StatusOr<std::optional<TxFileInfo>> NewestFile(ReplicaClient& client, Line
   std::optional<TxFileInfo> newest;
   LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> snapshots, client.List(lineage, kSnapshotLevel));
   KeepNewest(snapshots, &newest);
-  if (live && live->lineage == lineage && live->file.level == 0) {
-    LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files,
-                        client.ListFrom(lineage, 0, live->file.min_txid));
-    if (!files.empty() && files.front().min_txid == live->file.min_txid) {
+  if (live && live->lineage == lineage) {
+    const TxFileInfo& named = live->file;
+    if (named.level == 0) {
+      LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files,
+                          client.ListFrom(lineage, 0, named.min_txid));
+      if (!files.empty() && files.front().min_txid == named.min_txid) {
+        KeepNewest(files, &newest);
+        return newest;
+      }
+    } else if (named.level == kSnapshotLevel &&
+               std::find(snapshots.begin(), snapshots.end(), named) != snapshots.end()) {
+      // An idle database's record names its snapshot: level 0 from its TXID on.
+      LS_ASSIGN_OR_RETURN(std::vector<TxFileInfo> files,
+                          client.ListFrom(lineage, 0, named.max_txid));
       KeepNewest(files, &newest);
       return newest;
     }

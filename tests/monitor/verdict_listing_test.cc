@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "monitor/verdict.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "monitor/verdict.h"
 #include "replica/format/liveness.h"
 #include "replica/storage/replica_client.h"
 #include "tests/testutil/fake_clock.h"
@@ -48,7 +48,7 @@ std::unique_ptr<ReplicaClient> Client(const ReplicaOptions& o) {
 
 // The files a day of syncs and compaction would leave, in miniature: level 0
 // 1..1100; level 1 in hundreds up to 1000; level 2 1..500 and 501..1000; level 3
-// 1..500; a snapshot of TXID 1.
+// 1..500; snapshots of TXIDs 1 and 1050.
 std::vector<TxFileInfo> Layout() {
   std::vector<TxFileInfo> files;
   for (uint64_t t = 1; t <= kNewest; t++) files.push_back(Info(0, t, t));
@@ -57,6 +57,7 @@ std::vector<TxFileInfo> Layout() {
   files.push_back(Info(2, 501, 1000));
   files.push_back(Info(3, 1, 500));
   files.push_back(Info(kSnapshotLevel, 1, 1));
+  files.push_back(Info(kSnapshotLevel, 1, 1050));
   return files;
 }
 
@@ -121,6 +122,18 @@ TEST_F(VerdictListingTest, LevelZeroIsListedFromTheNewestCompactedFile) {
 
 TEST_F(VerdictListingTest, ALivenessRecordSavesTheCompactedLevels) {
   WriteLiveness(Info(0, kNewest, kNewest));
+  FaultProxy proxy(server_.port());
+  ReplicaVerdict v = Check(proxy);
+  EXPECT_TRUE(v.fresh) << v.reason;
+  EXPECT_TRUE(v.liveness.confirmed);
+  ASSERT_TRUE(v.newest_file.has_value());
+  EXPECT_EQ(*v.newest_file, Info(0, kNewest, kNewest));
+  EXPECT_EQ(Listings(proxy, 0), 1);
+  for (int level = 1; level <= kMaxCompactionLevel; level++) EXPECT_EQ(Listings(proxy, level), 0);
+}
+
+TEST_F(VerdictListingTest, ARecordNamingASnapshotStartsLevelZeroAtItsTxid) {
+  WriteLiveness(Info(kSnapshotLevel, 1, 1050));
   FaultProxy proxy(server_.port());
   ReplicaVerdict v = Check(proxy);
   EXPECT_TRUE(v.fresh) << v.reason;
