@@ -29,13 +29,14 @@ constexpr std::string_view kReplicaKeys[] = {
     "url",           "endpoint",          "region", "force-path-style", "skip-verify",
     "access-key-id", "secret-access-key", "age"};
 // What the monitor reads itself, in defaults: and in an entry.
-constexpr std::string_view kMonitorKeys[] = {"max-age", "check-interval", "verify-interval",
-                                             "push-url", "fail-url"};
+constexpr std::string_view kMonitorKeys[] = {"max-age",  "check-interval", "verify-interval",
+                                             "push-url", "fail-url",       "push-interval"};
 // Only in an entry.
 constexpr std::string_view kEntryKeys[] = {"name", "path", "push-token"};
 // What the replica parser leaves to the monitor in an entry.
 constexpr std::string_view kReplicaParserExtraKeys[] = {
-    "max-age", "check-interval", "verify-interval", "push-url", "fail-url", "push-token"};
+    "max-age",  "check-interval", "verify-interval", "push-url",
+    "fail-url", "push-interval",  "push-token"};
 
 // Keys of litesync.yml's replicas that mean nothing to a monitor: refused with why.
 constexpr std::string_view kReplicateOnlyKeys[] = {
@@ -68,6 +69,17 @@ std::vector<std::string_view> Keys(std::initializer_list<std::span<const std::st
 const MapView* From(const MapView& entry, const MapView* defaults, std::string_view key) {
   if (entry.Has(key) || defaults == nullptr || !defaults->Has(key)) return &entry;
   return defaults;
+}
+
+// How often, at most, a target is sent an up ping (`key`: a heartbeat's
+// `interval`, an entry's `push-interval`); unset leaves *out as it is.
+absl::Status ReadPingInterval(const MapView& m, std::string_view key, absl::Duration* out) {
+  if (absl::Status s = m.ReadDuration(key, DurationRule::kPositive, out); !s.ok()) return s;
+  if (*out < kMinMonitorPingInterval) {
+    return m.Error(
+        key, fmt::format("must be at least {}", absl::FormatDuration(kMinMonitorPingInterval)));
+  }
+  return absl::OkStatus();
 }
 
 // A push URL of an entry: {name} and {token} filled in, then checked as a
@@ -121,6 +133,11 @@ absl::Status ParseEntryTarget(const MapView& m, const MapView* defaults, const M
         !s.ok()) {
       return s;
     }
+  }
+  if (absl::Status s =
+          ReadPingInterval(*From(m, defaults, "push-interval"), "push-interval", &t.interval);
+      !s.ok()) {
+    return s;
   }
   if (token_given && t.url.empty()) {
     return m.Error("push-token", "is set but there is no push-url: with {token} to put it in");
@@ -232,13 +249,7 @@ absl::Status ParseTarget(const MapView& m, std::string_view url_key, MonitorConf
     }
     t.fail_url = Secret(fail_url);
   }
-  if (absl::Status s = m.ReadDuration("interval", DurationRule::kPositive, &t.interval); !s.ok()) {
-    return s;
-  }
-  if (t.interval < kMinMonitorPingInterval) {
-    return m.Error("interval", fmt::format("must be at least {}",
-                                           absl::FormatDuration(kMinMonitorPingInterval)));
-  }
+  if (absl::Status s = ReadPingInterval(m, "interval", &t.interval); !s.ok()) return s;
   if (absl::Status s = m.ReadDuration("timeout", DurationRule::kPositive, &t.timeout); !s.ok()) {
     return s;
   }

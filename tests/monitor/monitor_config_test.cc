@@ -37,6 +37,7 @@ defaults:
   secret-access-key: ro-secret
   max-age: 10m
   push-url: ${LS_TEST_KUMA}/api/push/{token}?status={status}&msg={msg}&ping={ping}
+  push-interval: 20s
 replicas:
   - name: app
     push-token: tokA
@@ -49,6 +50,7 @@ replicas:
     path: /srv/replicas/files
     push-url: https://hc-ping.com/uuid-files
     fail-url: https://hc-ping.com/uuid-files/fail
+    push-interval: 5m
 heartbeats:
   - url: https://hc-ping.com/uuid-all
     replicas: [app, billing]
@@ -87,6 +89,10 @@ heartbeats:
   EXPECT_THAT(c->targets[1].replicas, ElementsAre("files"));
   EXPECT_EQ(c->targets[2].url.reveal(), "https://hc-ping.com/uuid-all");
   EXPECT_THAT(c->targets[2].replicas, ElementsAre("app", "billing"));
+  // Up pings: the defaults' push-interval, an entry's own, the aggregate's default.
+  EXPECT_EQ(c->targets[0].interval, absl::Seconds(20));
+  EXPECT_EQ(c->targets[1].interval, absl::Minutes(5));
+  EXPECT_EQ(c->targets[2].interval, absl::Minutes(1));
   unsetenv("LS_TEST_KUMA");
 }
 
@@ -127,6 +133,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"CheckSlowerThanMaxAge",
                 "replicas:\n  - name: a\n    path: /r/a\n    max-age: 1m\n    check-interval: 2m\n",
                 "monitor.yml:5: replicas[0].check-interval: must not exceed max-age"},
+        BadCase{"PushIntervalTooShort",
+                "replicas:\n  - name: a\n    path: /r/a\n    push-url: https://k.example/p\n"
+                "    push-interval: 100ms\n",
+                "monitor.yml:5: replicas[0].push-interval: must be at least 1s"},
         BadCase{"NoName", "replicas:\n  - path: /r/a\n",
                 "monitor.yml:2: replicas[0]: needs a name"},
         BadCase{"DuplicateName",
