@@ -130,7 +130,12 @@ class WriterCacheClient : public ReplicaClient {
     absl::StatusOr<Record> r = inner_->ReadRecord(name);
     auto mine = records_.find(std::string(name));
     bool same = r.ok() && mine != records_.end() && mine->second == r->bytes;
-    if (!same && !absl::IsUnimplemented(r.status())) Forget();
+    // Still absent, and this client never wrote it: no writer has held the lease
+    // since the replica was first listed (a writer writes the record before any
+    // file, and a release leaves an expired record, never none), so the listings
+    // stand. This keeps the start-up's listing of an empty replica.
+    bool never_written = absl::IsNotFound(r.status()) && mine == records_.end();
+    if (!same && !never_written && !absl::IsUnimplemented(r.status())) Forget();
     return r;
   }
   absl::Status WriteRecord(std::string_view name, std::string_view bytes,

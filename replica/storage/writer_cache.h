@@ -15,6 +15,8 @@
 // It forgets everything (and asks the storage again) when anything may have
 // changed behind it: a failed Write or Delete, and a record read back that is
 // not the one it last wrote (the lease changed hands, or someone else wrote it).
+// A record still absent that it never wrote changes nothing: a writer writes the
+// lease record before any file and never removes it (a release expires it).
 // Everything else passes through. One thread at a time, like every client.
 #pragma once
 

@@ -5,6 +5,8 @@
 // the cache forgets what it knew when the lease record changes hands.
 #include "replica/storage/writer_cache.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <iterator>
 
@@ -245,6 +247,26 @@ TEST_F(WriterCacheTest, ListingsAreForgottenWhenTheRecordChangesHands) {
   LS_ASSERT_OK(cache->ReadRecord("lease"));
   LS_ASSERT_OK(cache->ListLineages());
   EXPECT_EQ(counting->lists, 2);
+}
+
+// A record still absent that this client never wrote: nobody has held the lease
+// since the listing (a writer writes the record before any file), so the start-up's
+// listing stands. Once it wrote the record, its absence means someone removed it.
+TEST_F(WriterCacheTest, ListingsStandWhileTheRecordWasNeverWritten) {
+  auto file = NewFileReplicaClient(Replica());
+  LS_ASSERT_OK(file);
+  auto owned = std::make_unique<CountingClient>(std::move(*file));
+  CountingClient* counting = owned.get();
+  std::unique_ptr<ReplicaClient> cache = NewWriterCache(std::move(owned), {});
+  LS_ASSERT_OK(cache->ListLineages());
+  EXPECT_TRUE(absl::IsNotFound(cache->ReadRecord("lease").status()));
+  LS_ASSERT_OK(cache->ListLineages());
+  EXPECT_EQ(counting->lists, 1) << "an absent record it never wrote: nothing changed";
+  LS_ASSERT_OK(cache->WriteRecord("lease", "mine", {}, nullptr));
+  ASSERT_EQ(::unlink(dir_.Join("replica/lease").c_str()), 0) << dir_.Join("replica/lease");
+  EXPECT_TRUE(absl::IsNotFound(cache->ReadRecord("lease").status()));
+  LS_ASSERT_OK(cache->ListLineages());
+  EXPECT_EQ(counting->lists, 2) << "its own record gone: someone else was at work";
 }
 
 }  // namespace
