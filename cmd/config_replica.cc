@@ -11,8 +11,10 @@
 
 #include "cmd/config_internal.h"
 #include "replica/storage/backend.h"
+#include "replica/storage/file/file_settings.h"
 #include "replica/storage/replica_client.h"
 #include "replica/storage/s3/s3_environment.h"
+#include "replica/storage/s3/s3_settings.h"
 
 namespace litesync::config_internal {
 namespace {
@@ -67,13 +69,16 @@ absl::Status ParseS3UrlQuery(const MapView& m, const std::string& url, ReplicaOp
     if (m.Has(key)) {
       return m.Error(key, fmt::format("is also given in the url's query (?{}=); keep one", name));
     }
-    if (key == "endpoint") r->endpoint = parsed->endpoint;
-    if (key == "region") r->region = parsed->region;
-    if (key == "force-path-style") r->force_path_style = parsed->force_path_style;
-    if (key == "skip-verify") r->skip_verify = parsed->skip_verify;
+    if (key == "endpoint")
+      r->settings<S3Settings>().endpoint = parsed->settings<S3Settings>().endpoint;
+    if (key == "region") r->settings<S3Settings>().region = parsed->settings<S3Settings>().region;
+    if (key == "force-path-style")
+      r->settings<S3Settings>().force_path_style = parsed->settings<S3Settings>().force_path_style;
+    if (key == "skip-verify")
+      r->settings<S3Settings>().skip_verify = parsed->settings<S3Settings>().skip_verify;
   }
-  r->bucket = parsed->bucket;
-  r->prefix = parsed->prefix;
+  r->settings<S3Settings>().bucket = parsed->settings<S3Settings>().bucket;
+  r->settings<S3Settings>().prefix = parsed->settings<S3Settings>().prefix;
   return absl::OkStatus();
 }
 
@@ -138,7 +143,7 @@ absl::Status ParseLocation(const MapView& replica, const ReplicaDefaults& d, Rep
                                           rest));
       }
       if (StripSlashes(after).empty()) return m.Error("url", "names no directory");
-      r->path = AbsolutePath(after);
+      r->settings<FileSettings>().path = AbsolutePath(after);
     } else {
       if (host.empty()) return m.Error("url", "names no bucket: write s3://bucket/prefix");
       if (absl::AsciiStrToLower(host).rfind("arn:", 0) == 0) {
@@ -149,8 +154,8 @@ absl::Status ParseLocation(const MapView& replica, const ReplicaDefaults& d, Rep
       if (host.find('@') != std::string::npos) {
         return m.Error("url", "must not carry credentials; use access-key-id/secret-access-key");
       }
-      r->bucket = host;
-      r->prefix = StripSlashes(after);
+      r->settings<S3Settings>().bucket = host;
+      r->settings<S3Settings>().prefix = StripSlashes(after);
     }
     return absl::OkStatus();
   }
@@ -176,14 +181,15 @@ absl::Status ParseBucketOrPath(const MapView& m, const ReplicaDefaults& d, const
   }
   if (r->type == "file") {
     if (path.empty()) return m.Error(m.Has("path") ? "path" : "", "needs a path (or a url)");
-    r->path = AbsolutePath(path);
+    r->settings<FileSettings>().path = AbsolutePath(path);
   } else {
     if (bucket.empty()) {
       return bucket_from.Error(bucket_from.Has("bucket") ? "bucket" : "",
                                "an s3 replica needs a bucket: write url: s3://bucket/prefix");
     }
-    r->bucket = bucket;
-    r->prefix = StripSlashes(path);  // Litestream: with `bucket:`, `path:` is the key prefix
+    r->settings<S3Settings>().bucket = bucket;
+    r->settings<S3Settings>().prefix =
+        StripSlashes(path);  // Litestream: with `bucket:`, `path:` is the key prefix
   }
   return absl::OkStatus();
 }
@@ -202,16 +208,18 @@ bool LooksLikeHost(const std::string& lower) {
 absl::Status ParseEndpoint(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
   const MapView& src = From(m, d, "endpoint");
   std::string endpoint_source = "endpoint";
-  if (r->endpoint.empty()) {
-    if (absl::Status s = src.ReadString("endpoint", &r->endpoint); !s.ok()) return s;
-    if (const S3Environment env = ReadS3Environment();
-        r->endpoint.empty() && !src.Has("endpoint") && !env.endpoint.empty()) {
-      r->endpoint = env.endpoint;
+  if (r->settings<S3Settings>().endpoint.empty()) {
+    if (absl::Status s = src.ReadString("endpoint", &r->settings<S3Settings>().endpoint); !s.ok())
+      return s;
+    if (const S3Environment env = ReadS3Environment(); r->settings<S3Settings>().endpoint.empty() &&
+                                                       !src.Has("endpoint") &&
+                                                       !env.endpoint.empty()) {
+      r->settings<S3Settings>().endpoint = env.endpoint;
       endpoint_source = env.endpoint_var;
     }
   }
-  if (r->endpoint.empty()) return absl::OkStatus();
-  std::string lower = absl::AsciiStrToLower(r->endpoint);
+  if (r->settings<S3Settings>().endpoint.empty()) return absl::OkStatus();
+  std::string lower = absl::AsciiStrToLower(r->settings<S3Settings>().endpoint);
   if (endpoint_source == "endpoint" && src.Has("endpoint") &&
       lower.find("://") == std::string::npos && LooksLikeHost(lower)) {
     // Litestream's rule for an endpoint without a scheme: http:// for local and
@@ -220,17 +228,20 @@ absl::Status ParseEndpoint(const MapView& m, const ReplicaDefaults& d, ReplicaOp
     bool local = host == "localhost" || host.rfind("127.", 0) == 0 ||
                  host.rfind("192.168.", 0) == 0 || host.rfind("10.", 0) == 0 ||
                  host.rfind("172.16.", 0) == 0 || host.rfind("172.17.", 0) == 0;
-    r->endpoint = (local ? "http://" : "https://") + r->endpoint;
-    Note(d, src, "endpoint", fmt::format("has no scheme: read as {}", r->endpoint));
-    lower = absl::AsciiStrToLower(r->endpoint);
+    r->settings<S3Settings>().endpoint =
+        (local ? "http://" : "https://") + r->settings<S3Settings>().endpoint;
+    Note(d, src, "endpoint",
+         fmt::format("has no scheme: read as {}", r->settings<S3Settings>().endpoint));
+    lower = absl::AsciiStrToLower(r->settings<S3Settings>().endpoint);
   }
   if (lower.rfind("http://", 0) != 0 && lower.rfind("https://", 0) != 0) {
-    std::string msg =
-        fmt::format("must start with http:// or https:// (got \"{}\")", RedactUrl(r->endpoint));
+    std::string msg = fmt::format("must start with http:// or https:// (got \"{}\")",
+                                  RedactUrl(r->settings<S3Settings>().endpoint));
     if (endpoint_source != "endpoint") msg = fmt::format("{} {}", endpoint_source, msg);
     return src.Error(endpoint_source == "endpoint" && src.Has("endpoint") ? "endpoint" : "", msg);
   }
-  while (r->endpoint.back() == '/') r->endpoint.pop_back();
+  while (r->settings<S3Settings>().endpoint.back() == '/')
+    r->settings<S3Settings>().endpoint.pop_back();
   return absl::OkStatus();
 }
 
@@ -258,28 +269,33 @@ absl::Status ParseCredentials(const MapView& m, const ReplicaDefaults& d, Replic
     std::string_view unset = id.empty() ? id_name : secret_name;
     return src.Error(src.Has(set) ? set : "", fmt::format("{} is set but {} is not", set, unset));
   }
-  r->access_key_id = Secret(id);
-  r->secret_access_key = Secret(secret);
-  r->session_token = Secret(token);
+  r->settings<S3Settings>().access_key_id = Secret(id);
+  r->settings<S3Settings>().secret_access_key = Secret(secret);
+  r->settings<S3Settings>().session_token = Secret(token);
   return absl::OkStatus();
 }
 
 absl::Status ParseS3Settings(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
   if (absl::Status s = ParseEndpoint(m, d, r); !s.ok()) return s;
-  if (r->region.empty()) {
-    if (absl::Status s = From(m, d, "region").ReadString("region", &r->region); !s.ok()) return s;
+  if (r->settings<S3Settings>().region.empty()) {
+    if (absl::Status s =
+            From(m, d, "region").ReadString("region", &r->settings<S3Settings>().region);
+        !s.ok())
+      return s;
   }
-  if (r->region.empty()) r->region = ReadS3Environment().region;
+  if (r->settings<S3Settings>().region.empty())
+    r->settings<S3Settings>().region = ReadS3Environment().region;
   // Unset, the S3 client picks: path style with an endpoint (MinIO, s3rver, R2...),
   // virtual-hosted on AWS.
   if (const MapView& src = From(m, d, "force-path-style");
-      !r->force_path_style.has_value() && src.Has("force-path-style")) {
+      !r->settings<S3Settings>().force_path_style.has_value() && src.Has("force-path-style")) {
     bool path_style = false;
     if (absl::Status s = src.ReadBool("force-path-style", &path_style); !s.ok()) return s;
-    r->force_path_style = path_style;
+    r->settings<S3Settings>().force_path_style = path_style;
   }
-  if (!r->skip_verify) {
-    if (absl::Status s = From(m, d, "skip-verify").ReadBool("skip-verify", &r->skip_verify);
+  if (!r->settings<S3Settings>().skip_verify) {
+    if (absl::Status s = From(m, d, "skip-verify")
+                             .ReadBool("skip-verify", &r->settings<S3Settings>().skip_verify);
         !s.ok()) {
       return s;
     }

@@ -9,6 +9,7 @@
 
 #include "replica/crypto/age_replica_client.h"
 #include "replica/storage/backend.h"
+#include "replica/storage/file/file_settings.h"
 #include "replica/storage/replica_client.h"
 #include "replica/storage/url_parts.h"
 
@@ -32,7 +33,7 @@ absl::StatusOr<ReplicaOptions> ReplicaOptionsFromUrl(std::string_view url) {
   if (sep == std::string_view::npos) {
     ReplicaOptions o;  // a plain directory path
     o.type = std::string(kFileBackend.scheme);
-    o.path = std::string(url);
+    o.settings<FileSettings>().path = std::string(url);
     return o;
   }
   std::string scheme = url_parts::Lower(url.substr(0, sep));

@@ -4,6 +4,7 @@
 
 #include "replica/storage/backend.h"
 #include "replica/storage/file/file_replica_client.h"
+#include "replica/storage/file/file_settings.h"
 #include "replica/storage/url_parts.h"
 
 namespace litesync {
@@ -21,17 +22,21 @@ absl::StatusOr<ReplicaOptions> ParseFileUrl(std::string_view url, std::string_vi
   }
   ReplicaOptions o;
   o.type = "file";
-  if (!PercentDecode(rest, &o.path)) return UrlError(url, "bad %-escape in the path");
+  if (!PercentDecode(rest, &o.settings<FileSettings>().path))
+    return UrlError(url, "bad %-escape in the path");
   return o;
 }
 
-std::string Describe(const ReplicaOptions& o) { return "file://" + o.path; }
+std::string Describe(const ReplicaOptions& o) {
+  return "file://" + o.settings<FileSettings>().path;
+}
 
-std::string Location(const ReplicaOptions& o) { return "file:" + o.path; }
+std::string Location(const ReplicaOptions& o) { return "file:" + o.settings<FileSettings>().path; }
 
 ReplicaOptions Derive(const ReplicaOptions& tmpl, const std::string& relative) {
   ReplicaOptions r = tmpl;
-  r.path = (std::filesystem::path(r.path) / relative).lexically_normal().string();
+  std::string& path = r.settings<FileSettings>().path;
+  path = (std::filesystem::path(path) / relative).lexically_normal().string();
   return r;
 }
 
