@@ -21,6 +21,7 @@
 
 #include "cmd/config_internal.h"
 #include "heartbeat/health.h"
+#include "replica/storage/backend.h"
 
 namespace litesync {
 namespace {
@@ -318,13 +319,16 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
                        "etc/litesync.yml for an annotated example)");
   }
   std::vector<std::string_view> known = {
-      "log-level", "addr", "heartbeat-url", "heartbeat-interval", "heartbeats",
-      "dbs",       "dirs", "access-key-id", "secret-access-key",  "shutdown-sync-timeout"};
-  for (std::span<const std::string_view> more :
-       {std::span<const std::string_view>(config_internal::kLitestreamTopKeys),
-        std::span<const std::string_view>(config_internal::kLitestreamReplicaOnlyKeys)}) {
-    known.insert(known.end(), more.begin(), more.end());
+      "log-level",  "addr", "heartbeat-url", "heartbeat-interval",
+      "heartbeats", "dbs",  "dirs",          "shutdown-sync-timeout"};
+  known.insert(known.end(), std::begin(config_internal::kLitestreamTopKeys),
+               std::end(config_internal::kLitestreamTopKeys));
+  for (const Backend* b : Backends()) {  // every replica inherits its backend's keys set here
+    if (!b->naming_key.empty()) known.push_back(b->naming_key);
+    known.insert(known.end(), b->settings_keys.begin(), b->settings_keys.end());
   }
+  known.insert(known.end(), std::begin(config_internal::kLitestreamReplicaOnlyKeys),
+               std::end(config_internal::kLitestreamReplicaOnlyKeys));
   absl::StatusOr<MapView> view = MapView::Make(file, root, "", 1, known);
   if (!view.ok()) return view.status();
   const MapView& top = *view;
@@ -363,13 +367,9 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
       !s.ok()) {
     return s;
   }
-  std::string top_id, top_secret;
-  if (absl::Status s = top.ReadString("access-key-id", &top_id); !s.ok()) return s;
-  if (absl::Status s = top.ReadString("secret-access-key", &top_secret); !s.ok()) return s;
-  if (top_id.empty() != top_secret.empty()) {
-    std::string_view set = top_id.empty() ? "secret-access-key" : "access-key-id";
-    std::string_view unset = top_id.empty() ? "access-key-id" : "secret-access-key";
-    return top.Error(set, fmt::format("is set but {} is not", unset));
+  for (const Backend* b : Backends()) {
+    if (b->check_defaults == nullptr) continue;
+    if (absl::Status s = b->check_defaults(top); !s.ok()) return s;
   }
 
   std::map<std::string, int> db_lines;

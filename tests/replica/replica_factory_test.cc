@@ -181,7 +181,8 @@ TEST(BackendRegistryTest, EveryRegistrationIsCompleteAndRoundTripsItsUrl) {
   ASSERT_GE(Backends().size(), 2u);
   for (const Backend* b : Backends()) {
     SCOPED_TRACE(b->scheme);
-    ASSERT_TRUE(b->from_url && b->describe && b->location && b->open && b->derive && b->transient);
+    ASSERT_TRUE(b->from_url && b->describe && b->location && b->open && b->derive && b->transient &&
+                b->location_from_config);
     EXPECT_EQ(FindBackend(b->scheme), b);
     EXPECT_THAT(KnownBackends(), HasSubstr(fmt::format("\"{}\"", b->scheme)));
     std::string url = b == &kFileBackend ? "file:///backups/app" : "s3://bucket/some/prefix";
@@ -192,8 +193,17 @@ TEST(BackendRegistryTest, EveryRegistrationIsCompleteAndRoundTripsItsUrl) {
     ReplicaOptions derived = b->derive(*o, "sub/app.db");
     EXPECT_EQ(derived.Describe(), url + "/sub/app.db");
     EXPECT_NE(b->location(*o), b->location(derived));
-    for (std::string_view key : b->config_keys) EXPECT_EQ(BackendOfKey(key), b) << key;
+    for (std::string_view key : b->settings_keys) EXPECT_EQ(BackendOfKey(key), b) << key;
+    if (!b->naming_key.empty()) {
+      EXPECT_EQ(BackendOfKey(b->naming_key), b);
+    }
   }
+  EXPECT_EQ(std::count_if(Backends().begin(), Backends().end(),
+                          [](const Backend* b) { return b->from_path != nullptr; }),
+            1);  // plain paths name one backend's replicas
+  LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions plain, ReplicaOptionsFromUrl("/backups/app"));
+  EXPECT_EQ(plain.type, PlainPathBackend().scheme);
+  EXPECT_EQ(plain.Describe(), "file:///backups/app");
   EXPECT_EQ(FindBackend("gs"), nullptr);
   EXPECT_EQ(BackendOfKey("sync-interval"), nullptr);  // every backend takes it
   EXPECT_TRUE(kS3Backend.transient(absl::UnavailableError("connection refused")));

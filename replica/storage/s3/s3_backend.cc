@@ -4,6 +4,7 @@
 #include "fmt/format.h"
 
 #include "replica/storage/backend.h"
+#include "replica/storage/s3/s3_config.h"
 #include "replica/storage/s3/s3_environment.h"
 #include "replica/storage/s3/s3_replica_client.h"
 #include "replica/storage/s3/s3_settings.h"
@@ -14,9 +15,8 @@ namespace {
 
 using namespace url_parts;  // NOLINT: the URL parsers' shared pieces
 
-constexpr std::string_view kKeys[] = {"bucket",           "endpoint",    "region",
-                                      "force-path-style", "skip-verify", "access-key-id",
-                                      "secret-access-key"};
+constexpr std::string_view kSettingsKeys[] = {"endpoint",    "region",        "force-path-style",
+                                              "skip-verify", "access-key-id", "secret-access-key"};
 
 absl::StatusOr<ReplicaOptions> ParseS3Url(std::string_view url, std::string_view rest) {
   ReplicaOptions r;
@@ -126,7 +126,12 @@ const Backend kS3Backend = {
     .transient = Transient,
     .spills_to_scratch = true,
     .parallel_reads = true,
-    .config_keys = kKeys,
+    .naming_key = "bucket",
+    .settings_keys = kSettingsKeys,
+    .from_path = nullptr,
+    .location_from_config = s3_config::LocationFromConfig,
+    .settings_from_config = s3_config::SettingsFromConfig,
+    .check_defaults = s3_config::CheckDefaults,
 };
 
 }  // namespace litesync
