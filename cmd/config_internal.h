@@ -249,6 +249,10 @@ inline constexpr std::string_view kLitestreamDbKeys[] = {"snapshot",
                                                          "max-checkpoint-page-count",
                                                          "restore-if-db-not-exists"};
 
+// heartbeat-url, heartbeat-interval and heartbeats: of the top level, after the
+// databases (a heartbeat's databases: must name configured ones). cmd/config_heartbeat.cc.
+absl::Status ParseHeartbeats(const MapView& top, Config* config);
+
 // Parses one replica map (`replica:` or an item of `replicas:`). `key` is its key
 // path. Applies `defaults` and the AWS_* / LITESTREAM_* environment fallbacks.
 absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML::Node& node,
