@@ -1,5 +1,5 @@
-// litesync.yml: the top level, dbs, dirs and heartbeats. The only yaml-cpp user
-// (with config_reader.cc and config_replica.cc); yaml-cpp exceptions stop here.
+// litesync.yml: the top level, dbs and dirs (heartbeats: config_heartbeat.cc). The
+// only yaml-cpp user (with the other cmd/config_*.cc); yaml-cpp exceptions stop here.
 #include "cmd/config.h"
 
 #include <fcntl.h>
@@ -11,16 +11,14 @@
 #include <span>
 #include <system_error>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "base/handles.h"
 #include "base/log.h"
-#include "base/secret.h"
 #include "fmt/format.h"
 #include <yaml-cpp/yaml.h>
 
 #include "cmd/config_internal.h"
-#include "heartbeat/health.h"
+#include "replica/storage/backend.h"
 
 namespace litesync {
 namespace {
@@ -176,125 +174,6 @@ absl::Status ParseDir(const std::string& file, const YAML::Node& item, const std
   return absl::OkStatus();
 }
 
-absl::Status CheckHeartbeatUrl(const MapView& m, std::string_view name, const std::string& url) {
-  std::string lower = absl::AsciiStrToLower(url);
-  size_t sep = lower.find("://");
-  std::string scheme = sep == std::string::npos ? "" : lower.substr(0, sep);
-  std::string host = sep == std::string::npos
-                         ? ""
-                         : url.substr(sep + 3, url.find_first_of("/?#", sep + 3) - sep - 3);
-  if ((scheme != "http" && scheme != "https") || host.empty()) {
-    return m.Error(name, fmt::format("must be an http:// or https:// URL (got \"{}\")",
-                                     RedactUrl(url, /*mask_path=*/true)));
-  }
-  return absl::OkStatus();
-}
-
-absl::Duration ClampInterval(const MapView& m, std::string_view name, absl::Duration d) {
-  if (d >= kMinHeartbeatInterval) return d;
-  LogWarn("heartbeat interval raised to the minimum",
-          {{"where", fmt::format("{}:{}: {}", m.file(), m.LineOf(name), m.KeyPath(name))},
-           {"interval", d},
-           {"min", kMinHeartbeatInterval}});
-  return kMinHeartbeatInterval;
-}
-
-// True when `path` is a configured database or lies in a configured dir.
-bool KnownDatabase(const Config& c, const std::string& path) {
-  for (const DbOptions& db : c.dbs) {
-    if (db.path == path) return true;
-  }
-  for (const DirOptions& d : c.dirs) {
-    if (path.size() > d.dir.size() && path.compare(0, d.dir.size(), d.dir) == 0 &&
-        (path[d.dir.size()] == '/' || d.dir == "/")) {
-      return true;
-    }
-  }
-  return false;
-}
-
-absl::Status ParseHeartbeatItem(const std::string& file, const YAML::Node& item, size_t i,
-                                int list_line, Config* config) {
-  std::string key = fmt::format("heartbeats[{}]", i);
-  absl::StatusOr<MapView> view =
-      MapView::Make(file, item, key, LineOf(item, list_line),
-                    {"url", "interval", "method", "timeout", "fail-url", "databases"});
-  if (!view.ok()) return view.status();
-  const MapView& m = *view;
-  HeartbeatTarget t;
-  std::string url, fail_url;
-  if (absl::Status s = m.ReadString("url", &url); !s.ok()) return s;
-  if (url.empty()) return m.Error(m.Has("url") ? "url" : "", "needs a url:");
-  if (absl::Status s = CheckHeartbeatUrl(m, "url", url); !s.ok()) return s;
-  t.url = Secret(url);
-  if (absl::Status s = m.ReadString("fail-url", &fail_url); !s.ok()) return s;
-  if (!fail_url.empty()) {
-    if (absl::Status s = CheckHeartbeatUrl(m, "fail-url", fail_url); !s.ok()) return s;
-    t.fail_url = Secret(fail_url);
-  }
-  if (absl::Status s = m.ReadDuration("interval", DurationRule::kPositive, &t.interval); !s.ok()) {
-    return s;
-  }
-  t.interval = ClampInterval(m, "interval", t.interval);
-  if (absl::Status s = m.ReadDuration("timeout", DurationRule::kPositive, &t.timeout); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = m.ReadString("method", &t.method); !s.ok()) return s;
-  t.method = absl::AsciiStrToUpper(t.method);
-  if (t.method != "GET" && t.method != "POST") {
-    return m.Error("method", fmt::format("must be GET or POST (got \"{}\")", t.method));
-  }
-  std::vector<std::string> dbs;
-  if (absl::Status s = m.ReadStringList("databases", &dbs); !s.ok()) return s;
-  for (size_t j = 0; j < dbs.size(); ++j) {
-    std::string abs = AbsolutePath(dbs[j]);
-    if (!KnownDatabase(*config, abs)) {
-      return ConfigError(file, LineOf(m.Get("databases")[j], m.LineOf("databases")),
-                         fmt::format("{}[{}]", m.KeyPath("databases"), j),
-                         fmt::format("{} is not one of the databases in dbs: or dirs:", abs));
-    }
-    t.databases.push_back(abs);
-  }
-  config->heartbeat.targets.push_back(std::move(t));
-  return absl::OkStatus();
-}
-
-absl::Status ParseHeartbeats(const MapView& top, Config* config) {
-  if (top.Has("heartbeat-interval") && !top.Has("heartbeat-url")) {
-    return top.Error("heartbeat-interval", "is set but heartbeat-url is not");
-  }
-  std::string url;
-  if (top.Has("heartbeat-url") && !top.Get("heartbeat-url").IsNull()) {
-    if (absl::Status s = top.ReadString("heartbeat-url", &url); !s.ok()) return s;
-  }
-  // An empty heartbeat-url (e.g. `${HC_URL}` with HC_URL="") turns the heartbeat off.
-  if (!url.empty()) {
-    if (absl::Status s = CheckHeartbeatUrl(top, "heartbeat-url", url); !s.ok()) return s;
-    HeartbeatTarget t;
-    t.url = Secret(url);
-    if (absl::Status s =
-            top.ReadDuration("heartbeat-interval", DurationRule::kPositive, &t.interval);
-        !s.ok()) {
-      return s;
-    }
-    t.interval = ClampInterval(top, "heartbeat-interval", t.interval);
-    config->heartbeat.targets.push_back(std::move(t));
-  }
-  if (!top.Has("heartbeats")) return absl::OkStatus();
-  YAML::Node list = top.Get("heartbeats");
-  if (list.IsNull()) return absl::OkStatus();
-  if (!list.IsSequence()) {
-    return top.Error("heartbeats", "must be a list: start each heartbeat with `- url:`");
-  }
-  for (size_t i = 0; i < list.size(); ++i) {
-    if (absl::Status s =
-            ParseHeartbeatItem(top.file(), list[i], i, top.LineOf("heartbeats"), config);
-        !s.ok())
-      return s;
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckAddr(const MapView& top, const std::string& addr) {
   size_t colon = addr.rfind(':');
   int port = 0;
@@ -318,13 +197,16 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
                        "etc/litesync.yml for an annotated example)");
   }
   std::vector<std::string_view> known = {
-      "log-level", "addr", "heartbeat-url", "heartbeat-interval", "heartbeats",
-      "dbs",       "dirs", "access-key-id", "secret-access-key",  "shutdown-sync-timeout"};
-  for (std::span<const std::string_view> more :
-       {std::span<const std::string_view>(config_internal::kLitestreamTopKeys),
-        std::span<const std::string_view>(config_internal::kLitestreamReplicaOnlyKeys)}) {
-    known.insert(known.end(), more.begin(), more.end());
+      "log-level",  "addr", "heartbeat-url", "heartbeat-interval",
+      "heartbeats", "dbs",  "dirs",          "shutdown-sync-timeout"};
+  known.insert(known.end(), std::begin(config_internal::kLitestreamTopKeys),
+               std::end(config_internal::kLitestreamTopKeys));
+  for (const Backend* b : Backends()) {  // every replica inherits its backend's keys set here
+    if (!b->naming_key.empty()) known.push_back(b->naming_key);
+    known.insert(known.end(), b->settings_keys.begin(), b->settings_keys.end());
   }
+  known.insert(known.end(), std::begin(config_internal::kLitestreamReplicaOnlyKeys),
+               std::end(config_internal::kLitestreamReplicaOnlyKeys));
   absl::StatusOr<MapView> view = MapView::Make(file, root, "", 1, known);
   if (!view.ok()) return view.status();
   const MapView& top = *view;
@@ -363,13 +245,9 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
       !s.ok()) {
     return s;
   }
-  std::string top_id, top_secret;
-  if (absl::Status s = top.ReadString("access-key-id", &top_id); !s.ok()) return s;
-  if (absl::Status s = top.ReadString("secret-access-key", &top_secret); !s.ok()) return s;
-  if (top_id.empty() != top_secret.empty()) {
-    std::string_view set = top_id.empty() ? "secret-access-key" : "access-key-id";
-    std::string_view unset = top_id.empty() ? "access-key-id" : "secret-access-key";
-    return top.Error(set, fmt::format("is set but {} is not", unset));
+  for (const Backend* b : Backends()) {
+    if (b->check_defaults == nullptr) continue;
+    if (absl::Status s = b->check_defaults(top); !s.ok()) return s;
   }
 
   std::map<std::string, int> db_lines;
@@ -401,7 +279,7 @@ absl::StatusOr<Config> ParseRoot(const YAML::Node& root, const std::string& file
     return top.Error(top.Has("dbs") ? "dbs" : "",
                      "no databases: add a dbs: list, each entry with a path and a replica");
   }
-  if (absl::Status s = ParseHeartbeats(top, &config); !s.ok()) return s;
+  if (absl::Status s = config_internal::ParseHeartbeats(top, &config); !s.ok()) return s;
   return config;
 }
 

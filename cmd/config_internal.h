@@ -17,9 +17,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/path.h"
 #include <yaml-cpp/yaml.h>
 
 #include "cmd/config.h"
+#include "replica/storage/config_view.h"
 #include "replica/storage/replica_options.h"
 
 namespace litesync::config_internal {
@@ -76,14 +78,15 @@ auto ParseExpandingEnv(const std::string& text, const std::string& path, bool ex
 // read.
 absl::StatusOr<std::string> ReadConfigFile(const std::string& path);
 
-// "~" and "~/x" from $HOME; relative paths against the working directory; then
-// lexically normalized with no trailing slash. Empty stays empty.
-std::string AbsolutePath(std::string_view path);
+// "~" and "~/x" from $HOME; relative paths against the working directory
+// (base/path.h, shared with the backends' config readers).
+using litesync::AbsolutePath;
 
 enum class DurationRule { kPositive, kNonNegative };
 
-// The keys and values of one YAML map, checked against the keys it may hold.
-class MapView {
+// The keys and values of one YAML map, checked against the keys it may hold; the
+// backends read their keys through it as a ConfigView.
+class MapView : public ConfigView {
  public:
   // Errors when `node` is not a map (or null/empty when `allow_null`), when a key is
   // repeated or unknown (with a did-you-mean or the list of known keys). `path` is
@@ -101,7 +104,7 @@ class MapView {
   // The keys present, in name order.
   std::vector<std::string> Keys() const;
 
-  bool Has(std::string_view name) const { return entries_.count(std::string(name)) > 0; }
+  bool Has(std::string_view name) const override { return entries_.count(std::string(name)) > 0; }
   // The value node (an undefined node when absent).
   YAML::Node Get(std::string_view name) const;
   int Line() const { return line_; }
@@ -111,15 +114,15 @@ class MapView {
   std::string KeyPath(std::string_view name) const;  // "dbs[0].replica" + "url"
 
   // Readers: an absent key leaves `out` unchanged and returns OK.
-  absl::Status ReadString(std::string_view name, std::string* out) const;
-  absl::Status ReadBool(std::string_view name, bool* out) const;
+  absl::Status ReadString(std::string_view name, std::string* out) const override;
+  absl::Status ReadBool(std::string_view name, bool* out) const override;
   absl::Status ReadInt(std::string_view name, int64_t min, int64_t* out) const;
   absl::Status ReadDuration(std::string_view name, DurationRule rule, absl::Duration* out) const;
   // A list of strings (a single scalar counts as a list of one).
   absl::Status ReadStringList(std::string_view name, std::vector<std::string>* out) const;
 
   // An error at `name` (its line, its key path), or at the map itself when empty.
-  absl::Status Error(std::string_view name, std::string_view msg) const;
+  absl::Status Error(std::string_view name, std::string_view msg) const override;
 
  private:
   struct Entry {
@@ -230,12 +233,7 @@ inline constexpr std::string_view kLitestreamTopKeys[] = {"logging",
                                                           "mcp-addr",
                                                           "shutdown-sync-interval",
                                                           "sync-interval",
-                                                          "validation-interval",
-                                                          "region",
-                                                          "bucket",
-                                                          "endpoint",
-                                                          "force-path-style",
-                                                          "skip-verify"};
+                                                          "validation-interval"};
 
 // A database's Litestream keys: snapshot: (its replicas' defaults), meta-path,
 // monitor-interval, max-sync-wal-bytes, max-checkpoint-page-count (read as
@@ -250,6 +248,10 @@ inline constexpr std::string_view kLitestreamDbKeys[] = {"snapshot",
                                                          "max-sync-wal-bytes",
                                                          "max-checkpoint-page-count",
                                                          "restore-if-db-not-exists"};
+
+// heartbeat-url, heartbeat-interval and heartbeats: of the top level, after the
+// databases (a heartbeat's databases: must name configured ones). cmd/config_heartbeat.cc.
+absl::Status ParseHeartbeats(const MapView& top, Config* config);
 
 // Parses one replica map (`replica:` or an item of `replicas:`). `key` is its key
 // path. Applies `defaults` and the AWS_* / LITESTREAM_* environment fallbacks.

@@ -1,6 +1,7 @@
-// Parsing of `replica:` / `replicas:` entries: type inference from url/path/bucket,
-// file and s3 URLs (with Litestream's ?endpoint=... query), defaults inherited from
-// the top level, AWS_* / LITESTREAM_* environment fallbacks, interval bounds.
+// Parsing of `replica:` / `replicas:` entries: the type from url: or type: (or
+// inferred from the keys), the location and settings each backend reads itself
+// (replica/storage/backend.h `location_from_config`), defaults inherited from the
+// top level, interval bounds.
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -12,7 +13,6 @@
 #include "cmd/config_internal.h"
 #include "replica/storage/backend.h"
 #include "replica/storage/replica_client.h"
-#include "replica/storage/s3/s3_environment.h"
 
 namespace litesync::config_internal {
 namespace {
@@ -27,67 +27,21 @@ const MapView& From(const MapView& m, const ReplicaDefaults& d, std::string_view
   return *d.top;
 }
 
-// The parameters of `url`'s query string, lower-cased ("forcePathStyle" ->
-// "forcepathstyle").
-std::vector<std::string> QueryNames(const std::string& url) {
-  std::vector<std::string> out;
-  size_t q = url.find('?');
-  if (q == std::string::npos) return out;
-  std::string query = url.substr(q + 1);
-  size_t start = 0;
-  while (start <= query.size()) {
-    size_t amp = query.find('&', start);
-    std::string kv =
-        query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
-    if (!kv.empty()) out.push_back(absl::AsciiStrToLower(kv.substr(0, kv.find('='))));
-    if (amp == std::string::npos) break;
-    start = amp + 1;
-  }
-  return out;
+// The backend's view of replica map `m` with the inherited defaults `d`.
+ReplicaConfig ConfigOf(const MapView& m, const ReplicaDefaults& d) {
+  ReplicaConfig c;
+  c.replica = &m;
+  c.defaults = d.top;
+  c.note = [&d](const ConfigView& from, std::string_view key, std::string_view text) {
+    Note(d, static_cast<const MapView&>(from), key, text);  // every view here is a MapView
+  };
+  return c;
 }
 
-// An s3:// URL with a query (Litestream's `s3://bucket/path?endpoint=...&region=...`):
-// the query's settings go in `r`; a key of the same map that sets one too is an error.
-absl::Status ParseS3UrlQuery(const MapView& m, const std::string& url, ReplicaOptions* r) {
-  if (url.find('#') != std::string::npos) return m.Error("url", "must not hold a #fragment");
-  absl::StatusOr<ReplicaOptions> parsed = ReplicaOptionsFromUrl(url);
-  if (!parsed.ok()) {
-    std::string msg(parsed.status().message());
-    if (msg.find("must start with http") != std::string::npos) {
-      msg +=
-          " (Litestream guesses http:// for local hosts and https:// for others; litesync "
-          "needs the scheme written)";
-    }
-    return m.Error("url", msg);
-  }
-  for (const std::string& name : QueryNames(url)) {
-    std::string key = name == "forcepathstyle" || name == "force_path_style" ? "force-path-style"
-                      : name == "skipverify" || name == "skip_verify"        ? "skip-verify"
-                                                                             : name;
-    if (m.Has(key)) {
-      return m.Error(key, fmt::format("is also given in the url's query (?{}=); keep one", name));
-    }
-    if (key == "endpoint") r->endpoint = parsed->endpoint;
-    if (key == "region") r->region = parsed->region;
-    if (key == "force-path-style") r->force_path_style = parsed->force_path_style;
-    if (key == "skip-verify") r->skip_verify = parsed->skip_verify;
-  }
-  r->bucket = parsed->bucket;
-  r->prefix = parsed->prefix;
-  return absl::OkStatus();
-}
-
-std::string StripSlashes(std::string s) {
-  while (!s.empty() && s.front() == '/') s.erase(s.begin());
-  while (!s.empty() && s.back() == '/') s.pop_back();
-  return s;
-}
-
-absl::Status ParseBucketOrPath(const MapView& m, const ReplicaDefaults& d, const std::string& path,
-                               ReplicaOptions* r);
-
-// Fills type/path/bucket/prefix from `url:` (or from path/bucket when there is none).
-absl::Status ParseLocation(const MapView& replica, const ReplicaDefaults& d, ReplicaOptions* r) {
+// Sets the type from `url:` (or infers it from the keys when there is none) and
+// has the backend read the location into `r`; `c.url` is the url read.
+absl::Status ParseLocation(const MapView& replica, const ReplicaDefaults& d, ReplicaConfig* c,
+                           ReplicaOptions* r) {
   std::string url, path;
   if (absl::Status s = replica.ReadString("url", &url); !s.ok()) return s;
   if (absl::Status s = replica.ReadString("path", &path); !s.ok()) return s;
@@ -96,6 +50,7 @@ absl::Status ParseLocation(const MapView& replica, const ReplicaDefaults& d, Rep
   const bool inherited = !replica.Has("url") && !replica.Has("path") && d.url_from != nullptr;
   if (inherited) url = d.url;
   const MapView& m = inherited ? *d.url_from : replica;
+  const Backend* backend = FindBackend(r->type);
   if (!url.empty()) {
     size_t sep = url.find("://");
     if (sep == std::string::npos) {
@@ -107,184 +62,25 @@ absl::Status ParseLocation(const MapView& replica, const ReplicaDefaults& d, Rep
     if (std::string why = RefusedBackendReason(scheme); !why.empty()) {
       return m.Error("url", fmt::format("{}:// replicas are not supported: {}", scheme, why));
     }
-    if (!FindBackend(scheme)) {
+    backend = FindBackend(scheme);
+    if (!backend) {
       return m.Error("url", fmt::format("scheme must be {} (got \"{}\")", KnownBackends(), scheme));
     }
     if (!r->type.empty() && r->type != scheme) {
       return m.Error("type", fmt::format("is \"{}\" but url is an {}:// URL", r->type, scheme));
     }
-    r->type = scheme;
-    if (m.Has("path")) {
-      return m.Error("path", scheme == "file"
-                                 ? "give either url or path, not both"
-                                 : "the key prefix goes in the url (s3://bucket/prefix)");
-    }
-    if (m.Has("bucket"))
-      return m.Error("bucket", "the bucket goes in the url (s3://bucket/prefix)");
-    std::string rest = url.substr(sep + 3);
-    if (scheme == "s3" && rest.find_first_of("?#") != std::string::npos) {
-      return ParseS3UrlQuery(m, url, r);
-    }
-    if (rest.find_first_of("?#") != std::string::npos) {
-      return m.Error("url", "a file URL takes no ?query or #fragment");
-    }
-    size_t slash = rest.find('/');
-    std::string host = rest.substr(0, slash);
-    std::string after = slash == std::string::npos ? "" : rest.substr(slash);
-    if (scheme == "file") {
-      if (!host.empty() && host != "localhost") {
-        return m.Error("url", fmt::format("a file URL needs an absolute path: file:///{} (or use "
-                                          "path: for a relative directory)",
-                                          rest));
-      }
-      if (StripSlashes(after).empty()) return m.Error("url", "names no directory");
-      r->path = AbsolutePath(after);
-    } else {
-      if (host.empty()) return m.Error("url", "names no bucket: write s3://bucket/prefix");
-      if (absl::AsciiStrToLower(host).rfind("arn:", 0) == 0) {
-        return m.Error("url",
-                       "S3 access point ARNs are not supported; give the access point's alias "
-                       "as the bucket (s3://<alias>/prefix)");
-      }
-      if (host.find('@') != std::string::npos) {
-        return m.Error("url", "must not carry credentials; use access-key-id/secret-access-key");
-      }
-      r->bucket = host;
-      r->prefix = StripSlashes(after);
-    }
-    return absl::OkStatus();
-  }
-  return ParseBucketOrPath(replica, d, path, r);
-}
-
-// A replica given by path: (and bucket:) rather than a url.
-absl::Status ParseBucketOrPath(const MapView& m, const ReplicaDefaults& d, const std::string& path,
-                               ReplicaOptions* r) {
-  std::string bucket;
-  // Litestream: a replica without url: or type: is a file replica, unless it names a
-  // bucket itself (litesync's reading: then it can only mean S3).
-  const MapView& bucket_from = From(m, d, "bucket");
-  if (absl::Status s = bucket_from.ReadString("bucket", &bucket); !s.ok()) return s;
-  if (r->type.empty()) {
-    if (m.Has("bucket")) {
-      r->type = "s3";
-    } else if (m.Has("path")) {
-      r->type = "file";
-    } else {
-      return m.Error("", "needs a url (file:///backups/app or s3://bucket/prefix) or a path");
+    c->url = url;
+    c->url_from = &m;
+  } else if (r->type.empty()) {
+    // Litestream: a replica without url: or type: is a file replica, unless it names a
+    // bucket itself (litesync's reading: then it can only mean S3).
+    backend = InferBackend(replica);
+    if (!backend) {
+      return replica.Error("", "needs a url (file:///backups/app or s3://bucket/prefix) or a path");
     }
   }
-  if (r->type == "file") {
-    if (path.empty()) return m.Error(m.Has("path") ? "path" : "", "needs a path (or a url)");
-    r->path = AbsolutePath(path);
-  } else {
-    if (bucket.empty()) {
-      return bucket_from.Error(bucket_from.Has("bucket") ? "bucket" : "",
-                               "an s3 replica needs a bucket: write url: s3://bucket/prefix");
-    }
-    r->bucket = bucket;
-    r->prefix = StripSlashes(path);  // Litestream: with `bucket:`, `path:` is the key prefix
-  }
-  return absl::OkStatus();
-}
-
-// "host.example.com[:port][/...]" or "localhost[:port]": a host name Litestream
-// would put a scheme in front of.
-bool LooksLikeHost(const std::string& lower) {
-  std::string host = lower.substr(0, lower.find_first_of(":/"));
-  return host == "localhost" ||
-         (host.find('.') != std::string::npos &&
-          host.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") == std::string::npos);
-}
-
-// The endpoint: the URL's query, else the endpoint key (replica, then top level),
-// else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL.
-absl::Status ParseEndpoint(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
-  const MapView& src = From(m, d, "endpoint");
-  std::string endpoint_source = "endpoint";
-  if (r->endpoint.empty()) {
-    if (absl::Status s = src.ReadString("endpoint", &r->endpoint); !s.ok()) return s;
-    if (const S3Environment env = ReadS3Environment();
-        r->endpoint.empty() && !src.Has("endpoint") && !env.endpoint.empty()) {
-      r->endpoint = env.endpoint;
-      endpoint_source = env.endpoint_var;
-    }
-  }
-  if (r->endpoint.empty()) return absl::OkStatus();
-  std::string lower = absl::AsciiStrToLower(r->endpoint);
-  if (endpoint_source == "endpoint" && src.Has("endpoint") &&
-      lower.find("://") == std::string::npos && LooksLikeHost(lower)) {
-    // Litestream's rule for an endpoint without a scheme: http:// for local and
-    // private hosts, https:// for the rest.
-    std::string host = lower.substr(0, lower.find_first_of(":/"));
-    bool local = host == "localhost" || host.rfind("127.", 0) == 0 ||
-                 host.rfind("192.168.", 0) == 0 || host.rfind("10.", 0) == 0 ||
-                 host.rfind("172.16.", 0) == 0 || host.rfind("172.17.", 0) == 0;
-    r->endpoint = (local ? "http://" : "https://") + r->endpoint;
-    Note(d, src, "endpoint", fmt::format("has no scheme: read as {}", r->endpoint));
-    lower = absl::AsciiStrToLower(r->endpoint);
-  }
-  if (lower.rfind("http://", 0) != 0 && lower.rfind("https://", 0) != 0) {
-    std::string msg =
-        fmt::format("must start with http:// or https:// (got \"{}\")", RedactUrl(r->endpoint));
-    if (endpoint_source != "endpoint") msg = fmt::format("{} {}", endpoint_source, msg);
-    return src.Error(endpoint_source == "endpoint" && src.Has("endpoint") ? "endpoint" : "", msg);
-  }
-  while (r->endpoint.back() == '/') r->endpoint.pop_back();
-  return absl::OkStatus();
-}
-
-// Credentials: the replica's keys, else the top level's, else AWS_* (and, where an
-// AWS_* variable is not set, Litestream's LITESTREAM_ACCESS_KEY_ID/_SECRET_ACCESS_KEY).
-absl::Status ParseCredentials(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
-  bool own = m.Has("access-key-id") || m.Has("secret-access-key");
-  bool top = d.top != nullptr && (d.top->Has("access-key-id") || d.top->Has("secret-access-key"));
-  const MapView& src = !own && top ? *d.top : m;
-  std::string id, secret;
-  if (absl::Status s = src.ReadString("access-key-id", &id); !s.ok()) return s;
-  if (absl::Status s = src.ReadString("secret-access-key", &secret); !s.ok()) return s;
-  std::string id_name = "access-key-id", secret_name = "secret-access-key";
-  std::string token;
-  if (id.empty() && secret.empty()) {
-    const S3Environment env = ReadS3Environment();
-    id = env.access_key_id;
-    secret = env.secret_access_key.reveal();
-    token = env.session_token.reveal();
-    id_name = env.access_key_id_var;
-    secret_name = env.secret_access_key_var;
-  }
-  if (id.empty() != secret.empty()) {
-    std::string_view set = id.empty() ? secret_name : id_name;
-    std::string_view unset = id.empty() ? id_name : secret_name;
-    return src.Error(src.Has(set) ? set : "", fmt::format("{} is set but {} is not", set, unset));
-  }
-  r->access_key_id = Secret(id);
-  r->secret_access_key = Secret(secret);
-  r->session_token = Secret(token);
-  return absl::OkStatus();
-}
-
-absl::Status ParseS3Settings(const MapView& m, const ReplicaDefaults& d, ReplicaOptions* r) {
-  if (absl::Status s = ParseEndpoint(m, d, r); !s.ok()) return s;
-  if (r->region.empty()) {
-    if (absl::Status s = From(m, d, "region").ReadString("region", &r->region); !s.ok()) return s;
-  }
-  if (r->region.empty()) r->region = ReadS3Environment().region;
-  // Unset, the S3 client picks: path style with an endpoint (MinIO, s3rver, R2...),
-  // virtual-hosted on AWS.
-  if (const MapView& src = From(m, d, "force-path-style");
-      !r->force_path_style.has_value() && src.Has("force-path-style")) {
-    bool path_style = false;
-    if (absl::Status s = src.ReadBool("force-path-style", &path_style); !s.ok()) return s;
-    r->force_path_style = path_style;
-  }
-  if (!r->skip_verify) {
-    if (absl::Status s = From(m, d, "skip-verify").ReadBool("skip-verify", &r->skip_verify);
-        !s.ok()) {
-      return s;
-    }
-  }
-  return ParseCredentials(m, d, r);
+  r->type = std::string(backend->scheme);
+  return backend->location_from_config(*c, r);
 }
 
 // compaction-intervals: [30s, 5m, 1h]: levels 1, 2, 3; missing entries and 0
@@ -360,25 +156,14 @@ std::string ReplicaLocation(const ReplicaOptions& r) {
 absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML::Node& node,
                                             const std::string& key, int parent_line,
                                             const ReplicaDefaults& d) {
-  std::vector<std::string_view> known = {"type",
-                                         "name",
-                                         "url",
-                                         "path",
-                                         "bucket",
-                                         "endpoint",
-                                         "region",
-                                         "force-path-style",
-                                         "skip-verify",
-                                         "access-key-id",
-                                         "secret-access-key",
-                                         "sync-interval",
-                                         "retention",
-                                         "snapshot-interval",
-                                         "validation-interval",
-                                         "liveness-interval",
-                                         "compaction-intervals",
-                                         "age",
-                                         "retention-check-interval"};
+  std::vector<std::string_view> known = {"type", "name", "url", "path"};
+  for (const Backend* b : Backends()) {
+    if (!b->naming_key.empty()) known.push_back(b->naming_key);
+    known.insert(known.end(), b->settings_keys.begin(), b->settings_keys.end());
+  }
+  known.insert(known.end(),
+               {"sync-interval", "retention", "snapshot-interval", "validation-interval",
+                "liveness-interval", "compaction-intervals", "age", "retention-check-interval"});
   for (std::string_view k : kLitestreamReplicaOnlyKeys) known.push_back(k);
   known.insert(known.end(), d.extra_keys.begin(), d.extra_keys.end());
   absl::StatusOr<MapView> view = MapView::Make(file, node, key, parent_line, known);
@@ -397,7 +182,8 @@ absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML:
     return m.Error("type", fmt::format("must be {} (got \"{}\")", KnownBackends(), r.type));
   }
   if (absl::Status s = m.ReadString("name", &r.name); !s.ok()) return s;
-  if (absl::Status s = ParseLocation(m, d, &r); !s.ok()) return s;
+  ReplicaConfig c = ConfigOf(m, d);
+  if (absl::Status s = ParseLocation(m, d, &c, &r); !s.ok()) return s;
   // After the type and the URL: "nats replicas are not supported" says more than
   // "password is a setting of nats replicas".
   for (const std::string& k : m.Keys()) {
@@ -411,8 +197,8 @@ absl::StatusOr<ReplicaOptions> ParseReplica(const std::string& file, const YAML:
       return m.Error(k, fmt::format("applies only to {} replicas", owner->scheme));
     }
   }
-  if (r.type == kS3Backend.scheme) {
-    if (absl::Status s = ParseS3Settings(m, d, &r); !s.ok()) return s;
+  if (const Backend* backend = FindBackend(r.type); backend->settings_from_config) {
+    if (absl::Status s = backend->settings_from_config(c, &r); !s.ok()) return s;
   }
   if (absl::Status s = ParseIntervals(m, d, &r); !s.ok()) return s;
   if (absl::Status s = ParseAge(m, &r.age); !s.ok()) return s;

@@ -4,17 +4,13 @@
 #include <tuple>
 
 #include "base/log.h"
-#include "base/secret.h"
 
 namespace litesync {
 namespace {
 
 auto Tie(const ReplicaOptions& r) {
-  return std::tie(r.type, r.name, r.path, r.bucket, r.prefix, r.endpoint, r.region,
-                  r.force_path_style, r.skip_verify, r.access_key_id.reveal(),
-                  r.secret_access_key.reveal(), r.session_token.reveal(), r.sync_interval,
-                  r.retention, r.snapshot_interval, r.validation_interval, r.liveness_interval,
-                  r.maintenance);
+  return std::tie(r.type, r.name, r.backend_settings, r.sync_interval, r.retention,
+                  r.snapshot_interval, r.validation_interval, r.liveness_interval, r.maintenance);
 }
 
 std::string ReplicaList(const DbOptions& db) {

@@ -15,6 +15,7 @@
 #include "cmd/command.h"
 #include "cmd/config_internal.h"
 #include "heartbeat/heartbeat_url.h"
+#include "replica/storage/backend.h"
 
 namespace litesync {
 namespace {
@@ -24,10 +25,19 @@ using config_internal::DurationRule;
 using config_internal::LineOf;
 using config_internal::MapView;
 
-// Replica keys defaults: and an entry share (the replica parser reads them).
-constexpr std::string_view kReplicaKeys[] = {
-    "url",           "endpoint",          "region", "force-path-style", "skip-verify",
-    "access-key-id", "secret-access-key", "age"};
+// Replica keys defaults: and an entry share (the replica parser reads them): a
+// location is a url (or an entry's path:), the backends' settings are inherited.
+const std::vector<std::string_view>& ReplicaKeys() {
+  static const std::vector<std::string_view> keys = [] {
+    std::vector<std::string_view> out = {"url"};
+    for (const Backend* b : Backends()) {
+      out.insert(out.end(), b->settings_keys.begin(), b->settings_keys.end());
+    }
+    out.push_back("age");
+    return out;
+  }();
+  return keys;
+}
 // What the monitor reads itself, in defaults: and in an entry.
 constexpr std::string_view kMonitorKeys[] = {"max-age",  "check-interval", "verify-interval",
                                              "push-url", "fail-url",       "push-interval"};
@@ -153,7 +163,7 @@ absl::Status ParseEntry(const YAML::Node& item, size_t i, int list_line, const M
                         MonitorConfig* config) {
   std::string key = fmt::format("replicas[{}]", i);
   int line = LineOf(item, list_line);
-  const std::vector<std::string_view> known = Keys({kReplicaKeys, kMonitorKeys, kEntryKeys});
+  const std::vector<std::string_view> known = Keys({ReplicaKeys(), kMonitorKeys, kEntryKeys});
   if (absl::Status s = RefuseReplicateKeys(config->path, item, key, line); !s.ok()) return s;
   absl::StatusOr<MapView> view = MapView::Make(config->path, item, key, line, known);
   if (!view.ok()) return view.status();
@@ -337,7 +347,7 @@ absl::StatusOr<MonitorConfig> ParseRoot(const YAML::Node& root, const std::strin
     }
     absl::StatusOr<MapView> d =
         MapView::Make(file, top.Get("defaults"), "defaults", top.LineOf("defaults"),
-                      Keys({kReplicaKeys, kMonitorKeys}));
+                      Keys({ReplicaKeys(), kMonitorKeys}));
     if (!d.ok()) return d.status();
     defaults = *std::move(d);
   }

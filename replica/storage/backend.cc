@@ -33,13 +33,28 @@ std::string KnownBackends() {
 const Backend* BackendOfKey(std::string_view key) {
   const Backend* found = nullptr;
   for (const Backend* b : kBackends) {
-    if (std::find(b->config_keys.begin(), b->config_keys.end(), key) == b->config_keys.end()) {
+    if (key != b->naming_key && std::find(b->settings_keys.begin(), b->settings_keys.end(), key) ==
+                                    b->settings_keys.end()) {
       continue;
     }
     if (found) return nullptr;
     found = b;
   }
   return found;
+}
+
+const Backend& PlainPathBackend() {
+  for (const Backend* b : kBackends) {
+    if (b->from_path != nullptr) return *b;
+  }
+  return *kBackends[0];
+}
+
+const Backend* InferBackend(const ConfigView& replica) {
+  for (const Backend* b : kBackends) {
+    if (!b->naming_key.empty() && replica.Has(b->naming_key)) return b;
+  }
+  return replica.Has("path") ? &PlainPathBackend() : nullptr;
 }
 
 bool AnySpillsToScratch(std::span<const ReplicaOptions> replicas) {

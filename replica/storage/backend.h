@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
+#include "replica/storage/config_view.h"
 #include "replica/storage/replica_client.h"
 #include "replica/storage/replica_options.h"
 
@@ -41,8 +42,25 @@ struct Backend {
   // Large objects come faster as ranged reads on parallel connections (a store
   // across a network) than as one read.
   bool parallel_reads = false;
-  // Config keys only this backend's replicas take (another type refuses them).
-  std::span<const std::string_view> config_keys;
+  // Config files (litesync.yml, monitor.yml; config_view.h). A key that, with
+  // neither url: nor type:, makes a replica this backend's ("bucket"), or empty.
+  std::string_view naming_key;
+  // The backend's other keys, inherited from the defaults like the rest; every
+  // one of these and `naming_key` is refused in another backend's replica.
+  std::span<const std::string_view> settings_keys;
+  // The replica at a plain path (a URL without a scheme, a config's replica
+  // with only path:): one registration takes them, the others leave this null.
+  ReplicaOptions (*from_path)(std::string_view path) = nullptr;
+  // The replica's location, from `config.url` when it is set (its scheme is this
+  // backend's; the url's map holds no other location key), else from the keys.
+  absl::Status (*location_from_config)(const ReplicaConfig& config, ReplicaOptions* options);
+  // The backend's settings (`settings_keys`, then the environment), read after
+  // the location and the checks of every key; null when there are none.
+  absl::Status (*settings_from_config)(const ReplicaConfig& config,
+                                       ReplicaOptions* options) = nullptr;
+  // Checks the backend's keys written as defaults (the config's top level) once,
+  // so a mistake there shows even while no replica inherits it; may be null.
+  absl::Status (*check_defaults)(const ConfigView& defaults) = nullptr;
 };
 
 // The registration for `scheme` (case-sensitive, lower case), or null.
@@ -51,8 +69,15 @@ const Backend* FindBackend(std::string_view scheme);
 std::span<const Backend* const> Backends();
 // The known schemes for messages: "\"file\" or \"s3\"".
 std::string KnownBackends();
-// The backend that takes config key `key`, when only one does, else null.
+// The backend that takes config key `key` (its naming or settings key), when
+// only one does, else null.
 const Backend* BackendOfKey(std::string_view key);
+// The backend of a config's replica given with neither url: nor type:, from the
+// keys of its map: the backend whose naming key it holds, else the plain-path
+// backend when it holds path:, else null.
+const Backend* InferBackend(const ConfigView& replica);
+// The backend of plain paths (the one with `from_path`).
+const Backend& PlainPathBackend();
 
 // True when any of `replicas` spills large downloads to the scratch directory.
 bool AnySpillsToScratch(std::span<const ReplicaOptions> replicas);

@@ -29,12 +29,7 @@ absl::StatusOr<std::unique_ptr<ReplicaClient>> NewReplicaClient(const ReplicaOpt
 absl::StatusOr<ReplicaOptions> ReplicaOptionsFromUrl(std::string_view url) {
   if (url.empty()) return absl::InvalidArgumentError("replica URL is empty");
   size_t sep = url.find("://");
-  if (sep == std::string_view::npos) {
-    ReplicaOptions o;  // a plain directory path
-    o.type = std::string(kFileBackend.scheme);
-    o.path = std::string(url);
-    return o;
-  }
+  if (sep == std::string_view::npos) return PlainPathBackend().from_path(url);
   std::string scheme = url_parts::Lower(url.substr(0, sep));
   const Backend* backend = FindBackend(scheme);
   if (!backend) {

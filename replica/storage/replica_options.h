@@ -11,6 +11,8 @@
 #include "absl/time/time.h"
 #include "base/secret.h"
 
+#include "replica/storage/backend_settings.h"
+
 namespace litesync {
 
 // Encryption at rest with age (replica/crypto/age.h). Off when both lists are
@@ -23,25 +25,24 @@ struct AgeOptions {
 };
 
 struct ReplicaOptions {
-  std::string type;  // "file" or "s3"
+  std::string type;  // a registered backend's scheme (replica/storage/backend.h)
   std::string name;  // optional, for logs and status; defaults to type
 
-  // file: the replica directory (absolute or relative to the working directory).
-  std::string path;
-
-  // s3: bucket and key prefix (no leading or trailing slash), server settings.
-  std::string bucket;
-  std::string prefix;
-  std::string endpoint;  // e.g. http://127.0.0.1:9000; empty: AWS for `region`
-  std::string region;    // empty: us-east-1
-  // Path style (https://host/BUCKET/key) or virtual-hosted (https://BUCKET.host/key).
-  // Unset: path style with an endpoint (what S3-compatible servers accept without
-  // DNS per bucket), virtual-hosted on AWS.
-  std::optional<bool> force_path_style;
-  bool skip_verify = false;
-  Secret access_key_id;
-  Secret secret_access_key;
-  Secret session_token;
+  // The backend's own settings (its folder's FileSettings, S3Settings...): where
+  // the replica lives and how to reach it. `settings<T>()` on const options gives
+  // T's defaults when they hold none (or another backend's); on mutable options
+  // it makes them.
+  BackendSettingsHolder backend_settings;
+  template <typename T>
+  const T& settings() const {
+    static const T kDefaults;
+    const T* s = backend_settings.Find<T>();
+    return s != nullptr ? *s : kDefaults;
+  }
+  template <typename T>
+  T& settings() {
+    return backend_settings.Get<T>();
+  }
 
   absl::Duration sync_interval = absl::Seconds(1);
   absl::Duration retention = absl::Hours(24);

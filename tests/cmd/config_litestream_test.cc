@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cmd/config.h"
+#include "replica/storage/s3/s3_settings.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -104,19 +105,19 @@ dbs:
       path: /backups/c
 )"));
   const ReplicaOptions& a = c.dbs[0].replicas[0];
-  EXPECT_EQ(a.bucket, "shared");
-  EXPECT_EQ(a.prefix, "a");
-  EXPECT_EQ(a.region, "eu-west-1");
-  EXPECT_EQ(a.endpoint, "http://127.0.0.1:9000");
+  EXPECT_EQ(a.settings<S3Settings>().bucket, "shared");
+  EXPECT_EQ(a.settings<S3Settings>().prefix, "a");
+  EXPECT_EQ(a.settings<S3Settings>().region, "eu-west-1");
+  EXPECT_EQ(a.settings<S3Settings>().endpoint, "http://127.0.0.1:9000");
   EXPECT_EQ(a.sync_interval, absl::Seconds(5));
-  EXPECT_EQ(a.access_key_id.reveal(), "topid");
-  EXPECT_EQ(a.secret_access_key.reveal(), "topsecret");
-  EXPECT_EQ(a.force_path_style, std::optional<bool>(false));
-  EXPECT_TRUE(a.skip_verify);
+  EXPECT_EQ(a.settings<S3Settings>().access_key_id.reveal(), "topid");
+  EXPECT_EQ(a.settings<S3Settings>().secret_access_key.reveal(), "topsecret");
+  EXPECT_EQ(a.settings<S3Settings>().force_path_style, std::optional<bool>(false));
+  EXPECT_TRUE(a.settings<S3Settings>().skip_verify);
   EXPECT_EQ(a.validation_interval, absl::Hours(1));
   const ReplicaOptions& b = c.dbs[1].replicas[0];  // its own keys win
-  EXPECT_EQ(b.bucket, "own");
-  EXPECT_EQ(b.region, "us-east-2");
+  EXPECT_EQ(b.settings<S3Settings>().bucket, "own");
+  EXPECT_EQ(b.settings<S3Settings>().region, "us-east-2");
   EXPECT_EQ(b.sync_interval, absl::Seconds(2));
   const ReplicaOptions& f = c.dbs[2].replicas[0];  // a file replica takes only what applies
   EXPECT_EQ(f.type, "file");
@@ -142,9 +143,9 @@ dbs:
 )"));
   const ReplicaOptions& r = c.dbs[0].replicas[0];
   EXPECT_EQ(r.type, "s3");
-  EXPECT_EQ(r.bucket, "mybkt.litestream.io");
-  EXPECT_EQ(r.prefix, "db");
-  EXPECT_EQ(r.region, "us-west-1");
+  EXPECT_EQ(r.settings<S3Settings>().bucket, "mybkt.litestream.io");
+  EXPECT_EQ(r.settings<S3Settings>().prefix, "db");
+  EXPECT_EQ(r.settings<S3Settings>().region, "us-west-1");
   EXPECT_EQ(r.retention, absl::Hours(72));
   EXPECT_THAT(c.notes, Contains(HasSubstr("retention-check-interval: ignored")));
 }
@@ -157,12 +158,12 @@ dbs:
       url: s3://bkt/app?endpoint=http://127.0.0.1:9000&region=auto&forcePathStyle=false&skipVerify=true
 )"));
   const ReplicaOptions& r = c.dbs[0].replicas[0];
-  EXPECT_EQ(r.bucket, "bkt");
-  EXPECT_EQ(r.prefix, "app");
-  EXPECT_EQ(r.endpoint, "http://127.0.0.1:9000");
-  EXPECT_EQ(r.region, "auto");
-  EXPECT_EQ(r.force_path_style, std::optional<bool>(false));
-  EXPECT_TRUE(r.skip_verify);
+  EXPECT_EQ(r.settings<S3Settings>().bucket, "bkt");
+  EXPECT_EQ(r.settings<S3Settings>().prefix, "app");
+  EXPECT_EQ(r.settings<S3Settings>().endpoint, "http://127.0.0.1:9000");
+  EXPECT_EQ(r.settings<S3Settings>().region, "auto");
+  EXPECT_EQ(r.settings<S3Settings>().force_path_style, std::optional<bool>(false));
+  EXPECT_TRUE(r.settings<S3Settings>().skip_verify);
   EXPECT_THAT(Error("dbs:\n  - path: /a.db\n    replica: {url: 's3://b/p?endpoint=minio:9000'}\n"),
               AllOf(StartsWith("litestream.yml:3: dbs[0].replica.url: "),
                     HasSubstr("must start with http:// or https://"),
@@ -177,8 +178,8 @@ dbs:
   - path: /b.db
     replica: {type: s3, bucket: c, endpoint: "localhost:9000"}
 )"));
-  EXPECT_EQ(c.dbs[0].replicas[0].endpoint, "https://fly.storage.tigris.dev");
-  EXPECT_EQ(c.dbs[1].replicas[0].endpoint, "http://localhost:9000");
+  EXPECT_EQ(c.dbs[0].replicas[0].settings<S3Settings>().endpoint, "https://fly.storage.tigris.dev");
+  EXPECT_EQ(c.dbs[1].replicas[0].settings<S3Settings>().endpoint, "http://localhost:9000");
   EXPECT_THAT(c.notes, Contains(StartsWith("litestream.yml:4: dbs[0].replica.endpoint: has no "
                                            "scheme: read as https://fly.storage.tigris.dev")));
 }
@@ -202,7 +203,7 @@ dirs:
   EXPECT_EQ(c.dirs[0].dir, "/var/lib/tenants");
   EXPECT_EQ(c.dirs[0].pattern, "*.sqlite");
   EXPECT_TRUE(c.dirs[0].recursive);
-  EXPECT_EQ(c.dirs[0].replicas[0].prefix, "tenants");
+  EXPECT_EQ(c.dirs[0].replicas[0].settings<S3Settings>().prefix, "tenants");
   EXPECT_EQ(c.dirs[1].dir, "/srv/other");  // litesync's own dirs: stays an alias
   EXPECT_THAT(c.notes, IsEmpty());
   ASSERT_EQ(c.dbs.size(), 1u);
@@ -356,15 +357,15 @@ TEST_F(LitestreamConfigTest, LitestreamCredentialVariablesAreReadWhereAwsOnesAre
   setenv("LITESTREAM_SECRET_ACCESS_KEY", "lssecret", 1);
   const std::string text = "dbs:\n  - path: /a.db\n    replica: {url: 's3://b/a'}\n";
   LS_ASSERT_OK_AND_ASSIGN(Config c, Parse(text));
-  EXPECT_EQ(c.dbs[0].replicas[0].access_key_id.reveal(), "lsid");
-  EXPECT_EQ(c.dbs[0].replicas[0].secret_access_key.reveal(), "lssecret");
+  EXPECT_EQ(c.dbs[0].replicas[0].settings<S3Settings>().access_key_id.reveal(), "lsid");
+  EXPECT_EQ(c.dbs[0].replicas[0].settings<S3Settings>().secret_access_key.reveal(), "lssecret");
   setenv("AWS_ACCESS_KEY_ID", "awsid", 1);  // Litestream: AWS_* wins when both are set
   setenv("AWS_SECRET_ACCESS_KEY", "awssecret", 1);
   LS_ASSERT_OK_AND_ASSIGN(Config d, Parse(text));
-  EXPECT_EQ(d.dbs[0].replicas[0].access_key_id.reveal(), "awsid");
+  EXPECT_EQ(d.dbs[0].replicas[0].settings<S3Settings>().access_key_id.reveal(), "awsid");
   unsetenv("AWS_SECRET_ACCESS_KEY");  // the secret then comes from LITESTREAM_*, as there
   LS_ASSERT_OK_AND_ASSIGN(Config e, Parse(text));
-  EXPECT_EQ(e.dbs[0].replicas[0].secret_access_key.reveal(), "lssecret");
+  EXPECT_EQ(e.dbs[0].replicas[0].settings<S3Settings>().secret_access_key.reveal(), "lssecret");
   unsetenv("LITESTREAM_SECRET_ACCESS_KEY");
   EXPECT_EQ(Error(text),
             "litestream.yml:3: dbs[0].replica: AWS_ACCESS_KEY_ID is set but "

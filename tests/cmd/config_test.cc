@@ -15,6 +15,8 @@
 #include <gtest/gtest.h>
 
 #include "cmd/config_internal.h"
+#include "replica/storage/file/file_settings.h"
+#include "replica/storage/s3/s3_settings.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -108,7 +110,7 @@ dbs:
   ASSERT_EQ(db.replicas.size(), 1u);
   const ReplicaOptions& r = db.replicas[0];
   EXPECT_EQ(r.type, "file");
-  EXPECT_EQ(r.path, "/backups/app");
+  EXPECT_EQ(r.settings<FileSettings>().path, "/backups/app");
   EXPECT_EQ(r.sync_interval, absl::Seconds(1));
   EXPECT_EQ(r.retention, absl::Hours(24));
   EXPECT_EQ(r.snapshot_interval, absl::ZeroDuration());
@@ -158,7 +160,7 @@ dbs:
   const ReplicaOptions& f = db.replicas[0];
   EXPECT_EQ(f.name, "local");
   EXPECT_EQ(f.type, "file");
-  EXPECT_EQ(f.path, "/backups/app");
+  EXPECT_EQ(f.settings<FileSettings>().path, "/backups/app");
   EXPECT_EQ(f.sync_interval, absl::Milliseconds(500));
   EXPECT_EQ(f.retention, absl::Hours(72));
   EXPECT_EQ(f.snapshot_interval, absl::Minutes(90));
@@ -169,15 +171,15 @@ dbs:
   EXPECT_THAT(s.compaction_intervals,
               ElementsAre(absl::Seconds(30), absl::Minutes(5), absl::Hours(1)));  // defaults
   EXPECT_EQ(s.type, "s3");
-  EXPECT_EQ(s.bucket, "my-bucket");
-  EXPECT_EQ(s.prefix, "prod/app");
-  EXPECT_EQ(s.endpoint, "http://127.0.0.1:9000");
-  EXPECT_EQ(s.region, "eu-west-1");
-  EXPECT_EQ(s.force_path_style, false);
-  EXPECT_TRUE(s.skip_verify);
-  EXPECT_EQ(s.access_key_id.reveal(), "AKIDEXAMPLE");
-  EXPECT_EQ(s.secret_access_key.reveal(), "wJalrXUtnFEMI");
-  EXPECT_EQ(fmt::format("{}", s.secret_access_key), "****");
+  EXPECT_EQ(s.settings<S3Settings>().bucket, "my-bucket");
+  EXPECT_EQ(s.settings<S3Settings>().prefix, "prod/app");
+  EXPECT_EQ(s.settings<S3Settings>().endpoint, "http://127.0.0.1:9000");
+  EXPECT_EQ(s.settings<S3Settings>().region, "eu-west-1");
+  EXPECT_EQ(s.settings<S3Settings>().force_path_style, false);
+  EXPECT_TRUE(s.settings<S3Settings>().skip_verify);
+  EXPECT_EQ(s.settings<S3Settings>().access_key_id.reveal(), "AKIDEXAMPLE");
+  EXPECT_EQ(s.settings<S3Settings>().secret_access_key.reveal(), "wJalrXUtnFEMI");
+  EXPECT_EQ(fmt::format("{}", s.settings<S3Settings>().secret_access_key), "****");
 }
 
 TEST_F(ConfigTest, ResolvesRelativePathsAgainstTheWorkingDirectory) {
@@ -188,14 +190,14 @@ dbs:
       path: ./backups/app/
 )"));
   EXPECT_EQ(c.dbs[0].path, Cwd() + "/data/app.db");
-  EXPECT_EQ(c.dbs[0].replicas[0].path, Cwd() + "/backups/app");
+  EXPECT_EQ(c.dbs[0].replicas[0].settings<FileSettings>().path, Cwd() + "/backups/app");
 }
 
 TEST_F(ConfigTest, ExpandsTildeFromHome) {
   Set("HOME", "/home/someone");
   LS_ASSERT_OK_AND_ASSIGN(Config c, Parse("dbs:\n  - path: ~/app.db\n    replica: {path: ~/b}\n"));
   EXPECT_EQ(c.dbs[0].path, "/home/someone/app.db");
-  EXPECT_EQ(c.dbs[0].replicas[0].path, "/home/someone/b");
+  EXPECT_EQ(c.dbs[0].replicas[0].settings<FileSettings>().path, "/home/someone/b");
 }
 
 TEST_F(ConfigTest, InfersTheReplicaTypeFromUrlPathOrBucket) {
@@ -212,18 +214,18 @@ dbs:
 )"));
   EXPECT_EQ(c.dbs[0].replicas[0].type, "file");
   EXPECT_EQ(c.dbs[1].replicas[0].type, "s3");
-  EXPECT_EQ(c.dbs[1].replicas[0].bucket, "bkt");
-  EXPECT_EQ(c.dbs[1].replicas[0].prefix, "");
+  EXPECT_EQ(c.dbs[1].replicas[0].settings<S3Settings>().bucket, "bkt");
+  EXPECT_EQ(c.dbs[1].replicas[0].settings<S3Settings>().prefix, "");
   EXPECT_EQ(c.dbs[2].replicas[0].type, "file");
   EXPECT_EQ(c.dbs[3].replicas[0].type, "s3");
-  EXPECT_EQ(c.dbs[3].replicas[0].bucket, "bkt");
-  EXPECT_EQ(c.dbs[3].replicas[0].prefix, "prefix/d");
+  EXPECT_EQ(c.dbs[3].replicas[0].settings<S3Settings>().bucket, "bkt");
+  EXPECT_EQ(c.dbs[3].replicas[0].settings<S3Settings>().prefix, "prefix/d");
 }
 
 TEST_F(ConfigTest, AcceptsFileUrlsWithLocalhost) {
   LS_ASSERT_OK_AND_ASSIGN(
       Config c, Parse("dbs:\n  - path: /a.db\n    replica: {url: 'file://localhost/b'}\n"));
-  EXPECT_EQ(c.dbs[0].replicas[0].path, "/b");
+  EXPECT_EQ(c.dbs[0].replicas[0].settings<FileSettings>().path, "/b");
 }
 
 TEST_F(ConfigTest, ParsesGoStyleDurations) {
@@ -251,7 +253,7 @@ dirs:
   EXPECT_EQ(c.dirs[0].dir, "/data/tenants");
   EXPECT_EQ(c.dirs[0].pattern, "*.sqlite");
   EXPECT_TRUE(c.dirs[0].recursive);
-  EXPECT_EQ(c.dirs[0].replicas.at(0).prefix, "tenants");
+  EXPECT_EQ(c.dirs[0].replicas.at(0).settings<S3Settings>().prefix, "tenants");
   EXPECT_EQ(c.dirs[0].source, "litesync.yml:3: dirs[0]");
 }
 
@@ -266,7 +268,7 @@ dbs:
       path: /${LITESYNC_TEST_VAR}/app$$x
 )"));
   EXPECT_EQ(c.dbs[0].path, "/data/backups.db");
-  EXPECT_EQ(c.dbs[0].replicas[0].path, "/backups/app$x");
+  EXPECT_EQ(c.dbs[0].replicas[0].settings<FileSettings>().path, "/backups/app$x");
 }
 
 TEST_F(ConfigTest, UnsetVariableIsAnErrorNamingItAndTheLine) {
@@ -556,12 +558,12 @@ TEST_F(ConfigTest, S3CredentialsFallBackToTheEnvironment) {
   LS_ASSERT_OK_AND_ASSIGN(Config c,
                           Parse("dbs:\n  - path: /a.db\n    replica: {url: 's3://b/p'}\n"));
   const ReplicaOptions& r = c.dbs[0].replicas[0];
-  EXPECT_EQ(r.access_key_id.reveal(), "envid");
-  EXPECT_EQ(r.secret_access_key.reveal(), "envsecret");
-  EXPECT_EQ(r.session_token.reveal(), "envtoken");
-  EXPECT_EQ(r.region, "ap-south-1");
-  EXPECT_EQ(r.endpoint, "http://s3specific:9000");
-  EXPECT_EQ(r.force_path_style, std::nullopt)
+  EXPECT_EQ(r.settings<S3Settings>().access_key_id.reveal(), "envid");
+  EXPECT_EQ(r.settings<S3Settings>().secret_access_key.reveal(), "envsecret");
+  EXPECT_EQ(r.settings<S3Settings>().session_token.reveal(), "envtoken");
+  EXPECT_EQ(r.settings<S3Settings>().region, "ap-south-1");
+  EXPECT_EQ(r.settings<S3Settings>().endpoint, "http://s3specific:9000");
+  EXPECT_EQ(r.settings<S3Settings>().force_path_style, std::nullopt)
       << "unset: the S3 client uses path style with an endpoint (S3TargetTest)";
 }
 
@@ -580,12 +582,12 @@ access-key-id: globalid
 secret-access-key: globalsecret
 )"));
   const ReplicaOptions& r = c.dbs[0].replicas[0];
-  EXPECT_EQ(r.access_key_id.reveal(), "cfgid");
-  EXPECT_EQ(r.secret_access_key.reveal(), "cfgsecret");
-  EXPECT_TRUE(r.session_token.empty());
-  EXPECT_EQ(r.endpoint, "http://generic:9000");
-  EXPECT_EQ(c.dbs[1].replicas[0].access_key_id.reveal(), "globalid");
-  EXPECT_EQ(c.dbs[1].replicas[0].secret_access_key.reveal(), "globalsecret");
+  EXPECT_EQ(r.settings<S3Settings>().access_key_id.reveal(), "cfgid");
+  EXPECT_EQ(r.settings<S3Settings>().secret_access_key.reveal(), "cfgsecret");
+  EXPECT_TRUE(r.settings<S3Settings>().session_token.empty());
+  EXPECT_EQ(r.settings<S3Settings>().endpoint, "http://generic:9000");
+  EXPECT_EQ(c.dbs[1].replicas[0].settings<S3Settings>().access_key_id.reveal(), "globalid");
+  EXPECT_EQ(c.dbs[1].replicas[0].settings<S3Settings>().secret_access_key.reveal(), "globalsecret");
 }
 
 TEST_F(ConfigTest, HalfACredentialIsAnError) {
@@ -619,9 +621,9 @@ TEST_F(ConfigTest, ForcePathStyleCanBeTurnedOffWithAnEndpoint) {
   LS_ASSERT_OK_AND_ASSIGN(Config c,
                           Parse("dbs:\n  - path: /a.db\n    replica: {url: 's3://b', endpoint: "
                                 "'https://s3.example.com', force-path-style: false}\n"));
-  EXPECT_EQ(c.dbs[0].replicas[0].force_path_style, false);
+  EXPECT_EQ(c.dbs[0].replicas[0].settings<S3Settings>().force_path_style, false);
   LS_ASSERT_OK_AND_ASSIGN(c, Parse("dbs:\n  - path: /a.db\n    replica: {url: 's3://b'}\n"));
-  EXPECT_EQ(c.dbs[0].replicas[0].force_path_style, std::nullopt);
+  EXPECT_EQ(c.dbs[0].replicas[0].settings<S3Settings>().force_path_style, std::nullopt);
   EXPECT_THAT(
       Error("dbs:\n  - path: /a.db\n    replica: {url: 's3://b', force-path-style: maybe}\n"),
       HasSubstr("force-path-style: must be true or false"));
@@ -792,7 +794,7 @@ TEST_F(ConfigTest, TheExampleConfigParses) {
   LS_ASSERT_OK_AND_ASSIGN(Config c, LoadConfig(ExampleConfigPath()));
   ASSERT_EQ(c.dbs.size(), 1u);
   EXPECT_EQ(c.dbs[0].path, "/var/lib/app/app.db");
-  EXPECT_EQ(c.dbs[0].replicas.at(0).path, "/var/backups/litesync/app");
+  EXPECT_EQ(c.dbs[0].replicas.at(0).settings<FileSettings>().path, "/var/backups/litesync/app");
 }
 
 TEST_F(ConfigTest, TheExampleConfigDescribesEveryKey) {

@@ -11,7 +11,9 @@
 #include "cmd/control_server.h"
 #include "cmd/json.h"
 #include "replica/storage/file/file_replica_client.h"
+#include "replica/storage/file/file_settings.h"
 #include "replica/storage/replica_head.h"
+#include "replica/storage/s3/s3_settings.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/sqlite_util.h"
 #include "tests/testutil/status_matchers.h"
@@ -57,7 +59,7 @@ class StatusCommandTest : public ::testing::Test {
     db.path = path;
     ReplicaOptions r;
     r.type = "file";
-    r.path = Replica(name);
+    r.settings<FileSettings>().path = Replica(name);
     db.replicas = {r};
     config_.dbs.push_back(db);
     return path;
@@ -169,7 +171,7 @@ TEST_F(StatusCommandTest, NewestTxFileTakesTheNewestLineageWithFilesAndTheHighes
   std::filesystem::create_directories(root + "/" + LineageName(300) + "/0");  // empty lineage
   ReplicaOptions o;
   o.type = "file";
-  o.path = root;
+  o.settings<FileSettings>().path = root;
   LS_ASSERT_OK_AND_ASSIGN(auto client, NewFileReplicaClient(o));
   LS_ASSERT_OK_AND_ASSIGN(std::optional<TxFileInfo> newest, NewestTxFile(*client));
   ASSERT_TRUE(newest.has_value());
@@ -178,7 +180,7 @@ TEST_F(StatusCommandTest, NewestTxFileTakesTheNewestLineageWithFilesAndTheHighes
   EXPECT_EQ(newest->max_txid, 150u);
   EXPECT_EQ(newest->timestamp, t - absl::Minutes(20));
 
-  o.path = dir_.Join("empty");
+  o.settings<FileSettings>().path = dir_.Join("empty");
   LS_ASSERT_OK_AND_ASSIGN(auto empty, NewFileReplicaClient(o));
   LS_ASSERT_OK_AND_ASSIGN(std::optional<TxFileInfo> none, NewestTxFile(*empty));
   EXPECT_FALSE(none.has_value());
@@ -262,10 +264,10 @@ TEST_F(StatusCommandTest, ReplicaErrorsShowAsErrorAndSecretsNeverPrint) {
   AddDb("a.db");
   ReplicaOptions s3;
   s3.type = "s3";
-  s3.bucket = "bkt";
-  s3.prefix = "app";
-  s3.access_key_id = Secret("AKIAIOSFODNN7EXAMPLE");
-  s3.secret_access_key = Secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+  s3.settings<S3Settings>().bucket = "bkt";
+  s3.settings<S3Settings>().prefix = "app";
+  s3.settings<S3Settings>().access_key_id = Secret("AKIAIOSFODNN7EXAMPLE");
+  s3.settings<S3Settings>().secret_access_key = Secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
   config_.dbs[0].replicas.push_back(s3);
   HeartbeatTarget hb;
   hb.url = Secret("https://hc-ping.com/f0e1d2c3-b4a5-9687");
@@ -274,8 +276,9 @@ TEST_F(StatusCommandTest, ReplicaErrorsShowAsErrorAndSecretsNeverPrint) {
   // themselves; nothing searches the output afterwards.
   env_.new_client = [](const ReplicaOptions& o) -> absl::StatusOr<std::unique_ptr<ReplicaClient>> {
     if (o.type == "s3") {
-      return absl::UnavailableError(
-          fmt::format("connect s3 with {}:{}: refused", o.access_key_id, o.secret_access_key));
+      return absl::UnavailableError(fmt::format("connect s3 with {}:{}: refused",
+                                                o.settings<S3Settings>().access_key_id,
+                                                o.settings<S3Settings>().secret_access_key));
     }
     return NewFileReplicaClient(o);
   };

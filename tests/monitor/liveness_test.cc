@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/engine/liveness.h"
+#include "replica/storage/file/file_settings.h"
 #include "replica/storage/replica_client.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
@@ -66,7 +67,7 @@ class LivenessWriterTest : public ::testing::Test {
   void SetUp() override {
     ReplicaOptions o;
     o.type = "file";
-    o.path = dir_.Join("replica");
+    o.settings<FileSettings>().path = dir_.Join("replica");
     absl::StatusOr<std::unique_ptr<ReplicaClient>> c = NewReplicaClient(o);
     LS_ASSERT_OK(c.status());
     client_ = *std::move(c);

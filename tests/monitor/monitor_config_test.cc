@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "replica/storage/file/file_settings.h"
+#include "replica/storage/s3/s3_settings.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -61,22 +63,23 @@ heartbeats:
   const MonitoredReplica& app = c->replicas[0];
   EXPECT_EQ(app.name, "app");
   EXPECT_EQ(app.replica.type, "s3");
-  EXPECT_EQ(app.replica.bucket, "backups");
-  EXPECT_EQ(app.replica.prefix, "app");
-  EXPECT_EQ(app.replica.endpoint, "http://127.0.0.1:9000");
-  EXPECT_EQ(app.replica.access_key_id.reveal(), "ro-key");
+  EXPECT_EQ(app.replica.settings<S3Settings>().bucket, "backups");
+  EXPECT_EQ(app.replica.settings<S3Settings>().prefix, "app");
+  EXPECT_EQ(app.replica.settings<S3Settings>().endpoint, "http://127.0.0.1:9000");
+  EXPECT_EQ(app.replica.settings<S3Settings>().access_key_id.reveal(), "ro-key");
   EXPECT_EQ(app.max_age, absl::Minutes(10));
   EXPECT_EQ(app.check_interval, absl::Minutes(2));  // max-age / 5
   EXPECT_EQ(app.verify_interval, absl::ZeroDuration());
   const MonitoredReplica& billing = c->replicas[1];
-  EXPECT_EQ(billing.replica.bucket, "other");
-  EXPECT_EQ(billing.replica.prefix, "billing-db");
-  EXPECT_EQ(billing.replica.secret_access_key.reveal(), "ro-secret");  // inherited
+  EXPECT_EQ(billing.replica.settings<S3Settings>().bucket, "other");
+  EXPECT_EQ(billing.replica.settings<S3Settings>().prefix, "billing-db");
+  EXPECT_EQ(billing.replica.settings<S3Settings>().secret_access_key.reveal(),
+            "ro-secret");  // inherited
   EXPECT_EQ(billing.max_age, absl::Hours(1));
   EXPECT_EQ(billing.check_interval, absl::Seconds(30));
   EXPECT_EQ(billing.verify_interval, absl::Hours(24));
   EXPECT_EQ(c->replicas[2].replica.type, "file");
-  EXPECT_EQ(c->replicas[2].replica.path, "/srv/replicas/files");
+  EXPECT_EQ(c->replicas[2].replica.settings<FileSettings>().path, "/srv/replicas/files");
 
   // app's own target from the template, files' own target, and the aggregate one;
   // billing has no token, so the defaults' {token} template does not apply to it.

@@ -17,6 +17,7 @@
 
 #include "cmd/monitor_metrics.h"
 #include "heartbeat/pinger.h"
+#include "replica/storage/file/file_settings.h"
 #include "tests/cmd/cli_util.h"
 #include "tests/heartbeat/log_capture.h"
 #include "tests/testutil/fake_clock.h"
@@ -121,7 +122,7 @@ class MonitorDaemonTest : public ::testing::Test {
     MonitoredReplica r;
     r.name = name;
     r.replica.type = "file";
-    r.replica.path = "/replicas/" + name;
+    r.replica.settings<FileSettings>().path = "/replicas/" + name;
     r.max_age = absl::Minutes(10);
     r.check_interval = kCheck;
     r.verify_interval = verify;

@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cmd/monitor_config.h"
+#include "replica/storage/s3/s3_settings.h"
 #include "tests/cmd/cli_util.h"
 #include "tests/testutil/process.h"
 #include "tests/testutil/temp_dir.h"
@@ -40,8 +41,8 @@ TEST(MonitorDeployTest, TheAnnotatedMonitorConfigParses) {
   absl::StatusOr<MonitorConfig> c = LoadMonitorConfig(SourceFile("etc/monitor.yml"));
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_EQ(c->replicas.size(), 3u);
-  EXPECT_EQ(c->replicas[0].replica.bucket, "my-bucket");
-  EXPECT_EQ(c->replicas[0].replica.prefix, "app");
+  EXPECT_EQ(c->replicas[0].replica.settings<S3Settings>().bucket, "my-bucket");
+  EXPECT_EQ(c->replicas[0].replica.settings<S3Settings>().prefix, "app");
   EXPECT_EQ(c->replicas[1].max_age, absl::Hours(1));
   EXPECT_EQ(c->targets.size(), 4u);  // app, billing, files, and the aggregate
 }

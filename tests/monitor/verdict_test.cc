@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/format/liveness.h"
+#include "replica/storage/file/file_settings.h"
 #include "tests/monitor/monitor_util.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/status_matchers.h"
@@ -36,7 +37,7 @@ class VerdictTest : public ::testing::Test {
   std::unique_ptr<ReplicaClient> Client(bool read_only = true) {
     ReplicaOptions o;
     o.type = "file";
-    o.path = replica_;
+    o.settings<FileSettings>().path = replica_;
     o.read_only = read_only;
     absl::StatusOr<std::unique_ptr<ReplicaClient>> c = NewReplicaClient(o);
     EXPECT_TRUE(c.ok()) << c.status();

@@ -11,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "replica/storage/file/file_settings.h"
 #include "tests/testutil/s3_server.h"
 #include "tests/testutil/status_matchers.h"
 #include "tests/testutil/temp_dir.h"
@@ -37,7 +38,7 @@ class FileReplica : public TestReplica {
   FileReplica() {
     ReplicaOptions o;
     o.type = "file";
-    o.path = dir_.Join("replica");
+    o.settings<FileSettings>().path = dir_.Join("replica");
     absl::StatusOr<std::unique_ptr<ReplicaClient>> c = NewReplicaClient(o);
     EXPECT_TRUE(c.ok()) << c.status();
     if (c.ok()) client_ = std::move(*c);

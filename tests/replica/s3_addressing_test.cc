@@ -15,6 +15,7 @@
 
 #include "replica/storage/s3/s3_api.h"
 #include "replica/storage/s3/s3_replica_client.h"
+#include "replica/storage/s3/s3_settings.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/s3_server.h"
 #include "tests/testutil/status_matchers.h"
@@ -65,7 +66,7 @@ TEST(S3AddressingTest, ForcePathStyleFalseWithAnEndpointPutsTheBucketInTheHost) 
   S3Server server;
   FaultProxy proxy(server.port());
   ReplicaOptions o = server.Options("app", fmt::format("http://s3.localhost:{}", proxy.port()));
-  o.force_path_style = false;
+  o.settings<S3Settings>().force_path_style = false;
   std::unique_ptr<ReplicaClient> c = Client(o);
   ASSERT_NE(c, nullptr);
   TxFileInfo info = Info(3, 0, 1, 1);
@@ -94,7 +95,7 @@ TEST(S3AddressingTest, VirtualHostedMultipartUploadLandsInTheBucket) {
   testing::TempDir dir;
   FaultProxy proxy(server.port());
   ReplicaOptions o = server.Options("app", fmt::format("http://s3.localhost:{}", proxy.port()));
-  o.force_path_style = false;
+  o.settings<S3Settings>().force_path_style = false;
   S3Tuning tuning;
   tuning.part_size = 5 << 20;
   tuning.temp_dir = dir.path();
@@ -120,7 +121,7 @@ TEST(S3AddressingTest, PathStyleStaysTheDefaultWithAnEndpoint) {
   for (std::optional<bool> force : {std::optional<bool>(), std::optional<bool>(true)}) {
     SCOPED_TRACE(force.has_value() ? "force-path-style: true" : "force-path-style unset");
     ReplicaOptions o = server.Options("app", fmt::format("http://s3.localhost:{}", proxy.port()));
-    o.force_path_style = force;
+    o.settings<S3Settings>().force_path_style = force;
     std::unique_ptr<ReplicaClient> c = Client(o);
     ASSERT_NE(c, nullptr);
     TxFileInfo info = Info(4, 0, 1, 1);

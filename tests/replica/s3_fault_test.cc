@@ -15,6 +15,7 @@
 
 #include "replica/engine/lease.h"
 #include "replica/storage/s3/s3_replica_client.h"
+#include "replica/storage/s3/s3_settings.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/s3_server.h"
 #include "tests/testutil/status_matchers.h"
@@ -81,7 +82,7 @@ class S3FaultTest : public ::testing::Test {
 
   std::unique_ptr<ReplicaClient> MakeClient(const S3Tuning& tuning) {
     ReplicaOptions o = server_.Options("app", proxy_.endpoint());
-    o.secret_access_key = Secret(kSecret);
+    o.settings<S3Settings>().secret_access_key = Secret(kSecret);
     absl::StatusOr<std::unique_ptr<ReplicaClient>> c = NewS3ReplicaClient(o, tuning);
     EXPECT_TRUE(c.ok()) << c.status();
     return c.ok() ? std::move(*c) : nullptr;

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/storage/s3/s3_api.h"
+#include "replica/storage/s3/s3_settings.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/s3_server.h"
 #include "tests/testutil/status_matchers.h"
@@ -263,8 +264,8 @@ TEST(S3ReplicaClientTest, LargeReadsSpillToAnUnnamedTemporaryFile) {
 TEST(S3ReplicaClientTest, UnknownAccessKeyIsPermissionDeniedNamingTheBucket) {
   S3Server server;
   ReplicaOptions o = server.Options("app");
-  o.access_key_id = Secret("AKIANOTKNOWNHERE");
-  o.secret_access_key = Secret("top-secret-value");
+  o.settings<S3Settings>().access_key_id = Secret("AKIANOTKNOWNHERE");
+  o.settings<S3Settings>().secret_access_key = Secret("top-secret-value");
   S3Tuning tuning;
   tuning.max_attempts = 5;
   std::unique_ptr<ReplicaClient> c = Client(o, tuning);
@@ -287,7 +288,7 @@ TEST(S3ReplicaClientTest, UnknownAccessKeyIsPermissionDeniedNamingTheBucket) {
 TEST(S3ReplicaClientTest, S3rverAcceptsAWrongSecretBecauseItDoesNotVerifySignatures) {
   S3Server server;
   ReplicaOptions o = server.Options("app");
-  o.secret_access_key = Secret("not-the-secret");
+  o.settings<S3Settings>().secret_access_key = Secret("not-the-secret");
   std::unique_ptr<ReplicaClient> c = Client(o);
   LS_EXPECT_OK(c->Ping());
 }
@@ -295,7 +296,7 @@ TEST(S3ReplicaClientTest, S3rverAcceptsAWrongSecretBecauseItDoesNotVerifySignatu
 TEST(S3ReplicaClientTest, MissingBucketIsFailedPreconditionNamingTheBucket) {
   S3Server server;
   ReplicaOptions o = server.Options("app");
-  o.bucket = "no-such-bucket";
+  o.settings<S3Settings>().bucket = "no-such-bucket";
   std::unique_ptr<ReplicaClient> c = Client(o);
   absl::Status ping = c->Ping();
   EXPECT_EQ(ping.code(), absl::StatusCode::kFailedPrecondition) << ping;
@@ -327,7 +328,7 @@ TEST(S3ReplicaClientTest, SessionTokenAndSignedPayloadHashAreSent) {
   S3Server server;
   FaultProxy proxy(server.port());
   ReplicaOptions o = server.Options("app", proxy.endpoint());
-  o.session_token = Secret("the-session-token");
+  o.settings<S3Settings>().session_token = Secret("the-session-token");
   std::unique_ptr<ReplicaClient> c = Client(o);
   std::unique_ptr<ByteSource> src = MemorySource("Welcome to Amazon S3.");
   LS_ASSERT_OK(c->Write(Info(1, 0, 1, 1), *src));
@@ -346,39 +347,39 @@ TEST(S3ReplicaClientTest, SessionTokenAndSignedPayloadHashAreSent) {
 TEST(S3TargetTest, DefaultsToAwsVirtualHostedStyleAndReadsTheEnvironment) {
   ReplicaOptions o;
   o.type = "s3";
-  o.bucket = "bkt";
-  o.prefix = "/app/db/";
-  o.region = "eu-west-3";
-  o.access_key_id = Secret("AKIA");
-  o.secret_access_key = Secret("secret");
+  o.settings<S3Settings>().bucket = "bkt";
+  o.settings<S3Settings>().prefix = "/app/db/";
+  o.settings<S3Settings>().region = "eu-west-3";
+  o.settings<S3Settings>().access_key_id = Secret("AKIA");
+  o.settings<S3Settings>().secret_access_key = Secret("secret");
   LS_ASSERT_OK_AND_ASSIGN(S3Target t, ResolveS3Target(o));
   EXPECT_EQ(t.endpoint, "https://s3.eu-west-3.amazonaws.com");
   EXPECT_FALSE(t.path_style);
   EXPECT_EQ(t.prefix, "app/db");
-  o.endpoint = "http://127.0.0.1:9000/";  // any other service: path style
+  o.settings<S3Settings>().endpoint = "http://127.0.0.1:9000/";  // any other service: path style
   LS_ASSERT_OK_AND_ASSIGN(S3Target custom, ResolveS3Target(o));
   EXPECT_TRUE(custom.path_style);
   EXPECT_EQ(custom.endpoint, "http://127.0.0.1:9000");
-  o.force_path_style = false;  // asked for: BUCKET.endpoint-host
+  o.settings<S3Settings>().force_path_style = false;  // asked for: BUCKET.endpoint-host
   LS_ASSERT_OK_AND_ASSIGN(S3Target vhost, ResolveS3Target(o));
   EXPECT_FALSE(vhost.path_style);
-  o.endpoint = "";
-  o.force_path_style = true;  // path style on AWS too, when asked
+  o.settings<S3Settings>().endpoint = "";
+  o.settings<S3Settings>().force_path_style = true;  // path style on AWS too, when asked
   LS_ASSERT_OK_AND_ASSIGN(S3Target aws_path, ResolveS3Target(o));
   EXPECT_TRUE(aws_path.path_style);
-  o.force_path_style.reset();
-  o.endpoint = "http://127.0.0.1:9000/";
-  o.endpoint = "ftp://x";
+  o.settings<S3Settings>().force_path_style.reset();
+  o.settings<S3Settings>().endpoint = "http://127.0.0.1:9000/";
+  o.settings<S3Settings>().endpoint = "ftp://x";
   EXPECT_EQ(ResolveS3Target(o).status().code(), absl::StatusCode::kInvalidArgument);
-  o.endpoint = "";
-  o.bucket = "";
+  o.settings<S3Settings>().endpoint = "";
+  o.settings<S3Settings>().bucket = "";
   EXPECT_EQ(ResolveS3Target(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(S3TargetTest, MissingCredentialsAreAnErrorNamingTheOptions) {
   ReplicaOptions o;
   o.type = "s3";
-  o.bucket = "bkt";
+  o.settings<S3Settings>().bucket = "bkt";
   ::unsetenv("AWS_ACCESS_KEY_ID");
   ::unsetenv("AWS_SECRET_ACCESS_KEY");
   absl::StatusOr<S3Target> t = ResolveS3Target(o);

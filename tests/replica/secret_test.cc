@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "replica/crypto/age_keys.h"
+#include "replica/storage/file/file_settings.h"
 #include "replica/storage/replica_client.h"
 
 namespace litesync {
@@ -73,7 +74,7 @@ TEST(SecretTest, AgeIdentitiesFormatAsStarsAndABadOneIsNeverQuoted) {
   AgeIdentity id = AgeIdentity::Generate();
   ReplicaOptions o;
   o.type = "file";
-  o.path = "/nonexistent/replica";
+  o.settings<FileSettings>().path = "/nonexistent/replica";
   o.age.identities.emplace_back(id.Reveal());
   EXPECT_EQ(fmt::format("{}", o.age.identities[0]), "****");
   std::string broken = id.Reveal();

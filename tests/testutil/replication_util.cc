@@ -7,6 +7,7 @@
 #include "base/status.h"
 
 #include "replica/sqlite/sqlite_status.h"
+#include "replica/storage/file/file_settings.h"
 #include "tests/tools/content_hash.h"
 
 namespace litesync::testing {
@@ -37,7 +38,7 @@ absl::StatusOr<DbContent> ReadContent(const std::string& db_path) {
 ReplicaOptions FileReplica(const std::string& dir, absl::Duration sync) {
   ReplicaOptions r;
   r.type = "file";
-  r.path = dir;
+  r.settings<FileSettings>().path = dir;
   r.sync_interval = sync;
   return r;
 }

@@ -21,6 +21,8 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
+#include "replica/storage/s3/s3_settings.h"
+
 namespace litesync::testing {
 namespace {
 
@@ -76,13 +78,13 @@ std::string S3Server::endpoint() const { return fmt::format("http://127.0.0.1:{}
 ReplicaOptions S3Server::Options(const std::string& prefix, const std::string& endpoint) const {
   ReplicaOptions o;
   o.type = "s3";
-  o.bucket = bucket_;
-  o.prefix = prefix;
-  o.endpoint = endpoint.empty() ? this->endpoint() : endpoint;
-  o.region = "us-east-1";
-  o.force_path_style = true;
-  o.access_key_id = Secret(kAccessKeyId);
-  o.secret_access_key = Secret(kSecretAccessKey);
+  o.settings<S3Settings>().bucket = bucket_;
+  o.settings<S3Settings>().prefix = prefix;
+  o.settings<S3Settings>().endpoint = endpoint.empty() ? this->endpoint() : endpoint;
+  o.settings<S3Settings>().region = "us-east-1";
+  o.settings<S3Settings>().force_path_style = true;
+  o.settings<S3Settings>().access_key_id = Secret(kAccessKeyId);
+  o.settings<S3Settings>().secret_access_key = Secret(kSecretAccessKey);
   return o;
 }
 

@@ -2,8 +2,12 @@
 #include <filesystem>
 #include <string>
 
+#include "base/path.h"
+#include "fmt/format.h"
+
 #include "replica/storage/backend.h"
 #include "replica/storage/file/file_replica_client.h"
+#include "replica/storage/file/file_settings.h"
 #include "replica/storage/url_parts.h"
 
 namespace litesync {
@@ -21,17 +25,57 @@ absl::StatusOr<ReplicaOptions> ParseFileUrl(std::string_view url, std::string_vi
   }
   ReplicaOptions o;
   o.type = "file";
-  if (!PercentDecode(rest, &o.path)) return UrlError(url, "bad %-escape in the path");
+  if (!PercentDecode(rest, &o.settings<FileSettings>().path))
+    return UrlError(url, "bad %-escape in the path");
   return o;
 }
 
-std::string Describe(const ReplicaOptions& o) { return "file://" + o.path; }
+ReplicaOptions FromPath(std::string_view path) {
+  ReplicaOptions o;
+  o.type = "file";
+  o.settings<FileSettings>().path = std::string(path);
+  return o;
+}
 
-std::string Location(const ReplicaOptions& o) { return "file:" + o.path; }
+// url: file:///backups/app, or path: (relative to the working directory or ~).
+absl::Status LocationFromConfig(const ReplicaConfig& c, ReplicaOptions* r) {
+  std::string& path = r->settings<FileSettings>().path;
+  if (c.url.empty()) {
+    const ConfigView& m = *c.replica;
+    if (absl::Status s = m.ReadString("path", &path); !s.ok()) return s;
+    if (path.empty()) return m.Error(m.Has("path") ? "path" : "", "needs a path (or a url)");
+    path = AbsolutePath(path);
+    return absl::OkStatus();
+  }
+  const ConfigView& m = *c.url_from;
+  if (m.Has("path")) return m.Error("path", "give either url or path, not both");
+  std::string rest = c.url.substr(c.url.find("://") + 3);
+  if (rest.find_first_of("?#") != std::string::npos) {
+    return m.Error("url", "a file URL takes no ?query or #fragment");
+  }
+  size_t slash = rest.find('/');
+  std::string host = rest.substr(0, slash);
+  std::string after = slash == std::string::npos ? "" : rest.substr(slash);
+  if (!host.empty() && host != "localhost") {
+    return m.Error("url", fmt::format("a file URL needs an absolute path: file:///{} (or use "
+                                      "path: for a relative directory)",
+                                      rest));
+  }
+  if (StripSlashes(after).empty()) return m.Error("url", "names no directory");
+  path = AbsolutePath(after);
+  return absl::OkStatus();
+}
+
+std::string Describe(const ReplicaOptions& o) {
+  return "file://" + o.settings<FileSettings>().path;
+}
+
+std::string Location(const ReplicaOptions& o) { return "file:" + o.settings<FileSettings>().path; }
 
 ReplicaOptions Derive(const ReplicaOptions& tmpl, const std::string& relative) {
   ReplicaOptions r = tmpl;
-  r.path = (std::filesystem::path(r.path) / relative).lexically_normal().string();
+  std::string& path = r.settings<FileSettings>().path;
+  path = (std::filesystem::path(path) / relative).lexically_normal().string();
   return r;
 }
 
@@ -54,7 +98,12 @@ const Backend kFileBackend = {
     .transient = Transient,
     .spills_to_scratch = false,
     .parallel_reads = false,
-    .config_keys = {},
+    .naming_key = "",
+    .settings_keys = {},
+    .from_path = FromPath,
+    .location_from_config = LocationFromConfig,
+    .settings_from_config = nullptr,
+    .check_defaults = nullptr,
 };
 
 }  // namespace litesync

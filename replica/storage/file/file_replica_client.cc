@@ -20,6 +20,8 @@
 #include "base/status.h"
 #include "fmt/format.h"
 
+#include "replica/storage/file/file_settings.h"
+
 namespace litesync {
 namespace {
 
@@ -347,10 +349,11 @@ class FileReplicaClient : public ReplicaClient {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ReplicaClient>> NewFileReplicaClient(const ReplicaOptions& options) {
-  if (options.path.empty()) {
+  const std::string& path = options.settings<FileSettings>().path;
+  if (path.empty()) {
     return absl::InvalidArgumentError("file replica: path is empty");
   }
-  std::string root = options.path;
+  std::string root = path;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   if (root[0] != '/') {
     char cwd[4096];

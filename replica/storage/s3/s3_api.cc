@@ -38,7 +38,8 @@ bool IsTransient(const absl::Status& s) {
 
 }  // namespace
 
-absl::StatusOr<S3Target> ResolveS3Target(const ReplicaOptions& options) {
+absl::StatusOr<S3Target> ResolveS3Target(const ReplicaOptions& replica) {
+  const S3Settings& options = replica.settings<S3Settings>();
   S3Target t;
   t.bucket = options.bucket;
   t.prefix = StripSlashes(options.prefix);

@@ -20,6 +20,7 @@
 
 #include "replica/storage/http_client.h"
 #include "replica/storage/replica_options.h"
+#include "replica/storage/s3/s3_settings.h"
 #include "replica/storage/s3/sigv4.h"
 
 namespace litesync {

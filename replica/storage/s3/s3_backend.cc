@@ -4,8 +4,10 @@
 #include "fmt/format.h"
 
 #include "replica/storage/backend.h"
+#include "replica/storage/s3/s3_config.h"
 #include "replica/storage/s3/s3_environment.h"
 #include "replica/storage/s3/s3_replica_client.h"
+#include "replica/storage/s3/s3_settings.h"
 #include "replica/storage/url_parts.h"
 
 namespace litesync {
@@ -13,13 +15,13 @@ namespace {
 
 using namespace url_parts;  // NOLINT: the URL parsers' shared pieces
 
-constexpr std::string_view kKeys[] = {"bucket",           "endpoint",    "region",
-                                      "force-path-style", "skip-verify", "access-key-id",
-                                      "secret-access-key"};
+constexpr std::string_view kSettingsKeys[] = {"endpoint",    "region",        "force-path-style",
+                                              "skip-verify", "access-key-id", "secret-access-key"};
 
 absl::StatusOr<ReplicaOptions> ParseS3Url(std::string_view url, std::string_view rest) {
-  ReplicaOptions o;
-  o.type = "s3";
+  ReplicaOptions r;
+  r.type = "s3";
+  S3Settings& o = r.settings<S3Settings>();
   std::string_view query;
   if (size_t q = rest.find('?'); q != std::string_view::npos) {
     query = rest.substr(q + 1);
@@ -82,21 +84,24 @@ absl::StatusOr<ReplicaOptions> ParseS3Url(std::string_view url, std::string_view
   o.access_key_id = Secret(env.access_key_id);
   o.secret_access_key = env.secret_access_key;
   o.session_token = env.session_token;
-  return o;
+  return r;
 }
 
-std::string Describe(const ReplicaOptions& o) {
+std::string Describe(const ReplicaOptions& r) {
+  const S3Settings& o = r.settings<S3Settings>();
   return o.prefix.empty() ? fmt::format("s3://{}", o.bucket)
                           : fmt::format("s3://{}/{}", o.bucket, o.prefix);
 }
 
-std::string Location(const ReplicaOptions& o) {
+std::string Location(const ReplicaOptions& r) {
+  const S3Settings& o = r.settings<S3Settings>();
   return fmt::format("s3:{}/{}/{}", o.endpoint, o.bucket, o.prefix);
 }
 
 ReplicaOptions Derive(const ReplicaOptions& tmpl, const std::string& relative) {
   ReplicaOptions r = tmpl;
-  r.prefix = r.prefix.empty() ? relative : r.prefix + "/" + relative;
+  std::string& prefix = r.settings<S3Settings>().prefix;
+  prefix = prefix.empty() ? relative : prefix + "/" + relative;
   return r;
 }
 
@@ -121,7 +126,12 @@ const Backend kS3Backend = {
     .transient = Transient,
     .spills_to_scratch = true,
     .parallel_reads = true,
-    .config_keys = kKeys,
+    .naming_key = "bucket",
+    .settings_keys = kSettingsKeys,
+    .from_path = nullptr,
+    .location_from_config = s3_config::LocationFromConfig,
+    .settings_from_config = s3_config::SettingsFromConfig,
+    .check_defaults = s3_config::CheckDefaults,
 };
 
 }  // namespace litesync

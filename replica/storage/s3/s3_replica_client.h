@@ -17,7 +17,7 @@
 
 namespace litesync {
 
-// Needs options.bucket; region, endpoint and credentials fall back to AWS_REGION,
+// Needs the S3Settings' bucket; region, endpoint and credentials fall back to AWS_REGION,
 // AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
 // AWS_SESSION_TOKEN. Makes no request (Ping does).
 absl::StatusOr<std::unique_ptr<ReplicaClient>> NewS3ReplicaClient(const ReplicaOptions& options,
