@@ -7,6 +7,8 @@
 #
 # quick: 10 s of writes, 128 MiB restore, 256 MiB snapshot (~2 min).
 # full:  60 s of writes, 1 GiB restore, 2 GiB snapshot (~10 min).
+# S3_BENCH_PHASES (default "lag big huge") picks phases: big is the restore of
+# RESTORE_MIB, with its ceiling (parallel curl) and cp yardsticks.
 # Everything lives in one mktemp -d directory (s3rver's data too), removed on exit;
 # every process started is tracked by PID and stopped by PID. Method and error bars:
 # bench/README.md ("S3 replicas").
@@ -329,6 +331,54 @@ restore_run() {
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
 
+# ceiling_run DIR: what s3rver can serve of litesync's restore. The files of its plan
+# (restore -dry-run -json: the same keys and sizes) fetched by `curl` to /dev/null,
+# as restore fetches them: a file of 16 MiB or more in 8 MiB ranges
+# (ParallelReadOptions in replica/compat/parallel_reader.h), a smaller one whole,
+# CEIL_CONNS requests at once (the parallel reader's 4 connections).
+# Appends the seconds to R[ceiling.all].
+CEIL_CONNS=4
+CEIL_PART=$((8 << 20))
+ceiling_run() {
+  local dir=$1 db jobs=$1/ceiling.jobs t0 path size off
+  db=$(awk '$1 == "-" && $2 == "path:" {print $3; exit}' "$dir/litesync.yml")
+  if ! "$LITESYNC" restore -config "$dir/litesync.yml" -dry-run -json "$db" >"$dir/plan.json" \
+    2>>"$dir/restore.log"; then
+    R[ceiling.err]="n/a: restore -dry-run failed: $(tail -n 1 "$dir/restore.log")"; return
+  fi
+  : >"$jobs"
+  while read -r path size; do
+    if ((size >= 2 * CEIL_PART)); then
+      for ((off = 0; off < size; off += CEIL_PART)); do
+        echo "$path $off-$(((off + CEIL_PART < size ? off + CEIL_PART : size) - 1))" >>"$jobs"
+      done
+    else
+      echo "$path 0-" >>"$jobs"
+    fi
+  done < <(jq -r '.files[] | "\(.path) \(.size)"' "$dir/plan.json")
+  R[ceiling.bytes]=$(jq '[.files[].size] | add' "$dir/plan.json")
+  R[ceiling.files]=$(jq '.files | length' "$dir/plan.json")
+  sync -f "$WORK"
+  t0=$(now_ns)
+  if ! xargs -P "$CEIL_CONNS" -L 1 sh -c 'curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" \
+      --user "$0:$0" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -r "$3" -o /dev/null \
+      "$1/$2"' "$KEY" "$S3URL/$BUCKET/big-litesync" <"$jobs"; then
+    R[ceiling.err]="n/a: a curl GET failed"; return
+  fi
+  R[ceiling.all]+=" $(secs "$t0" "$(now_ns)")"
+  R[ceiling]=$(median <<<"${R[ceiling.all]}")
+}
+# cp_run: the yardstick of run.sh, cp + fsync of the seed database file.
+cp_run() {
+  local t0
+  sync -f "$WORK"
+  t0=$(now_ns)
+  cp "$SEED" "$WORK/cp.db" && sync "$WORK/cp.db"
+  R[cp.all]+=" $(secs "$t0" "$(now_ns)")"
+  R[cp]=$(median <<<"${R[cp.all]}")
+  rm -f "$WORK/cp.db"
+}
+
 # ======================================================================================
 log "mode $MODE: ${DUR}s at $RATE tx/s, ${RESTORE_MIB} MiB restore, ${SNAP_MIB} MiB snapshot; work dir $WORK"
 if [[ -n $LT_WHY ]]; then log "unavailable: $LT_WHY"; fi
@@ -337,24 +387,39 @@ log "s3rver on $S3URL (pid $S3PID)"
 KINDS=(litesync)
 if [[ -z $LT_WHY ]]; then KINDS+=(litestream); fi
 
-for kind in "${KINDS[@]}"; do lag_run "$kind"; done
+PHASES=" ${S3_BENCH_PHASES:-lag big huge} "
+for p in lag big huge; do
+  if [[ $PHASES != *" $p "* ]]; then
+    for kind in litesync litestream; do R[$kind.$p.err]="n/a: phase $p skipped"; done
+  fi
+done
+if [[ $PHASES != *" big "* ]]; then R[ceiling.err]="n/a: phase big skipped"; fi
+if [[ $PHASES == *" lag "* ]]; then for kind in "${KINDS[@]}"; do lag_run "$kind"; done; fi
 
 SEED=$WORK/seed.db
 log "pre-filling a ${RESTORE_MIB} MiB database"
 new_db "$SEED"
 fill_db "$SEED" "$RESTORE_MIB"
-for kind in "${KINDS[@]}"; do snapshot_run "$kind" "$SEED" big keep; done
-# Restores alternate the order round by round, so drift on the shared cores hits both.
-for ((round = 1; round <= RESTORE_ROUNDS; round++)); do
-  order=("${KINDS[@]}")
-  if ((round % 2 == 0)); then order=($(printf '%s\n' "${KINDS[@]}" | tac)); fi
-  for kind in "${order[@]}"; do restore_run "$kind" "$WORK/big-$kind" "$SEED"; done
-done
-for kind in "${KINDS[@]}"; do rm -rf "$WORK/big-$kind" "${S3DIR:?}/$BUCKET/big-$kind"; done
-log "growing it to ${SNAP_MIB} MiB"
-fill_db "$SEED" "$SNAP_MIB"
-for kind in "${KINDS[@]}"; do snapshot_run "$kind" "$SEED" huge; done
+if [[ $PHASES == *" big "* ]]; then
+  for kind in "${KINDS[@]}"; do snapshot_run "$kind" "$SEED" big keep; done
+  # Restores alternate the order round by round, so drift on the shared cores hits
+  # them all; litesync's ceiling and cp follow each round.
+  for ((round = 1; round <= RESTORE_ROUNDS; round++)); do
+    order=("${KINDS[@]}")
+    if ((round % 2 == 0)); then order=($(printf '%s\n' "${KINDS[@]}" | tac)); fi
+    for kind in "${order[@]}"; do restore_run "$kind" "$WORK/big-$kind" "$SEED"; done
+    if [[ -z ${R[litesync.big.err]:-} ]]; then ceiling_run "$WORK/big-litesync"; fi
+    cp_run
+  done
+  for kind in "${KINDS[@]}"; do rm -rf "$WORK/big-$kind" "${S3DIR:?}/$BUCKET/big-$kind"; done
+fi
 SEED_MIB=$(($(stat -c %s "$SEED") / 1048576))
+if [[ $PHASES == *" huge "* ]]; then
+  log "growing it to ${SNAP_MIB} MiB"
+  fill_db "$SEED" "$SNAP_MIB"
+  for kind in "${KINDS[@]}"; do snapshot_run "$kind" "$SEED" huge; done
+  SEED_MIB=$(($(stat -c %s "$SEED") / 1048576))
+fi
 rm -f "$SEED"
 stop_pid "$S3PID" 10
 
@@ -422,6 +487,14 @@ pair "peak RSS MiB (VmHWM), lag run" "${F[litesync.lhwm]}" "${F[litestream.lhwm]
 pair "${RESTORE_MIB} MiB db: snapshot to s3rver, wall s" "${F[litesync.bsnap]}" "${F[litestream.bsnap]}"
 pair "${RESTORE_MIB} MiB db: restore from s3rver, s (median of $RESTORE_ROUNDS)" "${F[litesync.rt]}" "${F[litestream.rt]}"
 pair "${RESTORE_MIB} MiB db: restore throughput MiB/s" "${F[litesync.rs]}" "${F[litestream.rs]}"
+F[ceil]=$(if [[ -n ${R[ceiling.err]:-} ]]; then na "${R[ceiling.err]}"; else echo "${R[ceiling]:-}"; fi)
+F[cp]=${R[cp]:-$(na "cp: not measured")}
+row "  ceiling: the same GETs by $CEIL_CONNS curl at once, s" "${F[ceil]}" "" "" ""
+row "  cp + fsync of the db file, s" "${F[cp]}" "" "" ""
+row "  litesync restore / ceiling" "$(ratio "${F[litesync.rt]}" "${F[ceil]}")" "" "" \
+  "<= 1.25 $(check "$(ratio "${F[litesync.rt]}" "${F[ceil]}")" 1.25001)"
+row "  restore / cp" "$(ratio "${F[litesync.rt]}" "${F[cp]}")" \
+  "$(ratio "${F[litestream.rt]}" "${F[cp]}")" "" ""
 pair "${SEED_MIB} MiB db: snapshot to s3rver, wall s" "${F[litesync.hsnap]}" "${F[litestream.hsnap]}"
 pair "${SEED_MIB} MiB db: sidecar CPU s to snapshot" "${F[litesync.hcpu]}" "${F[litestream.hcpu]}"
 pair "${SEED_MIB} MiB db: peak RSS MiB (VmHWM)" "${F[litesync.hhwm]}" "${F[litestream.hhwm]}" \
@@ -437,6 +510,11 @@ for k in litesync litestream; do
       "${R[$k.restore.bytes]}" "${R[$k.restore.check]}" "${R[$k.restore.all]}"
   fi
 done
+if [[ -n ${R[ceiling.all]:-} ]]; then
+  printf '  ceiling    %s files, %s bytes; s per round:%s\n' "${R[ceiling.files]}" \
+    "${R[ceiling.bytes]}" "${R[ceiling.all]}"
+fi
+if [[ -n ${R[cp.all]:-} ]]; then printf '  cp + fsync s per round:%s\n' "${R[cp.all]}"; fi
 if [[ -s $WORK/notes ]]; then
   echo
   awk '{print "[" NR "] " $0}' "$WORK/notes"

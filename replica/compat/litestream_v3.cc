@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <regex>
+#include <span>
 #include <vector>
 
 #include "base/endian.h"
@@ -325,20 +326,22 @@ absl::StatusOr<uint32_t> ApplySnapshot(ReplicaClient& client, const ObjectInfo& 
     return absl::DataLossError(
         fmt::format("{}: shorter than one page: the object is truncated", what));
   }
+  // Many pages per read: the frame reader reads or decodes whole blocks straight
+  // into the writer's run (see lz4_frame_reader.cc).
   uint32_t pages = 1;
   while (true) {
-    LS_ASSIGN_OR_RETURN(char* slot, writer.Slot(pages + 1, page_size));
-    LS_RETURN_IF_ERROR(ReadFull(*r, slot, page_size, &got));
-    if (got == 0) break;
-    if (got != page_size) {
+    LS_ASSIGN_OR_RETURN(std::span<char> slots, writer.Slots(pages + 1, page_size, SIZE_MAX));
+    LS_RETURN_IF_ERROR(ReadFull(*r, slots.data(), slots.size(), &got));
+    pages += static_cast<uint32_t>(got / page_size);
+    if (got % page_size != 0) {
       return absl::DataLossError(
           fmt::format("{}: ends inside page {} ({} of {} bytes): the object is truncated", what,
-                      pages + 1, got, page_size));
+                      pages + 1, got % page_size, page_size));
     }
-    ++pages;
+    if (got < slots.size()) break;
   }
   LS_RETURN_IF_ERROR(writer.Wait());
-  // The last Slot may have been handed out for a page that never came.
+  // The last Slots may have been handed out for pages that never came.
   if (::ftruncate(fd, static_cast<off_t>(pages) * page_size) != 0) {
     return ErrnoStatus(errno, fmt::format("truncate {}", path));
   }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -74,6 +75,15 @@ absl::StatusOr<char*> PageWriter::Slot(uint32_t pgno, size_t size) {
   used_ += size;
   highest_ = pgno;
   return at;
+}
+
+absl::StatusOr<std::span<char>> PageWriter::Slots(uint32_t pgno, size_t page_size,
+                                                  size_t max_pages) {
+  LS_ASSIGN_OR_RETURN(char* at, Slot(pgno, page_size));
+  const size_t more = std::min(max_pages - 1, (kRunBytes - used_) / page_size);
+  used_ += more * page_size;
+  highest_ = pgno + static_cast<uint32_t>(more);
+  return std::span<char>(at, (more + 1) * page_size);
 }
 
 absl::Status PageWriter::Submit() {

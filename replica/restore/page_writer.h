@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -57,6 +58,10 @@ class PageWriter {
   // Like Add, for a page the caller writes itself: the `size` bytes returned,
   // valid until the next call, hold page `pgno` (restore decompresses into them).
   absl::StatusOr<char*> Slot(uint32_t pgno, size_t size);
+  // Slot for consecutive pages from `pgno` on: the bytes returned, one page or
+  // more, up to `max_pages` and the rest of the current run, hold pages pgno,
+  // pgno + 1, ... (a restore reads a run of them from its decoder in one call).
+  absl::StatusOr<std::span<char>> Slots(uint32_t pgno, size_t page_size, size_t max_pages);
   // Writes every page added and waits until they are written.
   absl::Status Wait();
   // Wait(), then fsync.

@@ -17,10 +17,12 @@
 #include "base/status.h"
 #include "fmt/format.h"
 
+#include "replica/compat/parallel_reader.h"
 #include "replica/format/page_checksum.h"
 #include "replica/format/tx_file.h"
 #include "replica/restore/page_writer.h"
 #include "replica/restore/restore_prefetch.h"
+#include "replica/storage/backend.h"
 #include "replica/storage/replica_head.h"
 
 namespace litesync {
@@ -109,6 +111,24 @@ absl::StatusOr<std::unique_ptr<ByteReader>> TakeFetched(RestorePrefetcher& prefe
   return NewMemoryReader(std::move(bytes));
 }
 
+// A file too large to prefetch. On object storage it is fetched in ranged parts
+// on several connections while the applier decodes the parts already there
+// (replica/compat/parallel_reader.h); a plain Open downloads the whole object
+// over one connection before its first byte is applied (bench/README.md,
+// "Restore from S3"). Encrypted replicas keep Open: their client decrypts it.
+absl::StatusOr<std::unique_ptr<ByteReader>> OpenStreamed(ReplicaClient& client,
+                                                         const TxFileInfo& info,
+                                                         const RestoreOptions& options) {
+  const ParallelReadOptions parts;
+  const Backend* backend = FindBackend(client.Type());
+  if (!options.client_factory || backend == nullptr || !backend->parallel_reads ||
+      client.encrypts() || info.size < 2 * parts.part_size) {
+    return client.Open(info);
+  }
+  return NewParallelObjectReader(options.client_factory,
+                                 ObjectInfo{info.RelativePath(), info.size, absl::Time()}, parts);
+}
+
 }  // namespace
 
 absl::Status ExecuteRestore(ReplicaClient& client, const RestorePlan& plan,
@@ -155,7 +175,7 @@ absl::Status ExecuteRestore(ReplicaClient& client, const RestorePlan& plan,
     }
     absl::StatusOr<std::unique_ptr<ByteReader>> src =
         prefetcher != nullptr && prefetcher->Prefetched(i) ? TakeFetched(*prefetcher, i)
-                                                           : client.Open(info);
+                                                           : OpenStreamed(client, info, options);
     if (!src.ok()) {
       return Annotate(src.status(), absl::IsNotFound(src.status())
                                         ? "restore: a file of the plan is missing (retention "

@@ -2,9 +2,13 @@
 // the application, a Replicator ships its WAL to s3rver on loopback (directly, or
 // through a FaultProxy that injects 500s, 503 SlowDown, resets and an outage), and
 // restores are compared with the content the writer logged or with the source.
-// Also: a restore with -parallelism equals the sequential one, over S3 and file.
+// Also: a restore with -parallelism equals the sequential one, over S3 and file,
+// and a snapshot too large to prefetch is streamed in ranged parts on clients of
+// its own.
 #include <signal.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <span>
@@ -294,6 +298,46 @@ TEST_F(S3ReplicationTest, ParallelRestoreEqualsSequentialOverFile) {
   LS_ASSERT_OK(client);
   ExpectParallelRestoreEqualsSequential(
       **client, [o] { return NewFileReplicaClient(o); }, dir_, db());
+}
+
+// A snapshot of 16 MiB and more is fetched in 8 MiB ranges by clients of its own
+// while it is applied (replica/compat/parallel_reader.h): byte for byte the
+// sequential restore, and the source's content.
+TEST_F(S3ReplicationTest, ALargeSnapshotIsFetchedInPartsAndRestoresExactly) {
+  testing::CreateWalDb(db());
+  ASSERT_EQ(
+      Write({"-mode", "insert", "-rate", "0", "-txns", "2500", "-payload", "16000", "-seed", "53"}),
+      0);
+  StartReplicator();
+  ASSERT_TRUE(WaitForRecord(
+      [](const SyncRecord& r) {
+        return r.last_error.ok() && r.replicated_txid > 0 && r.replicated_txid == r.local_txid;
+      },
+      absl::Seconds(120)));
+  StopReplicator();
+  auto client = Client();
+  LS_ASSERT_OK_AND_ASSIGN(RestorePlan plan, PlanRestore(*client, {}));
+  ASSERT_GE(plan.files.front().size, uint64_t{16} << 20) << "the snapshot is too small";
+  RestoreOptions seq;
+  seq.output_path = dir_.Join("sequential.db");
+  seq.parallelism = 1;
+  LS_ASSERT_OK(ExecuteRestore(*client, plan, seq));
+  RestoreOptions par;
+  par.output_path = dir_.Join("parallel.db");
+  par.parallelism = 4;
+  ReplicaOptions o = Replica();
+  std::atomic<int> clients{0};
+  par.client_factory = [o, &clients] {
+    ++clients;
+    return NewS3ReplicaClient(o);
+  };
+  LS_ASSERT_OK(ExecuteRestore(*client, plan, par));
+  // The prefetcher opens one client per file up to -parallelism (none for one
+  // file); the parts reader opens its own on top.
+  const int prefetchers = plan.files.size() > 1 ? std::min<int>(4, plan.files.size()) : 0;
+  EXPECT_GT(clients.load(), prefetchers);
+  EXPECT_TRUE(testing::ReadFileOrDie(seq.output_path) == testing::ReadFileOrDie(par.output_path));
+  EXPECT_EQ(*testing::DumpContent(par.output_path), *testing::DumpContent(db()));
 }
 
 TEST_F(S3ReplicationTest, ParallelRestoreOfAMissingFileFailsAndLeavesNoOutput) {
