@@ -1,4 +1,4 @@
-// The LZ4 frame format (lz4_Frame_format.md) parsed here rather than by liblz4's
+// The LZ4 frame format (docs/litestream.md, "v0.3") parsed here rather than by liblz4's
 // LZ4F_decompress, for restore speed (docs/litestream.md, bench/README.md
 // "Restoring Litestream's replicas"). perf of a 1 GiB restore through LZ4F showed
 // ~38% of the samples in liblz4's own XXH32 of the content checksum (Debian builds

@@ -1,5 +1,5 @@
 // LZ4 as Litestream writes it (Debian's liblz4): v0.3 stores every snapshot and
-// WAL segment as one LZ4 frame (the frame format, lz4_Frame_format.md); LTX files
+// WAL segment as one LZ4 frame (the frame layout: docs/litestream.md, "v0.3"); LTX files
 // (v0.5) compress each page as an LZ4 block, older LTX files as one frame per page.
 #pragma once
 
