@@ -1,6 +1,7 @@
 #include "cmd/restore_output.h"
 
 #include "base/handles.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
@@ -83,7 +84,7 @@ std::string RestoreReportJson(const RestoreReport& r) {
     j["replica"] = r.replica;
     j["lineage"] = LineageName(p.lineage);
     j["txid"] = TxidString(p.txid);
-    j["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", p.timestamp, absl::UTCTimeZone());
+    j["time"] = FormatTimestamp(p.timestamp);
     j["bytes"] = p.bytes;
     nlohmann::ordered_json files = nlohmann::ordered_json::array();
     for (const TxFileInfo& f : p.files) {

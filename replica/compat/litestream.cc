@@ -11,6 +11,7 @@
 #include "base/handles.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 #include "replica/compat/litestream_internal.h"
@@ -19,10 +20,6 @@
 #include "replica/storage/backend.h"
 
 namespace litesync {
-
-std::string UtcMillis(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
-}
 
 std::string DescribeObject(ReplicaClient& client, const ObjectInfo& object) {
   return fmt::format("{} in {}", object.key, client.Describe());
@@ -115,7 +112,7 @@ absl::StatusOr<std::optional<LitestreamPlan>> PlanLitestreamRestore(ReplicaClien
       return absl::NotFoundError(fmt::format(
           "Litestream's replica at {} ends where litesync's history begins ({}); {} is after "
           "that",
-          client.Describe(), UtcMillis(ours), UtcMillis(*target.timestamp)));
+          client.Describe(), FormatTimestamp(ours), FormatTimestamp(*target.timestamp)));
     }
   }
   absl::StatusOr<std::optional<LitestreamPlan>> v3 = PlanLitestreamV3(client, names, target);

@@ -35,7 +35,4 @@ absl::StatusOr<std::unique_ptr<ByteReader>> OpenPlanned(ReplicaClient& client,
                                                         const ObjectInfo& object,
                                                         const LitestreamRestoreOptions& opts);
 
-// RFC 3339 in UTC with milliseconds, for messages.
-std::string UtcMillis(absl::Time t);
-
 }  // namespace litesync

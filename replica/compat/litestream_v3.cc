@@ -20,6 +20,7 @@
 #include "base/endian.h"
 #include "base/handles.h"
 #include "base/status.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 #include "replica/compat/litestream_internal.h"
@@ -97,8 +98,8 @@ absl::StatusOr<std::string> ChooseGeneration(const std::map<std::string, V3Gener
   absl::Time best_updated = absl::InfinitePast();
   std::string spans;
   for (const auto& [id, g] : gens) {
-    spans += fmt::format("{}{} {} to {}", spans.empty() ? "" : ", ", id, UtcMillis(g.created),
-                         UtcMillis(g.updated));
+    spans += fmt::format("{}{} {} to {}", spans.empty() ? "" : ", ", id, FormatTimestamp(g.created),
+                         FormatTimestamp(g.updated));
     if (target.timestamp && (*target.timestamp < g.created || *target.timestamp > g.updated)) {
       continue;
     }
@@ -118,7 +119,7 @@ absl::StatusOr<std::string> ChooseGeneration(const std::map<std::string, V3Gener
   if (best.empty()) {
     return absl::NotFoundError(fmt::format(
         "Litestream v0.3 replica {} has no generation spanning {} (its generations: {})", where,
-        UtcMillis(*target.timestamp), spans));
+        FormatTimestamp(*target.timestamp), spans));
   }
   return best;
 }
@@ -148,7 +149,7 @@ absl::StatusOr<std::optional<LitestreamPlan>> PlanLitestreamV3(
   if (snap == nullptr) {
     return absl::NotFoundError(
         fmt::format("Litestream v0.3 replica {}: generation {} has no snapshot{}", where, id,
-                    target.timestamp ? " at or before " + UtcMillis(*target.timestamp) : ""));
+                    target.timestamp ? " at or before " + FormatTimestamp(*target.timestamp) : ""));
   }
   LitestreamPlan plan;
   plan.format = LitestreamFormat::kV3;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 #include "replica/compat/litestream_internal.h"
@@ -98,7 +99,7 @@ absl::StatusOr<bool> Eligible(ReplicaClient& client, V5File& f, const RestoreTar
 
 std::string NotRestorable(const std::string& where, const RestoreTarget& target, uint64_t reached) {
   std::string what = target.txid ? fmt::format("TXID {:016x}", *target.txid)
-                                 : "time " + UtcMillis(*target.timestamp);
+                                 : "time " + FormatTimestamp(*target.timestamp);
   return reached == 0
              ? fmt::format("Litestream v0.5 replica {} holds no state at or before {}", where, what)
              : fmt::format(

@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "base/status.h"
+#include "base/time_format.h"
 #include "fmt/format.h"
 
 namespace litesync {
@@ -70,10 +71,6 @@ bool ProcessGone(int64_t pid, uint64_t start) {
   if (!st) return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
   if (st->state == 'Z' || st->state == 'X') return true;
   return start != 0 && st->start != 0 && st->start != start;
-}
-
-std::string Until(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
 }  // namespace
@@ -139,7 +136,7 @@ absl::Status ReplicaLease::Wait(ReplicaClient& client, const LeaseRecord& theirs
       "replica {} is in use by another litesync (host {}, pid {}, lease until {}); waiting for "
       "its lease. Only one instance may write a replica: if this one should write it, stop the "
       "other one; otherwise give this database another replica path",
-      client.Describe(), theirs.host, theirs.pid, Until(theirs.expires)));
+      client.Describe(), theirs.host, theirs.pid, FormatTimestamp(theirs.expires)));
 }
 
 absl::Status ReplicaLease::Acquired(ReplicaClient& client, absl::Time now, std::string version) {
