@@ -15,9 +15,9 @@
 #include "fmt/format.h"
 
 #include "replica/compat/litestream_internal.h"
-#include "replica/compat/parallel_reader.h"
 #include "replica/format/tx_file_info.h"
 #include "replica/storage/backend.h"
+#include "replica/storage/parallel_reader.h"
 
 namespace litesync {
 

@@ -17,12 +17,12 @@
 #include "base/status.h"
 #include "fmt/format.h"
 
-#include "replica/compat/parallel_reader.h"
 #include "replica/format/page_checksum.h"
 #include "replica/format/tx_file.h"
 #include "replica/restore/page_writer.h"
 #include "replica/restore/restore_prefetch.h"
 #include "replica/storage/backend.h"
+#include "replica/storage/parallel_reader.h"
 #include "replica/storage/replica_head.h"
 
 namespace litesync {
@@ -113,7 +113,7 @@ absl::StatusOr<std::unique_ptr<ByteReader>> TakeFetched(RestorePrefetcher& prefe
 
 // A file too large to prefetch. On object storage it is fetched in ranged parts
 // on several connections while the applier decodes the parts already there
-// (replica/compat/parallel_reader.h); a plain Open downloads the whole object
+// (replica/storage/parallel_reader.h); a plain Open downloads the whole object
 // over one connection before its first byte is applied (bench/README.md,
 // "Restore from S3"). Encrypted replicas keep Open: their client decrypts it.
 absl::StatusOr<std::unique_ptr<ByteReader>> OpenStreamed(ReplicaClient& client,

@@ -1,6 +1,6 @@
 // Foreign objects on S3 (s3rver): listed with sizes and times, read whole, by
 // range, and as one stream fetched in parts on several connections.
-#include "replica/compat/parallel_reader.h"
+#include "replica/storage/parallel_reader.h"
 
 #include <random>
 #include <string>

@@ -301,7 +301,7 @@ TEST_F(S3ReplicationTest, ParallelRestoreEqualsSequentialOverFile) {
 }
 
 // A snapshot of 16 MiB and more is fetched in 8 MiB ranges by clients of its own
-// while it is applied (replica/compat/parallel_reader.h): byte for byte the
+// while it is applied (replica/storage/parallel_reader.h): byte for byte the
 // sequential restore, and the source's content.
 TEST_F(S3ReplicationTest, ALargeSnapshotIsFetchedInPartsAndRestoresExactly) {
   testing::CreateWalDb(db());

@@ -1,4 +1,4 @@
-#include "replica/compat/parallel_reader.h"
+#include "replica/storage/parallel_reader.h"
 
 #include <algorithm>
 #include <condition_variable>
