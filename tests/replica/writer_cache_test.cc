@@ -78,6 +78,15 @@ class WriterCacheTest : public ::testing::Test {
   std::string db() const { return dir_.Join("app.db"); }
   ReplicaOptions Replica() const { return testing::FileReplica(dir_.Join("replica")); }
 
+  // The cache alone over a counting client of the directory replica.
+  std::unique_ptr<ReplicaClient> CacheOverCounting(CountingClient** counting) {
+    auto file = NewFileReplicaClient(Replica());
+    EXPECT_TRUE(file.ok()) << file.status();
+    if (!file.ok()) return nullptr;
+    auto owned = std::make_unique<CountingClient>(std::move(*file));
+    *counting = owned.get();
+    return NewWriterCache(std::move(owned), {});
+  }
   // A watcher whose client is the cache over a counting client (counting_).
   std::unique_ptr<DbWatcher> Watcher(WriterCacheOptions cache,
                                      absl::Duration validation = absl::ZeroDuration()) {
@@ -230,11 +239,9 @@ TEST_F(WriterCacheTest, ValidationReadsTheStorageNotTheLocalCopies) {
 // A record read back unlike the one this client wrote: another writer was at
 // work, so the listings are asked again.
 TEST_F(WriterCacheTest, ListingsAreForgottenWhenTheRecordChangesHands) {
-  auto file = NewFileReplicaClient(Replica());
-  LS_ASSERT_OK(file);
-  auto owned = std::make_unique<CountingClient>(std::move(*file));
-  CountingClient* counting = owned.get();
-  std::unique_ptr<ReplicaClient> cache = NewWriterCache(std::move(owned), {});
+  CountingClient* counting = nullptr;
+  std::unique_ptr<ReplicaClient> cache = CacheOverCounting(&counting);
+  ASSERT_NE(cache, nullptr);
   LS_ASSERT_OK(cache->ListLineages());
   LS_ASSERT_OK(cache->ListLineages());
   EXPECT_EQ(counting->lists, 1);
@@ -253,11 +260,9 @@ TEST_F(WriterCacheTest, ListingsAreForgottenWhenTheRecordChangesHands) {
 // since the listing (a writer writes the record before any file), so the start-up's
 // listing stands. Once it wrote the record, its absence means someone removed it.
 TEST_F(WriterCacheTest, ListingsStandWhileTheRecordWasNeverWritten) {
-  auto file = NewFileReplicaClient(Replica());
-  LS_ASSERT_OK(file);
-  auto owned = std::make_unique<CountingClient>(std::move(*file));
-  CountingClient* counting = owned.get();
-  std::unique_ptr<ReplicaClient> cache = NewWriterCache(std::move(owned), {});
+  CountingClient* counting = nullptr;
+  std::unique_ptr<ReplicaClient> cache = CacheOverCounting(&counting);
+  ASSERT_NE(cache, nullptr);
   LS_ASSERT_OK(cache->ListLineages());
   EXPECT_TRUE(absl::IsNotFound(cache->ReadRecord("lease").status()));
   LS_ASSERT_OK(cache->ListLineages());
