@@ -6,8 +6,9 @@
 #
 #   bash bench/litestream_restore.sh BUILD_DIR [SIZE_MIB] [ROUNDS]   (defaults: 1024, 3)
 #
-# The database: rows of 2000 hex characters (text that LZ4 halves, like most
-# data), SIZE_MIB in all, then 2000 small transactions while Litestream runs so
+# The database: rows of 2000 hex characters of random bytes (LZ4, which has no
+# entropy coding, barely shrinks them: the replica is about the database's size),
+# SIZE_MIB in all, then 2000 small transactions while Litestream runs so
 # the replica holds WAL segments too. Litestream writes both replicas at once (one
 # config, two replicas). Every run restores into a new file in the same directory;
 # the page cache is warm for both programs alike. Everything lives in one mktemp -d

@@ -333,12 +333,12 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR] = $1} END {if (NR)
 
 # ceiling_run DIR: what s3rver can serve of litesync's restore. The files of its plan
 # (restore -dry-run -json: the same keys and sizes) fetched by `curl` to /dev/null,
-# as restore fetches them: a file of 16 MiB or more in 8 MiB ranges
-# (ParallelReadOptions in replica/compat/parallel_reader.h), a smaller one whole,
+# as restore fetches them: a file of 32 MiB or more in 16 MiB ranges
+# (ParallelReadOptions in replica/storage/parallel_reader.h), a smaller one whole,
 # CEIL_CONNS requests at once (the parallel reader's 4 connections).
 # Appends the seconds to R[ceiling.all].
 CEIL_CONNS=4
-CEIL_PART=$((8 << 20))
+CEIL_PART=$((16 << 20))
 ceiling_run() {
   local dir=$1 db jobs=$1/ceiling.jobs t0 path size off
   db=$(awk '$1 == "-" && $2 == "path:" {print $3; exit}' "$dir/litesync.yml")

@@ -56,6 +56,10 @@ class AgeReplicaClient : public ReplicaClient {
                                                          uint64_t limit) override {
     return inner_->OpenObject(key, offset, limit);
   }
+  absl::Status ReadObjectRange(std::string_view key, uint64_t offset,
+                               std::span<char> out) override {
+    return inner_->ReadObjectRange(key, offset, out);
+  }
 
   absl::Status Write(const TxFileInfo& info, const ByteSource& bytes) override {
     LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> sealed, AgeEncrypt(bytes, recipients_));

@@ -1,5 +1,6 @@
-// ByteSource implementations declared in replica/storage/replica_client.h: bytes in memory
-// and a file on disk (read from the start on every Open, for retries).
+// ByteSource implementations declared in replica/storage/replica_client.h (bytes in memory
+// and a file on disk, read from the start on every Open, for retries), the readers,
+// ReadFull, and ReplicaClient's default ranged read.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -150,6 +151,21 @@ absl::Status ReadFull(ByteReader& reader, char* buf, size_t n, size_t* got) {
     *got += k;
   }
   return absl::OkStatus();
+}
+
+absl::Status ReplicaClient::ReadObjectRange(std::string_view key, uint64_t offset,
+                                            std::span<char> out) {
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteReader> r, OpenObject(key, offset, out.size()));
+  size_t got = 0;
+  LS_RETURN_IF_ERROR(ReadFull(*r, out.data(), out.size(), &got));
+  if (got != out.size()) return ShortRangeError(key, offset, out.size(), got);
+  return absl::OkStatus();
+}
+
+absl::Status ShortRangeError(std::string_view key, uint64_t offset, uint64_t want, uint64_t got) {
+  return absl::DataLossError(fmt::format(
+      "{}: {} bytes at offset {}, expected {}: the object changed or is shorter than listed", key,
+      got, offset, want));
 }
 
 }  // namespace litesync

@@ -3,15 +3,23 @@
 #include <algorithm>
 #include <condition_variable>
 #include <map>
+#include <memory>
+#include <span>
 #include <thread>
 #include <vector>
 
 #include "base/mutex.h"
 #include "base/status.h"
-#include "fmt/format.h"
 
 namespace litesync {
 namespace {
+
+// A part's bytes. Buffers are reused (the pool below): a new 8 MiB allocation per
+// part cost a page fault per 4 KiB and a memset, a tenth of a restore's CPU.
+struct Part {
+  std::unique_ptr<char[]> bytes;
+  size_t size = 0;
+};
 
 class ParallelObjectReader : public ByteReader {
  public:
@@ -36,11 +44,12 @@ class ParallelObjectReader : public ByteReader {
   }
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    while (pos_ == current_.size()) {
+    while (pos_ == current_.size) {
       if (next_ == parts_) return size_t{0};
       MutexLock l(&mu_);
       cv_.wait(l.native(), [&] { return !error_.ok() || ready_.count(next_) > 0; });
       if (!error_.ok()) return error_;
+      if (current_.bytes) free_.push_back(std::move(current_.bytes));
       current_ = std::move(ready_[next_]);
       ready_.erase(next_);
       pos_ = 0;
@@ -48,8 +57,8 @@ class ParallelObjectReader : public ByteReader {
       consumed_ = next_;
       cv_.notify_all();  // a window slot is free
     }
-    n = std::min(n, current_.size() - pos_);
-    std::copy_n(current_.data() + pos_, n, buf);
+    n = std::min(n, current_.size - pos_);
+    std::copy_n(current_.bytes.get() + pos_, n, buf);
     pos_ += n;
     return n;
   }
@@ -57,7 +66,8 @@ class ParallelObjectReader : public ByteReader {
  private:
   void Fetch(ReplicaClient& client) {
     while (true) {
-      uint64_t part;
+      uint64_t index;
+      Part part;
       {
         MutexLock l(&mu_);
         cv_.wait(l.native(), [&] {
@@ -65,33 +75,26 @@ class ParallelObjectReader : public ByteReader {
                  claimed_ < consumed_ + static_cast<uint64_t>(options_.window);
         });
         if (stop_ || !error_.ok() || claimed_ >= parts_) return;
-        part = claimed_++;
+        index = claimed_++;
+        if (!free_.empty()) {
+          part.bytes = std::move(free_.back());
+          free_.pop_back();
+        }
       }
-      const uint64_t offset = part * options_.part_size;
-      const uint64_t length = std::min(options_.part_size, object_.size - offset);
-      absl::StatusOr<std::string> bytes = FetchPart(client, offset, length);
+      const uint64_t offset = index * options_.part_size;
+      part.size = std::min(options_.part_size, object_.size - offset);
+      // Uninitialized: every byte is written by the read or the part fails.
+      if (!part.bytes) part.bytes.reset(new char[options_.part_size]);
+      absl::Status s =
+          client.ReadObjectRange(object_.key, offset, std::span(part.bytes.get(), part.size));
       MutexLock l(&mu_);
-      if (!bytes.ok()) {
-        if (error_.ok()) error_ = bytes.status();
+      if (!s.ok()) {
+        if (error_.ok()) error_ = s;
       } else {
-        ready_[part] = *std::move(bytes);
+        ready_[index] = std::move(part);
       }
       cv_.notify_all();
     }
-  }
-
-  absl::StatusOr<std::string> FetchPart(ReplicaClient& client, uint64_t offset, uint64_t length) {
-    LS_ASSIGN_OR_RETURN(std::unique_ptr<ByteReader> r,
-                        client.OpenObject(object_.key, offset, length));
-    std::string bytes(length, '\0');
-    size_t got = 0;
-    LS_RETURN_IF_ERROR(ReadFull(*r, bytes.data(), length, &got));
-    if (got != length) {
-      return absl::DataLossError(fmt::format(
-          "{}: {} bytes at offset {}, expected {}: the object changed or is shorter than listed",
-          object_.key, got, offset, length));
-    }
-    return bytes;
   }
 
   const ObjectInfo object_;
@@ -99,13 +102,14 @@ class ParallelObjectReader : public ByteReader {
   const uint64_t parts_;
   std::vector<std::thread> threads_;
   // The reader's own (one thread).
-  std::string current_;
+  Part current_;
   size_t pos_ = 0;
   uint64_t next_ = 0;
 
   Mutex mu_;
   std::condition_variable cv_;
-  std::map<uint64_t, std::string> ready_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, Part> ready_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<char[]>> free_ ABSL_GUARDED_BY(mu_);  // spent parts' buffers
   uint64_t claimed_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t consumed_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status error_ ABSL_GUARDED_BY(mu_);

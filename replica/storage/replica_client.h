@@ -53,6 +53,8 @@ std::unique_ptr<ByteReader> NewPrefixedReader(std::string prefix, std::unique_pt
 absl::StatusOr<std::string> ReadAll(ByteReader& reader);
 // Reads until `n` bytes or the end of the stream; *got says how many arrived.
 absl::Status ReadFull(ByteReader& reader, char* buf, size_t n, size_t* got);
+// The error of a ranged read that got fewer bytes than it asked for.
+absl::Status ShortRangeError(std::string_view key, uint64_t offset, uint64_t want, uint64_t got);
 
 // A record as read: its bytes, and the version a conditional write names (the
 // ETag on S3, the bytes themselves in a directory).
@@ -175,6 +177,11 @@ class ReplicaClient {
     (void)limit;
     return absl::UnimplementedError(fmt::format("{}: reading other objects", key));
   }
+  // Exactly out.size() bytes of the object from `offset` on, into `out` (one part
+  // of a parallel read, replica/storage/parallel_reader.h). DataLoss when the
+  // object is shorter. The default reads through OpenObject; a backend that can
+  // put the bytes straight into `out` overrides it.
+  virtual absl::Status ReadObjectRange(std::string_view key, uint64_t offset, std::span<char> out);
 };
 
 inline absl::StatusOr<std::vector<TxFileInfo>> ReplicaClient::ListFrom(Lineage lineage, int level,

@@ -165,6 +165,10 @@ class WriterCacheClient : public ReplicaClient {
                                                          uint64_t limit) override {
     return inner_->OpenObject(key, offset, limit);
   }
+  absl::Status ReadObjectRange(std::string_view key, uint64_t offset,
+                               std::span<char> out) override {
+    return inner_->ReadObjectRange(key, offset, out);
+  }
 
  private:
   struct Copy {

@@ -2,7 +2,10 @@
 // range, and as one stream fetched in parts on several connections.
 #include "replica/storage/parallel_reader.h"
 
+#include <sys/stat.h>
+
 #include <random>
+#include <span>
 #include <string>
 
 #include "base/status.h"
@@ -12,6 +15,7 @@
 #include "replica/storage/s3/s3_api.h"
 #include "tests/testutil/s3_server.h"
 #include "tests/testutil/status_matchers.h"
+#include "tests/testutil/temp_dir.h"
 
 namespace litesync {
 namespace {
@@ -63,6 +67,65 @@ TEST_F(ForeignObjectsTest, ListsByPrefixAndReadsWholeAndByRange) {
   LS_ASSERT_OK_AND_ASSIGN(std::string got, ReadAll(*part));
   EXPECT_TRUE(got == bytes_.substr(1000, 100));
   EXPECT_TRUE(absl::IsNotFound(c->OpenObject("generations/nothing").status()));
+}
+
+// A part of a parallel read goes straight into the caller's buffer; a range
+// past the object's end is an error naming the key, never a short part.
+TEST_F(ForeignObjectsTest, ARangeReadFillsTheBufferOrSaysTheObjectIsShorter) {
+  LS_ASSERT_OK_AND_ASSIGN(std::unique_ptr<ReplicaClient> c, Client());
+  const std::string key = "0000/0000000000000001-0000000000000001.ltx";
+  std::string buf(100000, '\0');
+  LS_ASSERT_OK(c->ReadObjectRange(key, 4321, std::span(buf.data(), buf.size())));
+  EXPECT_TRUE(buf == bytes_.substr(4321, buf.size()));
+  LS_ASSERT_OK(c->ReadObjectRange(key, 0, std::span(buf.data(), buf.size())));
+  EXPECT_TRUE(buf == bytes_.substr(0, buf.size()));
+
+  absl::Status s = c->ReadObjectRange(key, bytes_.size() - 10, std::span(buf.data(), buf.size()));
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("shorter than listed"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr(key));
+  s = c->ReadObjectRange("0000/absent.ltx", 0, std::span(buf.data(), buf.size()));
+  EXPECT_TRUE(absl::IsNotFound(s)) << s;
+}
+
+// The same rule through the default (OpenObject) path, in a directory.
+TEST(ForeignObjectsInADirectoryTest, ARangeReadFillsTheBufferOrSaysTheObjectIsShorter) {
+  testing::TempDir dir;
+  ASSERT_EQ(::mkdir(dir.Join("0000").c_str(), 0755), 0);
+  const std::string bytes = "0123456789abcdefghij";
+  testing::WriteFileOrDie(dir.Join("0000/x.ltx"), bytes);
+  LS_ASSERT_OK_AND_ASSIGN(ReplicaOptions o, ReplicaOptionsFromUrl(dir.path()));
+  LS_ASSERT_OK_AND_ASSIGN(std::unique_ptr<ReplicaClient> c, NewReplicaClient(o));
+  std::string buf(5, '\0');
+  LS_ASSERT_OK(c->ReadObjectRange("0000/x.ltx", 10, std::span(buf.data(), buf.size())));
+  EXPECT_EQ(buf, "abcde");
+  absl::Status s = c->ReadObjectRange("0000/x.ltx", 17, std::span(buf.data(), buf.size()));
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("0000/x.ltx: 3 bytes at offset 17, expected 5"));
+}
+
+// An object shorter than its listing (it changed after the listing): the stream
+// ends with an error, never with a short or misplaced part.
+TEST_F(ForeignObjectsTest, AParallelReaderOfAnObjectShorterThanListedFails) {
+  ObjectInfo listed{"0000/0000000000000001-0000000000000001.ltx", bytes_.size() + (1 << 20),
+                    absl::Now()};
+  ParallelReadOptions small{.part_size = 1 << 20, .threads = 3, .window = 4};
+  LS_ASSERT_OK_AND_ASSIGN(std::unique_ptr<ByteReader> r,
+                          NewParallelObjectReader([&] { return Client(); }, listed, small));
+  std::vector<char> buf(1 << 20);
+  absl::Status end;
+  uint64_t got = 0;
+  while (true) {
+    absl::StatusOr<size_t> n = r->Read(buf.data(), buf.size());
+    if (!n.ok()) {
+      end = n.status();
+      break;
+    }
+    if (*n == 0) break;
+    got += *n;
+  }
+  EXPECT_TRUE(absl::IsDataLoss(end) || absl::IsFailedPrecondition(end)) << end;
+  EXPECT_LE(got, bytes_.size());
 }
 
 TEST_F(ForeignObjectsTest, AParallelReaderStreamsTheObjectInOrder) {

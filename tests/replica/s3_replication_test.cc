@@ -22,6 +22,7 @@
 #include "replica/engine/replicator.h"
 #include "replica/restore/restore.h"
 #include "replica/storage/file/file_replica_client.h"
+#include "replica/storage/parallel_reader.h"
 #include "replica/storage/s3/s3_replica_client.h"
 #include "tests/testutil/fault_proxy.h"
 #include "tests/testutil/process.h"
@@ -300,13 +301,13 @@ TEST_F(S3ReplicationTest, ParallelRestoreEqualsSequentialOverFile) {
       **client, [o] { return NewFileReplicaClient(o); }, dir_, db());
 }
 
-// A snapshot of 16 MiB and more is fetched in 8 MiB ranges by clients of its own
+// A snapshot of two parts and more (32 MiB) is fetched in ranges by clients of its own
 // while it is applied (replica/storage/parallel_reader.h): byte for byte the
 // sequential restore, and the source's content.
 TEST_F(S3ReplicationTest, ALargeSnapshotIsFetchedInPartsAndRestoresExactly) {
   testing::CreateWalDb(db());
   ASSERT_EQ(
-      Write({"-mode", "insert", "-rate", "0", "-txns", "2500", "-payload", "16000", "-seed", "53"}),
+      Write({"-mode", "insert", "-rate", "0", "-txns", "3500", "-payload", "16000", "-seed", "53"}),
       0);
   StartReplicator();
   ASSERT_TRUE(WaitForRecord(
@@ -317,7 +318,8 @@ TEST_F(S3ReplicationTest, ALargeSnapshotIsFetchedInPartsAndRestoresExactly) {
   StopReplicator();
   auto client = Client();
   LS_ASSERT_OK_AND_ASSIGN(RestorePlan plan, PlanRestore(*client, {}));
-  ASSERT_GE(plan.files.front().size, uint64_t{16} << 20) << "the snapshot is too small";
+  ASSERT_GE(plan.files.front().size, 2 * ParallelReadOptions{}.part_size)
+      << "the snapshot is too small";
   RestoreOptions seq;
   seq.output_path = dir_.Join("sequential.db");
   seq.parallelism = 1;

@@ -73,6 +73,7 @@ class S3ReplicaClient : public ReplicaClient {
                                                          uint64_t limit) override {
     return OpenKey(api_.Key(key), 0, offset, limit);
   }
+  absl::Status ReadObjectRange(std::string_view key, uint64_t offset, std::span<char> out) override;
 
  private:
   // GET of `key` (`size` bytes when known, else 0); from `offset` on, only `limit`
@@ -283,6 +284,46 @@ absl::StatusOr<std::unique_ptr<ByteReader>> S3ReplicaClient::OpenKey(const std::
         fmt::format("{}: got {} of {} bytes", call.what, buffer.size(), *total));
   }
   return buffer.TakeReader();
+}
+
+// One ranged GET whose body goes straight into `out`: a part of a parallel read
+// holds no other copy (no spill buffer, no reader over it). Retried whole.
+absl::Status S3ReplicaClient::ReadObjectRange(std::string_view key, uint64_t offset,
+                                              std::span<char> out) {
+  if (out.empty()) return absl::OkStatus();
+  S3Call call;
+  call.key = api_.Key(key);
+  call.transfer_bytes = out.size();
+  call.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + out.size() - 1));
+  call.what = "GET " + api_.S3Url(call.key);
+  size_t got = 0;
+  call.before_attempt = [&](HeaderList*) { got = 0; };
+  call.sink = [&](const HttpHead& head, std::string_view data) -> absl::Status {
+    if (got == 0 && head.status == 206) {
+      uint64_t from = 0;
+      std::string range = head.Header("content-range");  // "bytes 100-199/200"
+      if (std::sscanf(range.c_str(), "bytes %" SCNu64, &from) != 1 || from != offset) {
+        return absl::UnavailableError(fmt::format("{}: answered the range {}, asked for offset {}",
+                                                  call.what, range, offset));
+      }
+    } else if (got == 0 && offset > 0) {  // 200: the whole object, Range ignored
+      return absl::FailedPreconditionError(fmt::format(
+          "{}: the server ignored the Range header (status {}); litesync needs ranged GETs to "
+          "read this object in parts",
+          call.what, head.status));
+    }
+    if (data.size() > out.size() - got) {
+      return absl::DataLossError(
+          fmt::format("{}: more than the {} bytes asked for arrived: the object changed", call.what,
+                      out.size()));
+    }
+    std::copy(data.begin(), data.end(), out.begin() + got);
+    got += data.size();
+    return absl::OkStatus();
+  };
+  LS_RETURN_IF_ERROR(api_.Send(call).status());
+  if (got != out.size()) return ShortRangeError(call.key, offset, out.size(), got);
+  return absl::OkStatus();
 }
 
 absl::Status S3ReplicaClient::Delete(std::span<const TxFileInfo> files) {
