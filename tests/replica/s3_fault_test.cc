@@ -5,6 +5,8 @@
 // and succeed once the faults stop, or fail Unavailable naming the endpoint.
 #include <atomic>
 #include <mutex>
+#include <span>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
@@ -170,6 +172,24 @@ TEST_F(S3FaultTest, ResumesADownloadCutOffMidwayWithARangeRequest) {
   EXPECT_THAT(heads[1], Not(HasSubstr("Range:")));
   EXPECT_THAT(heads[2], AllOf(HasSubstr("Range: bytes="), HasSubstr("If-Match: \"")));
   EXPECT_THAT(heads[2], Not(HasSubstr("Range: bytes=0-")));
+}
+
+// A part of a parallel read (ReplicaClient::ReadObjectRange) cut off midway is
+// asked for again whole, and the buffer holds exactly the range.
+TEST_F(S3FaultTest, ARangeReadCutOffMidwayIsRetriedWhole) {
+  const std::string bytes = Bytes(1 << 20);
+  std::unique_ptr<ByteSource> src = MemorySource(bytes);
+  LS_ASSERT_OK(client_->Write(Info(1), *src));
+  proxy_.set_reset_after_bytes(300 << 10);
+  proxy_.Script({Fault::kResetMidResponse});
+  std::string buf(600 << 10, '\0');
+  LS_ASSERT_OK(
+      client_->ReadObjectRange(Info(1).RelativePath(), 1000, std::span(buf.data(), buf.size())));
+  EXPECT_TRUE(buf == bytes.substr(1000, buf.size()));
+  std::vector<std::string> heads = proxy_.request_heads();
+  ASSERT_EQ(heads.size(), 3u);  // PUT, GET cut off, the same GET again
+  EXPECT_THAT(heads[1], HasSubstr("Range: bytes=1000-615399"));
+  EXPECT_THAT(heads[2], HasSubstr("Range: bytes=1000-615399"));
 }
 
 TEST_F(S3FaultTest, FailedPartsAreRetriedAndTheMultipartUploadCompletes) {

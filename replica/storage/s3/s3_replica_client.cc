@@ -314,8 +314,9 @@ absl::Status S3ReplicaClient::ReadObjectRange(std::string_view key, uint64_t off
     }
     if (data.size() > out.size() - got) {
       return absl::DataLossError(
-          fmt::format("{}: more than the {} bytes asked for arrived: the object changed", call.what,
-                      out.size()));
+          fmt::format("{}: more than the {} bytes asked for arrived (the object changed, or the "
+                      "server answered the whole object)",
+                      call.what, out.size()));
     }
     std::copy(data.begin(), data.end(), out.begin() + got);
     got += data.size();
