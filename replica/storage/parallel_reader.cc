@@ -14,8 +14,8 @@
 namespace litesync {
 namespace {
 
-// A part's bytes. Buffers are reused (the pool below): a new 8 MiB allocation per
-// part cost a page fault per 4 KiB and a memset, a tenth of a restore's CPU.
+// A part's bytes. Buffers are reused (the pool below): a new allocation per part
+// (8 MiB then) cost a page fault per 4 KiB and a memset, a tenth of a restore's CPU.
 struct Part {
   std::unique_ptr<char[]> bytes;
   size_t size = 0;

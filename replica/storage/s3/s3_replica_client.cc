@@ -39,6 +39,16 @@ absl::Time ParseLastModified(std::string_view text) {
   return t;
 }
 
+// Where a 206 answer's body starts in the object ("bytes 100-199/200": 100);
+// nullopt when Content-Range is missing or malformed.
+std::optional<uint64_t> ContentRangeStart(const HttpHead& head) {
+  uint64_t from = 0;
+  if (std::sscanf(head.Header("content-range").c_str(), "bytes %" SCNu64, &from) != 1) {
+    return std::nullopt;
+  }
+  return from;
+}
+
 struct ListPage {
   std::vector<ListedObject> objects;
   bool truncated = false;
@@ -254,13 +264,10 @@ absl::StatusOr<std::unique_ptr<ByteReader>> S3ReplicaClient::OpenKey(const std::
     if (first_chunk) {
       first_chunk = false;
       if (head.status == 206) {
-        uint64_t from = 0;
-        std::string range = head.Header("content-range");  // "bytes 100-199/200"
-        if (std::sscanf(range.c_str(), "bytes %" SCNu64, &from) != 1 ||
-            from != (ranged ? offset : 0) + buffer.size()) {
+        if (ContentRangeStart(head) != (ranged ? offset : 0) + buffer.size()) {
           buffer.Clear();
-          return absl::UnavailableError(
-              fmt::format("{}: resumed at the wrong offset ({})", call.what, range));
+          return absl::UnavailableError(fmt::format("{}: resumed at the wrong offset ({})",
+                                                    call.what, head.Header("content-range")));
         }
       } else {
         buffer.Clear();
@@ -300,11 +307,9 @@ absl::Status S3ReplicaClient::ReadObjectRange(std::string_view key, uint64_t off
   call.before_attempt = [&](HeaderList*) { got = 0; };
   call.sink = [&](const HttpHead& head, std::string_view data) -> absl::Status {
     if (got == 0 && head.status == 206) {
-      uint64_t from = 0;
-      std::string range = head.Header("content-range");  // "bytes 100-199/200"
-      if (std::sscanf(range.c_str(), "bytes %" SCNu64, &from) != 1 || from != offset) {
+      if (ContentRangeStart(head) != offset) {
         return absl::UnavailableError(fmt::format("{}: answered the range {}, asked for offset {}",
-                                                  call.what, range, offset));
+                                                  call.what, head.Header("content-range"), offset));
       }
     } else if (got == 0 && offset > 0) {  // 200: the whole object, Range ignored
       return absl::FailedPreconditionError(fmt::format(
