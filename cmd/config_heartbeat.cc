@@ -76,14 +76,7 @@ absl::Status ParseHeartbeatItem(const std::string& file, const YAML::Node& item,
     return s;
   }
   t.interval = ClampInterval(m, "interval", t.interval);
-  if (absl::Status s = m.ReadDuration("timeout", DurationRule::kPositive, &t.timeout); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = m.ReadString("method", &t.method); !s.ok()) return s;
-  t.method = absl::AsciiStrToUpper(t.method);
-  if (t.method != "GET" && t.method != "POST") {
-    return m.Error("method", fmt::format("must be GET or POST (got \"{}\")", t.method));
-  }
+  if (absl::Status s = ReadPingRequest(m, &t.timeout, &t.method); !s.ok()) return s;
   std::vector<std::string> dbs;
   if (absl::Status s = m.ReadStringList("databases", &dbs); !s.ok()) return s;
   for (size_t j = 0; j < dbs.size(); ++j) {
@@ -100,6 +93,18 @@ absl::Status ParseHeartbeatItem(const std::string& file, const YAML::Node& item,
 }
 
 }  // namespace
+
+absl::Status ReadPingRequest(const MapView& m, absl::Duration* timeout, std::string* method) {
+  if (absl::Status s = m.ReadDuration("timeout", DurationRule::kPositive, timeout); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = m.ReadString("method", method); !s.ok()) return s;
+  *method = absl::AsciiStrToUpper(*method);
+  if (*method != "GET" && *method != "POST") {
+    return m.Error("method", fmt::format("must be GET or POST (got \"{}\")", *method));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ParseHeartbeats(const MapView& top, Config* config) {
   if (top.Has("heartbeat-interval") && !top.Has("heartbeat-url")) {

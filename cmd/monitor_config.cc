@@ -260,14 +260,7 @@ absl::Status ParseTarget(const MapView& m, std::string_view url_key, MonitorConf
     t.fail_url = Secret(fail_url);
   }
   if (absl::Status s = ReadPingInterval(m, "interval", &t.interval); !s.ok()) return s;
-  if (absl::Status s = m.ReadDuration("timeout", DurationRule::kPositive, &t.timeout); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = m.ReadString("method", &t.method); !s.ok()) return s;
-  t.method = absl::AsciiStrToUpper(t.method);
-  if (t.method != "GET" && t.method != "POST") {
-    return m.Error("method", fmt::format("must be GET or POST (got \"{}\")", t.method));
-  }
+  if (absl::Status s = ReadPingRequest(m, &t.timeout, &t.method); !s.ok()) return s;
   if (absl::Status s = m.ReadStringList("replicas", &t.replicas); !s.ok()) return s;
   for (size_t j = 0; j < t.replicas.size(); ++j) {
     const std::string& name = t.replicas[j];
