@@ -37,7 +37,10 @@ class ReplicationTest : public ::testing::Test {
     DbOptions opts = testing::DbWithReplica(db(), testing::FileReplica(replica_dir()));
     opts.min_checkpoint_pages = min_checkpoint_pages;
     LS_ASSERT_OK(replicator_->Add(opts));
+    uint64_t before = testing::SyncCount(registry_);
     replicator_->Start();
+    ASSERT_TRUE(testing::WaitForSyncAfter(registry_, before, absl::Seconds(60)))
+        << "the replicator never synced " << db();
   }
   void StopReplicator() {
     ASSERT_TRUE(replicator_ != nullptr);
@@ -512,6 +515,13 @@ TEST_F(ReplicationTest, RestoreOfCorruptOrMissingFileFailsAndLeavesNoOutput) {
     }
   }
   StopReplicator();
+  // Only level 0 is tested: a compaction (when the run crosses a 30 s slot)
+  // would cover the damaged and the missing file below.
+  for (int level : {1, 2, 3}) {
+    for (const TxFileInfo& f : Files(level)) {
+      std::filesystem::remove(replica_dir() + "/" + f.RelativePath());
+    }
+  }
   std::vector<TxFileInfo> files = Files(0);
   ASSERT_GE(files.size(), 3u);
   std::string victim = replica_dir() + "/" + files.back().RelativePath();
@@ -529,11 +539,6 @@ TEST_F(ReplicationTest, RestoreOfCorruptOrMissingFileFailsAndLeavesNoOutput) {
   std::filesystem::remove(victim);
   std::filesystem::remove(replica_dir() + "/" +
                           files.front().RelativePath());  // after the snapshot
-  for (int level : {1, 2, 3}) {  // compaction (a slow run crosses its 30 s slot) would bridge it
-    for (const TxFileInfo& f : Files(level)) {
-      std::filesystem::remove(replica_dir() + "/" + f.RelativePath());
-    }
-  }
   plan = testing::RestoreTo(*client, {}, out);
   ASSERT_FALSE(plan.ok());
   EXPECT_THAT(std::string(plan.status().message()), ::testing::HasSubstr("not restorable"));

@@ -63,7 +63,10 @@ class S3ReplicationTest : public ::testing::Test {
     DbOptions opts = testing::DbWithReplica(db(), replica);
     opts.min_checkpoint_pages = min_checkpoint_pages;
     LS_ASSERT_OK(replicator_->Add(opts));
+    uint64_t before = testing::SyncCount(registry_);
     replicator_->Start();
+    ASSERT_TRUE(testing::WaitForSyncAfter(registry_, before, absl::Seconds(60)))
+        << "the replicator never synced " << db();
   }
   void StopReplicator() {
     ASSERT_TRUE(replicator_ != nullptr);

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/time/clock.h"
 #include "base/handles.h"
 #include "base/status.h"
 
@@ -49,6 +50,21 @@ DbOptions DbWithReplica(const std::string& db, const ReplicaOptions& replica) {
   d.replicas.push_back(replica);
   d.min_checkpoint_pages = 200;
   return d;
+}
+
+uint64_t SyncCount(const SyncRecordSource& registry) {
+  uint64_t n = 0;
+  for (const SyncRecord& r : registry.Snapshot()) n += r.sync_count;
+  return n;
+}
+
+bool WaitForSyncAfter(const SyncRecordSource& registry, uint64_t before, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (SyncCount(registry) <= before) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
 }
 
 absl::StatusOr<RestorePlan> RestoreTo(ReplicaClient& client, const RestoreTarget& target,
