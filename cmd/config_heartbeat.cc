@@ -10,25 +10,13 @@
 #include "fmt/format.h"
 #include <yaml-cpp/yaml.h>
 
+#include "cmd/command.h"
 #include "cmd/config_internal.h"
 #include "heartbeat/health.h"
+#include "heartbeat/heartbeat_url.h"
 
 namespace litesync::config_internal {
 namespace {
-
-absl::Status CheckHeartbeatUrl(const MapView& m, std::string_view name, const std::string& url) {
-  std::string lower = absl::AsciiStrToLower(url);
-  size_t sep = lower.find("://");
-  std::string scheme = sep == std::string::npos ? "" : lower.substr(0, sep);
-  std::string host = sep == std::string::npos
-                         ? ""
-                         : url.substr(sep + 3, url.find_first_of("/?#", sep + 3) - sep - 3);
-  if ((scheme != "http" && scheme != "https") || host.empty()) {
-    return m.Error(name, fmt::format("must be an http:// or https:// URL (got \"{}\")",
-                                     RedactUrl(url, /*mask_path=*/true)));
-  }
-  return absl::OkStatus();
-}
 
 absl::Duration ClampInterval(const MapView& m, std::string_view name, absl::Duration d) {
   if (d >= kMinHeartbeatInterval) return d;
@@ -93,6 +81,11 @@ absl::Status ParseHeartbeatItem(const std::string& file, const YAML::Node& item,
 }
 
 }  // namespace
+
+absl::Status CheckHeartbeatUrl(const MapView& m, std::string_view key, std::string_view url) {
+  if (absl::Status s = ValidateHeartbeatUrl(url); !s.ok()) return m.Error(key, StatusMessage(s));
+  return absl::OkStatus();
+}
 
 absl::Status ReadPingRequest(const MapView& m, absl::Duration* timeout, std::string* method) {
   if (absl::Status s = m.ReadDuration("timeout", DurationRule::kPositive, timeout); !s.ok()) {

@@ -252,6 +252,9 @@ inline constexpr std::string_view kLitestreamDbKeys[] = {"snapshot",
 // heartbeat-url, heartbeat-interval and heartbeats: of the top level, after the
 // databases (a heartbeat's databases: must name configured ones). cmd/config_heartbeat.cc.
 absl::Status ParseHeartbeats(const MapView& top, Config* config);
+// ValidateHeartbeatUrl (heartbeat/heartbeat_url.h) of the URL at `key`, its
+// message behind the file, line and key.
+absl::Status CheckHeartbeatUrl(const MapView& m, std::string_view key, std::string_view url);
 // A heartbeat item's timeout: (positive, when present) and method: (GET or POST,
 // any case, stored upper-case), as litesync.yml and monitor.yml both read them.
 absl::Status ReadPingRequest(const MapView& m, absl::Duration* timeout, std::string* method);

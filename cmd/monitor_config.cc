@@ -14,7 +14,6 @@
 
 #include "cmd/command.h"
 #include "cmd/config_internal.h"
-#include "heartbeat/heartbeat_url.h"
 #include "replica/storage/backend.h"
 
 namespace litesync {
@@ -105,9 +104,7 @@ absl::Status ReadPushUrl(const MapView& src, std::string_view key, const Monitor
                      fmt::format("has {{token}} but replica \"{}\" has no push-token:", r.name));
   }
   url = absl::StrReplaceAll(url, {{"{name}", r.name}, {"{token}", token}});
-  if (absl::Status s = ValidateHeartbeatUrl(url); !s.ok()) {
-    return src.Error(key, StatusMessage(s));
-  }
+  if (absl::Status s = CheckHeartbeatUrl(src, key, url); !s.ok()) return s;
   *out = Secret(url);
   return absl::OkStatus();
 }
@@ -244,9 +241,7 @@ absl::Status ParseTarget(const MapView& m, std::string_view url_key, MonitorConf
   std::string url, fail_url;
   if (absl::Status s = m.ReadString(url_key, &url); !s.ok()) return s;
   if (url.empty()) return m.Error(m.Has(url_key) ? url_key : "", "needs a url:");
-  if (absl::Status s = ValidateHeartbeatUrl(url); !s.ok()) {
-    return m.Error(url_key, StatusMessage(s));
-  }
+  if (absl::Status s = CheckHeartbeatUrl(m, url_key, url); !s.ok()) return s;
   t.url = Secret(url);
   if (url_key != "url") {  // heartbeat-url: every replica, nothing else
     config->targets.push_back(std::move(t));
@@ -254,9 +249,7 @@ absl::Status ParseTarget(const MapView& m, std::string_view url_key, MonitorConf
   }
   if (absl::Status s = m.ReadString("fail-url", &fail_url); !s.ok()) return s;
   if (!fail_url.empty()) {
-    if (absl::Status s = ValidateHeartbeatUrl(fail_url); !s.ok()) {
-      return m.Error("fail-url", StatusMessage(s));
-    }
+    if (absl::Status s = CheckHeartbeatUrl(m, "fail-url", fail_url); !s.ok()) return s;
     t.fail_url = Secret(fail_url);
   }
   if (absl::Status s = ReadPingInterval(m, "interval", &t.interval); !s.ok()) return s;

@@ -78,13 +78,10 @@ std::string RedactHeartbeatUrl(std::string_view url) { return RedactUrl(url, /*m
 
 absl::Status ValidateHeartbeatUrl(std::string_view url) {
   size_t colon = url.find("://");
-  if (colon == std::string_view::npos) {
-    return absl::InvalidArgumentError("heartbeat URL: must start with http:// or https://");
-  }
-  std::string scheme = Lower(url.substr(0, colon));
+  std::string scheme = colon == std::string_view::npos ? "" : Lower(url.substr(0, colon));
   if (scheme != "http" && scheme != "https") {
     return absl::InvalidArgumentError(
-        fmt::format("heartbeat URL: scheme must be http or https (got \"{}\")", scheme));
+        fmt::format("must be an http:// or https:// URL (got \"{}\")", RedactHeartbeatUrl(url)));
   }
   std::string_view rest = url.substr(colon + 3);
   std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
@@ -92,11 +89,12 @@ absl::Status ValidateHeartbeatUrl(std::string_view url) {
     authority.remove_prefix(at + 1);
   }
   if (authority.empty() || authority[0] == ':') {
-    return absl::InvalidArgumentError("heartbeat URL: missing host");
+    // Not quoted: a redaction would read the path (the token) as the host.
+    return absl::InvalidArgumentError("has no host: write scheme://host/path");
   }
   for (char c : url) {
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
-      return absl::InvalidArgumentError("heartbeat URL: contains whitespace or control characters");
+      return absl::InvalidArgumentError("contains whitespace or control characters");
     }
   }
   for (size_t open = url.find('{'); open != std::string_view::npos;
@@ -106,9 +104,9 @@ absl::Status ValidateHeartbeatUrl(std::string_view url) {
         close == std::string_view::npos ? url.substr(open) : url.substr(open, close - open + 1);
     if (name != "{status}" && name != "{msg}" && name != "{ping}") {
       // The placeholder name is not the secret part; quote at most a short prefix.
-      return absl::InvalidArgumentError(fmt::format(
-          "heartbeat URL: unknown placeholder \"{}\" (known: {{status}}, {{msg}}, {{ping}})",
-          TruncateUtf8(name, 20)));
+      return absl::InvalidArgumentError(
+          fmt::format("unknown placeholder \"{}\" (known: {{status}}, {{msg}}, {{ping}})",
+                      TruncateUtf8(name, 20)));
     }
   }
   return absl::OkStatus();

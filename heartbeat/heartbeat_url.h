@@ -41,7 +41,9 @@ int64_t PingMillis(absl::Duration lag);
 std::string RedactHeartbeatUrl(std::string_view url);
 
 // An http(s) URL with a host, no whitespace, and no placeholder but the three above.
-// Messages never contain the URL itself.
+// The one check of every heartbeat URL (litesync.yml, monitor.yml, the monitor's
+// -url); callers put the file, key or flag in front of the message. Messages
+// quote the URL only as RedactHeartbeatUrl shows it.
 absl::Status ValidateHeartbeatUrl(std::string_view url);
 
 }  // namespace litesync

@@ -690,6 +690,11 @@ TEST_F(ConfigTest, HeartbeatErrors) {
   EXPECT_EQ(Error(dbs + "heartbeat-url: ftp://hc-ping.com/abc-123\n"),
             "litesync.yml:6: heartbeat-url: must be an http:// or https:// URL (got "
             "\"ftp://hc-ping.com/****\")");
+  EXPECT_EQ(Error(dbs + "heartbeat-url: https://h/x?status={stauts}\n"),
+            "litesync.yml:6: heartbeat-url: unknown placeholder \"{stauts}\" (known: {status}, "
+            "{msg}, {ping})");
+  EXPECT_EQ(Error(dbs + "heartbeat-url: https:///abc-123\n"),
+            "litesync.yml:6: heartbeat-url: has no host: write scheme://host/path");
   EXPECT_EQ(Error(dbs + "heartbeat-interval: 5m\n"),
             "litesync.yml:6: heartbeat-interval: is set but heartbeat-url is not");
   EXPECT_EQ(Error(dbs + "heartbeat-url: https://h/x\nheartbeat-interval: 0s\n"),

@@ -69,10 +69,11 @@ TEST(HeartbeatUrlTest, ValidatesWithoutQuotingTheUrl) {
   EXPECT_TRUE(ValidateHeartbeatUrl("HTTP://127.0.0.1:8080/x").ok());
   absl::Status s = ValidateHeartbeatUrl("ftp://files.example/Tok3n");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(s.message()), HasSubstr("scheme must be http or https"));
+  EXPECT_EQ(s.message(), "must be an http:// or https:// URL (got \"ftp://files.example/****\")");
   EXPECT_THAT(std::string(s.message()), Not(HasSubstr("Tok3n")));
   EXPECT_FALSE(ValidateHeartbeatUrl("hc-ping.com/Tok3n").ok());
-  EXPECT_FALSE(ValidateHeartbeatUrl("https:///Tok3n").ok());
+  EXPECT_EQ(ValidateHeartbeatUrl("https:///Tok3n").message(),
+            "has no host: write scheme://host/path");
   EXPECT_FALSE(ValidateHeartbeatUrl("https://h/Tok3n x").ok());
   s = ValidateHeartbeatUrl("https://h/Tok3n?status={stauts}");
   EXPECT_THAT(std::string(s.message()), HasSubstr("unknown placeholder \"{stauts}\""));

@@ -166,8 +166,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "monitor.yml:4: replicas[0].fail-url: is set but push-url: is not"},
         BadCase{"BadPushUrl",
                 "replicas:\n  - name: a\n    path: /r/a\n    push-url: ftp://x.example/p\n",
-                "monitor.yml:4: replicas[0].push-url: heartbeat URL: scheme must be http or "
-                "https"},
+                "monitor.yml:4: replicas[0].push-url: must be an http:// or https:// URL (got "
+                "\"ftp://x.example/****\")"},
         BadCase{"UnknownReplicaInTarget",
                 "replicas:\n  - name: a\n    path: /r/a\nheartbeats:\n"
                 "  - url: https://hc.example/x\n    replicas: [a, b]\n",
