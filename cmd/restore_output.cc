@@ -82,6 +82,7 @@ std::string RestoreReportJson(const RestoreReport& r) {
   if (r.plan != nullptr) {
     const RestorePlan& p = *r.plan;
     j["replica"] = r.replica;
+    j["format"] = "litesync";
     j["lineage"] = LineageName(p.lineage);
     j["txid"] = TxidString(p.txid);
     j["time"] = FormatTimestamp(p.timestamp);
@@ -94,6 +95,21 @@ std::string RestoreReportJson(const RestoreReport& r) {
                        {"max_txid", TxidString(f.max_txid)},
                        {"size", f.size}});
     }
+    j["files"] = std::move(files);
+  } else if (r.litestream != nullptr) {
+    const LitestreamPlan& p = *r.litestream;
+    j["replica"] = r.replica;
+    if (p.format == LitestreamFormat::kV3) {
+      j["format"] = "litestream-v0.3";
+      j["generation"] = p.generation;
+    } else {
+      j["format"] = "litestream-v0.5";
+    }
+    if (p.txid) j["txid"] = TxidString(*p.txid);
+    j["time"] = FormatTimestamp(p.timestamp);
+    j["bytes"] = p.bytes;
+    nlohmann::ordered_json files = nlohmann::ordered_json::array();
+    for (const ObjectInfo& o : p.objects) files.push_back({{"path", o.key}, {"size", o.size}});
     j["files"] = std::move(files);
   }
   if (r.status == "restored") {

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 
+#include "replica/compat/litestream.h"
 #include "replica/restore/restore.h"
 
 namespace litesync {
@@ -30,16 +31,20 @@ struct RestoreReport {
   std::string status;  // "planned" (dry run), "restored", "skipped" or "failed"
   std::string reason;  // why skipped; the error when failed
   std::string output;
-  std::string replica;                // redacted
-  const RestorePlan* plan = nullptr;  // planned or restored
+  std::string replica;                         // redacted
+  const RestorePlan* plan = nullptr;           // planned or restored from litesync's files
+  const LitestreamPlan* litestream = nullptr;  // ... or from Litestream's
   IntegrityCheck integrity_check = IntegrityCheck::kNone;
   absl::Duration elapsed;
 };
 
 // One JSON object, with a trailing newline: status, output, and when there is a
-// plan: replica, lineage, txid (16 hex digits), time (RFC 3339), bytes, files
-// [{path, level, min_txid, max_txid, size}]; reason/error and elapsed_seconds
-// where they apply.
+// plan: replica, format ("litesync", "litestream-v0.3" or "litestream-v0.5"),
+// what it restores (litesync: lineage and txid; Litestream: generation, or txid
+// for v0.5; txids are 16 hex digits), time (RFC 3339), bytes, and files
+// (litesync: [{path, level, min_txid, max_txid, size}]; Litestream: [{path,
+// size}], paths relative to the replica); reason/error, integrity_check and
+// elapsed_seconds where they apply.
 std::string RestoreReportJson(const RestoreReport& report);
 
 }  // namespace litesync

@@ -14,6 +14,7 @@
 #include "fmt/format.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/cmd/cli_util.h"
 #include "tests/compat/litestream_util.h"
@@ -104,11 +105,24 @@ TEST_F(LitestreamV3Test, RestoresTheLatestStateAndAnEarlierTimeFromADirectory) {
   EXPECT_EQ(IntegrityCheck(latest), "ok");
   EXPECT_EQ(Dump(latest), second);
 
+  // -json describes what was restored from Litestream's files.
   std::string earlier = dir_.Join("earlier.db");
-  r = Restore("file://" + replica_, earlier, {"-timestamp", Rfc3339(between)});
+  r = Restore("file://" + replica_, earlier,
+              {"-timestamp", Rfc3339(between), "-json", "-log-level", "warn"});
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(IntegrityCheck(earlier), "ok");
   EXPECT_EQ(Dump(earlier), first);
+  nlohmann::json j = nlohmann::json::parse(r.output);  // throws (fails the test) unless one object
+  EXPECT_EQ(j["status"], "restored");
+  EXPECT_EQ(j["format"], "litestream-v0.3");
+  EXPECT_EQ(std::string(j["generation"]).size(), 16u);
+  absl::Time restored_time;
+  std::string err;
+  ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, std::string(j["time"]), &restored_time, &err));
+  EXPECT_LE(restored_time, between);
+  ASSERT_GE(j["files"].size(), 2u);
+  EXPECT_THAT(std::string(j["files"][0]["path"]), HasSubstr("/snapshots/"));
+  EXPECT_GT(j["files"][0]["size"], 0);
 
   // Litestream's own restore of the same replica: the very same bytes.
   std::string theirs = dir_.Join("theirs.db");

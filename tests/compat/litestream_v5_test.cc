@@ -13,6 +13,7 @@
 #include "fmt/format.h"
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/cmd/cli_util.h"
 #include "tests/compat/litestream_util.h"
@@ -84,6 +85,17 @@ TEST_F(LitestreamV5Test, RestoresEveryTxidAndTimeFromADirectory) {
   WriteSyncs("file://" + replica, 3);
   ASSERT_TRUE(FileExists(replica + "/ltx/0/0000000000000003-0000000000000003.ltx"));
   ExpectEveryPointRestores(replica);
+  // -dry-run -json: the plan names Litestream's TXID and LTX files.
+  CliResult plan = cli_.Run({"restore", "-o", dir_.Join("planned.db"), "-dry-run", "-json", "-txid",
+                             "0000000000000002", replica});
+  ASSERT_EQ(plan.code, 0) << plan.output;
+  nlohmann::json j = nlohmann::json::parse(plan.output);  // throws (fails the test) on other text
+  EXPECT_EQ(j["status"], "planned");
+  EXPECT_EQ(j["format"], "litestream-v0.5");
+  EXPECT_EQ(j["txid"], "0000000000000002");
+  ASSERT_GE(j["files"].size(), 1u);
+  EXPECT_THAT(std::string(j["files"].back()["path"]), HasSubstr("0000000000000002.ltx"));
+  EXPECT_FALSE(FileExists(dir_.Join("planned.db")));
   // Before the first sync there is nothing; the message says what there is.
   std::string early =
       RestoreContent(replica, {"-timestamp", Rfc3339(absl::Now() - absl::Hours(1))});
