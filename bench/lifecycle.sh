@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Snapshots, compaction and retention after "one hour of 100 tx/s on a 1 GiB
-# database" (issue 6), litesync against Litestream v0.3.13 on the same workload:
+# database", litesync against Litestream v0.3.13 on the same workload:
 # restore of the latest state against a restore of the snapshot alone, the files
 # that restore reads, and the replica size against the database size.
 #

@@ -2,7 +2,7 @@
 # many_dbs.sh BUILD [N] [SECONDS]: one litesync process replicating N idle
 # databases (a `dirs:` entry) to file replicas. Prints idle CPU (% of one core,
 # from /proc utime+stime over the window after start-up), peak and current RSS,
-# and the thread count. Issue 7 targets: CPU < 2%, RSS < 256 MiB, threads flat.
+# and the thread count. Targets: CPU < 2%, RSS < 256 MiB, threads flat.
 set -euo pipefail
 BUILD=${1:-build}
 N=${2:-1000}

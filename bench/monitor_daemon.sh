@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The time from a sidecar's death to the independent monitor's down notification
-# (issue 20): a writer commits 10 tx/s, `litesync replicate` ships it to s3rver
+# The time from a sidecar's death to the independent monitor's down notification:
+# a writer commits 10 tx/s, `litesync replicate` ships it to s3rver
 # (sync-interval 1s), `litesync monitor -config` judges the replica (max-age
 # MAX_AGE, check-interval default max-age / 5) and pushes to an HTTP receiver on
 # loopback standing in for Uptime Kuma. Each round kills the sidecar with SIGKILL,

@@ -538,7 +538,7 @@ for k in none litesync litestream litesync@0 litestream@0; do
 done
 echo
 if [[ -x $BUILD/bench/heartbeat_eval ]]; then
-  "$BUILD/bench/heartbeat_eval" 1000 2000   # issue 4 target: one evaluation < 1 ms
+  "$BUILD/bench/heartbeat_eval" 1000 2000   # target: one evaluation < 1 ms
 else
   echo "heartbeat evaluation: n/a ($BUILD/bench/heartbeat_eval not built)"
 fi

@@ -8,10 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "cmd/restore_output.h"
 #include "replica/restore/restore.h"
 #include "replica/storage/replica_options.h"
-
-#include "cmd/restore_output.h"
 
 namespace litesync::restore_args {
 

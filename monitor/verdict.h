@@ -1,4 +1,4 @@
-// The monitor's verdict on one replica, from storage alone (issue 20): is the
+// The monitor's verdict on one replica, from storage alone: is the
 // data in it current, and (when asked) does it restore? Read-only: a check
 // sends LIST and GET requests only (docs/monitor.md lists them).
 //

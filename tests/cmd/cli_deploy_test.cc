@@ -156,7 +156,7 @@ heartbeats:
   }
 }
 
-// Issue 15: the sidecar had readOnlyRootFilesystem and no writable /tmp, so an S3
+// The sidecar had readOnlyRootFilesystem and no writable /tmp, so an S3
 // download over the memory limit failed hours later. Every container running
 // litesync with a read-only root mounts a volume at the scratch directory.
 TEST_F(CliDeployTest, KubernetesContainersWithAReadOnlyRootMountTheScratchDirectory) {
@@ -240,7 +240,7 @@ TEST_F(CliDeployTest, SystemdAnalyzeVerifiesTheUnit) {
   EXPECT_THAT(out, Not(HasSubstr("litesync.service"))) << out;  // no warning about our unit
 }
 
-// Issue 15: as an unprivileged service (User=, ProtectSystem=strict) litesync could
+// As an unprivileged service (User=, ProtectSystem=strict) litesync could
 // not create its socket beside a config in /etc and exited 1 in a restart loop.
 class CliUnprivilegedTest : public CliDeployTest {
  protected:
@@ -336,7 +336,7 @@ TEST(RestoreProgressTest, TheLineSaysDoneTotalRateTimeLeftAndTheFileFetched) {
               ::testing::StartsWith("restore: 2/8 files, 1.0 files/s, 6s left, fetching "));
 }
 
-// Issue 15: on a terminal a slow restore shows one progress line, with the S3
+// On a terminal a slow restore shows one progress line, with the S3
 // object being fetched; with stderr not a terminal, nothing of it.
 TEST_F(CliDeployTest, ASlowRestoreShowsProgressOnATerminalOnly) {
   testing::S3Server s3;

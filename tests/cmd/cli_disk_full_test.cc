@@ -1,4 +1,4 @@
-// The database's own disk full (issue 14): litesync's checkpoint fails with
+// The database's own disk full: litesync's checkpoint fails with
 // "database or disk is full", and the daemon shows it as a warning on the
 // database in `status` (table and -json) and /metrics, without making it
 // unhealthy; once space is back, the next checkpoint clears it.

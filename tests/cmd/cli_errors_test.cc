@@ -118,7 +118,7 @@ TEST_F(CliErrorsTest, MalformedYamlNamesTheLine) {
   EXPECT_THAT(r.output, HasSubstr("invalid YAML"));
 }
 
-// Issue 14: a config error prints the value as the file has it; what ${VAR}
+// A config error prints the value as the file has it; what ${VAR}
 // expanded to (here a secret) appears nowhere, for replicate, status or databases.
 TEST_F(CliErrorsTest, ConfigErrorsShowTheValueAsWrittenNotTheExpandedSecret) {
   constexpr char kSecret[] = "wJalrXUtnFEMI-K7MDENG-s3cr3t";
@@ -343,7 +343,7 @@ TEST_F(CliErrorsTest, DatabasesListsFilesFoundInDirs) {
 namespace litesync {
 namespace {
 
-// Issue 15: `test_writer -h` took -h for a database path and wrote a database
+// `test_writer -h` took -h for a database path and wrote a database
 // named "-h" forever. -h prints the usage; a flag where the path belongs, an
 // unknown flag or a bad number is a usage error (exit 2); none creates a file.
 TEST(TestWriterTest, HelpAndUnknownFlagsAreUsageErrors) {

@@ -1,4 +1,4 @@
-// The daemon with a replica that keeps failing (issue 14): one log line per
+// The daemon with a replica that keeps failing: one log line per
 // backoff step with a repeat count instead of one per attempt, the recovery
 // logged at once, and a shutdown that gives up the final sync after
 // shutdown-sync-timeout. Real processes: litesync, test_writer, s3rver behind

@@ -1,4 +1,4 @@
-// A Litestream user's config through the litesync binary (issue 18): `databases`
+// A Litestream user's config through the litesync binary: `databases`
 // explains the keys it reads differently (text and -json), and `replicate` with
 // `logging: {type: json}` and `addr: ":0"` logs JSON lines and says it bound
 // loopback only and how to listen on every interface.

@@ -1,4 +1,4 @@
-// Issue 7, many databases in one process: the open-file limit is raised at start
+// Many databases in one process: the open-file limit is raised at start
 // and a database count it cannot hold is reported; dirs: rescans skip folders
 // that cannot have changed yet never miss a file that becomes a database.
 #include <signal.h>

@@ -91,7 +91,7 @@ TEST_F(CliReplicateTest, ReplicateFromTheCommandLineAndRestoreFromAUrl) {
   ExpectRestoredEqualsDb(out);
 }
 
-// Issue 15: a bare replica directory, with no config anywhere, is a replica
+// A bare replica directory, with no config anywhere, is a replica
 // (README's `litesync restore -o OUT /backups/app`), for restore, ltx and snapshots.
 TEST_F(CliReplicateTest, ABareReplicaDirectoryNeedsNoConfig) {
   Write(10, 5);

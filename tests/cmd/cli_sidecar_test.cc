@@ -1,4 +1,4 @@
-// Issue 7, litesync as a sidecar, end to end: `replicate -exec` (exit status,
+// litesync as a sidecar, end to end: `replicate -exec` (exit status,
 // forwarded signals, the final sync after the application's last write), SIGHUP
 // config reload, dirs: rescans, the restore-on-start cycle, and the etc/ files.
 #include <signal.h>

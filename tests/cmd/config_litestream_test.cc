@@ -1,4 +1,4 @@
-// Litestream's config keys (issue 18): each read with Litestream's meaning, read
+// Litestream's config keys: each read with Litestream's meaning, read
 // differently with a note, or refused naming the key and what litesync does instead.
 // The last tests load every configuration example of Litestream's reference
 // (tests/cmd/litestream_configs/, each file names its source).

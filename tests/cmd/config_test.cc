@@ -282,7 +282,7 @@ dbs:
   EXPECT_THAT(msg, HasSubstr("environment variable LITESYNC_UNSET_VAR is not set"));
 }
 
-// Issue 14: a config error quotes the value as the file has it, never what a
+// A config error quotes the value as the file has it, never what a
 // variable expanded to (the variable may hold a secret).
 TEST_F(ConfigTest, ErrorsQuoteTheValueAsWrittenNotItsExpansion) {
   Set("LITESYNC_TEST_VAR", "Sup3rS3cretT0ken");

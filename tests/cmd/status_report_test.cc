@@ -117,7 +117,7 @@ TEST(BuildStatusTest, ValidationFailureIsUnhealthyError) {
   EXPECT_EQ(d.reason, "validation failed: checksum mismatch at txid 9");
 }
 
-// Issue 14: the database's own disk full made litesync log "checkpoint failed"
+// The database's own disk full made litesync log "checkpoint failed"
 // while status said ok. It is a warning on the database; health (the heartbeat
 // rule: is the replica current?) does not change.
 TEST(BuildStatusTest, FailingCheckpointIsAWarningThatLeavesHealthAlone) {
@@ -398,7 +398,7 @@ TEST(RenderTableTest, ShowsOneRowPerDatabaseReasonsAndHeartbeat) {
   EXPECT_THAT(t, HasSubstr("HTTP 200"));
 }
 
-// Issue 15: the header states the verdict, not the rule.
+// The header states the verdict, not the rule.
 TEST(RenderTableTest, TheHeaderStatesTheVerdict) {
   StatusReport mixed = MixedReport();
   EXPECT_THAT(RenderTable(mixed), HasSubstr("1 of 2 not ok as of "));

@@ -1,4 +1,4 @@
-// The heartbeat end to end through S3 (issue 4), at the component level: a real
+// The heartbeat end to end through S3, at the component level: a real
 // Replicator ships a writer's commits to s3rver through a FaultProxy, a Heartbeat
 // reads its sync records and pings a test HTTP receiver. `litesync replicate
 // -config` cannot run this in test time: the config clamps heartbeat intervals to

@@ -1,4 +1,4 @@
-# monitor_daemon_tests: `litesync monitor -config` (issue 20, the daemon half):
+# monitor_daemon_tests: `litesync monitor -config` (the daemon half):
 # monitor.yml, notifications against a real HTTP receiver, and the daemon end to
 # end with s3rver, a replicating sidecar and promtool.
 add_executable(monitor_daemon_tests

@@ -1,4 +1,4 @@
-// Idle databases cost almost nothing (issue 7: 1,000 of them in one process), yet
+// Idle databases cost almost nothing (1,000 of them in one process), yet
 // every commit still reaches the replica within sync-interval (no
 // "WAL space reuse -> silent stall") and a quiet database stays healthy only
 // while its replica is reachable.

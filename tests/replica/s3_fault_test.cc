@@ -276,7 +276,7 @@ TEST_F(S3FaultTest, RetriesAreLoggedWithoutSecrets) {
                               Not(HasSubstr(kSecret)), Not(HasSubstr("Signature="))));
 }
 
-// Issue 14: a request that keeps failing is logged once, by its caller, with
+// A request that keeps failing is logged once, by its caller, with
 // "gave up after N attempts"; its retries are DEBUG lines (one WARN per retry
 // made a persistent outage log five lines per sync attempt).
 TEST_F(S3FaultTest, RetriesOfARequestThatFailsInTheEndAreNotLoggedAboveDebug) {

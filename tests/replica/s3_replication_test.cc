@@ -1,4 +1,4 @@
-// The core replication tests again, against S3 (issue 3): a writer process plays
+// The core replication tests again, against S3: a writer process plays
 // the application, a Replicator ships its WAL to s3rver on loopback (directly, or
 // through a FaultProxy that injects 500s, 503 SlowDown, resets and an outage), and
 // restores are compared with the content the writer logged or with the source.
