@@ -203,6 +203,22 @@ absl::StatusOr<ResolvedDb> FindDatabase(const Config& config, const std::string&
       fmt::format("{} is not a database of {}; its databases are:{}", want, config.path, known));
 }
 
+absl::StatusOr<std::vector<ReplicaOptions>> PickReplicas(const DbOptions& db,
+                                                         const std::string& name) {
+  std::vector<ReplicaOptions> out;
+  std::string names;
+  for (const ReplicaOptions& r : db.replicas) {
+    std::string its = r.name.empty() ? r.type : r.name;
+    names += (names.empty() ? "" : ", ") + its;
+    if (name.empty() || name == its) out.push_back(r);
+  }
+  if (out.empty()) {
+    return absl::NotFoundError(
+        fmt::format("{} has no replica named \"{}\" (its replicas: {})", db.path, name, names));
+  }
+  return out;
+}
+
 int RunDatabasesCommand(const std::vector<std::string>& args) {
   std::string config_flag;
   bool json = false;

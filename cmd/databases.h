@@ -35,6 +35,12 @@ absl::StatusOr<std::vector<ResolvedDb>> ResolveDatabases(const Config& config);
 // configured databases otherwise.
 absl::StatusOr<ResolvedDb> FindDatabase(const Config& config, const std::string& path);
 
+// A command's -replica NAME: the database's replicas whose name (or, unnamed,
+// type) is `name`; all of them when `name` is empty. NotFound naming the
+// database and its replicas when none is.
+absl::StatusOr<std::vector<ReplicaOptions>> PickReplicas(const DbOptions& db,
+                                                         const std::string& name);
+
 // `litesync databases [-config PATH]`: a table of databases and their replicas.
 int RunDatabasesCommand(const std::vector<std::string>& args);
 

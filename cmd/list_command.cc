@@ -145,17 +145,12 @@ std::optional<int> Resolve(const Args& a, std::vector<ReplicaOptions>* replicas,
     return kExitFailure;
   }
   *what = db->options.path;
-  std::string names;
-  for (const ReplicaOptions& r : db->options.replicas) {
-    std::string name = r.name.empty() ? r.type : r.name;
-    names += (names.empty() ? "" : ", ") + name;
-    if (a.replica.empty() || a.replica == name) replicas->push_back(r);
-  }
-  if (replicas->empty()) {
-    PrintError(a.command, fmt::format("{} has no replica named \"{}\" (its replicas: {})",
-                                      db->options.path, a.replica, names));
+  absl::StatusOr<std::vector<ReplicaOptions>> picked = PickReplicas(db->options, a.replica);
+  if (!picked.ok()) {
+    PrintError(a.command, picked.status());
     return kExitFailure;
   }
+  *replicas = *std::move(picked);
   return std::nullopt;
 }
 

@@ -181,17 +181,12 @@ std::optional<int> Resolve(const Args& a, std::vector<ReplicaOptions>* replicas,
     PrintError("restore", db.status());
     return kExitUsage;
   }
-  std::string names;
-  for (const ReplicaOptions& r : db->options.replicas) {
-    std::string name = r.name.empty() ? r.type : r.name;
-    names += (names.empty() ? "" : ", ") + name;
-    if (a.replica.empty() || a.replica == name) replicas->push_back(r);
-  }
-  if (replicas->empty()) {
-    PrintError("restore", fmt::format("{} has no replica named \"{}\" (its replicas: {})",
-                                      db->options.path, a.replica, names));
+  absl::StatusOr<std::vector<ReplicaOptions>> picked = PickReplicas(db->options, a.replica);
+  if (!picked.ok()) {
+    PrintError("restore", picked.status());
     return kExitUsage;
   }
+  *replicas = *std::move(picked);
   *output = NormalizePath(a.output.empty() ? db->options.path : a.output);
   return std::nullopt;
 }
