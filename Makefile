@@ -43,15 +43,15 @@ sanitize asan: deps
 # TSan over the threaded code (replication workers, heartbeat ticker, pinger,
 # control server, the restore's page writer, the monitor daemon's checker and
 # verifier): the tests labelled `threads`; then the parallel object reader's
-# fetching threads, from two binaries that are otherwise not about threads
+# fetching threads, from s3_tests, which is otherwise not about threads
 # (TSAN_PARTS).
 # Debian's Abseil is not built with TSan, so shared state locks with std::mutex
 # (base/mutex.h), which TSan sees, never absl::Mutex.
 TSAN_PARTS = ForeignObjectsTest\.AParallelReader|S3ReplicationTest\.(ALargeSnapshot|ParallelRestore)
 tsan: deps
 	@cmake -S . -B build-tsan -DLITESYNC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug \
-	  -DLITESYNC_TEST_MODULES="heartbeat;replica;monitord;litestream;s3" >/dev/null
-	@cmake --build build-tsan -j $(JOBS) --target heartbeat_tests page_writer_tests tx_frames_tests replication_tests fs_fault_tests monitor_daemon_tests litestream_tests s3_tests litesync test_writer
+	  -DLITESYNC_TEST_MODULES="heartbeat;replica;monitord;s3" >/dev/null
+	@cmake --build build-tsan -j $(JOBS) --target heartbeat_tests page_writer_tests tx_frames_tests replication_tests fs_fault_tests monitor_daemon_tests s3_tests litesync test_writer
 	@cd build-tsan && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600 -L threads \
 	  -E 'WalStaysBoundedUnderContinuousWrites|AHotDatabaseSyncs'  # bounds on time; TSan slows litesync ~10x

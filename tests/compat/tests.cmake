@@ -5,7 +5,6 @@
 litesync_test_binary(litestream_tests
   compat/crc64_test.cc
   compat/lz4_reader_test.cc
-  compat/parallel_reader_test.cc
   compat/litestream_v3_test.cc
   compat/litestream_v5_test.cc
   compat/litestream_util.cc
