@@ -46,6 +46,18 @@ MonitorDaemon::MonitorDaemon(MonitorConfig config, JudgeFn judge, Pinger* pinger
 
 MonitorDaemon::~MonitorDaemon() { Stop(); }
 
+void MonitorDaemon::CarryOver(const std::vector<MonitoredState>& previous) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (MonitoredState& s : states_) {
+    for (const MonitoredState& p : previous) {
+      if (p.name != s.name || p.location != s.location) continue;
+      const absl::Duration max_age = s.max_age;  // the new config's
+      s = p;
+      s.max_age = max_age;
+    }
+  }
+}
+
 void MonitorDaemon::Start() {
   checker_ = std::thread([this] { RunChecker(); });
   verifier_ = std::thread([this] { RunVerifier(); });

@@ -74,6 +74,11 @@ class MonitorDaemon {
   MonitorDaemon(const MonitorDaemon&) = delete;
   MonitorDaemon& operator=(const MonitorDaemon&) = delete;
 
+  // Before Start, when monitor.yml is loaded again: what `previous` (the last
+  // daemon's Snapshot) knew of each replica that keeps its name and location, so
+  // /healthz and /metrics go on from there (counters included) rather than
+  // showing it "not judged yet" until its first check, which runs at Start.
+  void CarryOver(const std::vector<MonitoredState>& previous);
   void Start();
   void Stop();  // idempotent
 

@@ -70,9 +70,19 @@ class MonitorDaemonCliTest : public ::testing::Test {
   // The monitor over `replicas` (names under the bucket), max-age 3s, checks every
   // 500 ms; app's own Kuma target and an aggregate Healthchecks-style target.
   void StartMonitor(const std::string& replicas) {
-    std::string config = dir_.Join("monitor.yml");
+    WriteMonitorConfig(replicas);
+    monitor_ = cli_.Start({"monitor", "-config", dir_.Join("monitor.yml")}, &monitor_log_);
+    ASSERT_TRUE(WaitForText(monitor_log_, "msg=\"monitor starting\"", absl::Seconds(30)))
+        << ReadFileOrEmpty(monitor_log_);
+    std::smatch m;
+    std::string log = ReadFileOrEmpty(monitor_log_);
+    ASSERT_TRUE(std::regex_search(log, m, std::regex("addr=(127\\.0\\.0\\.1:[0-9]+)"))) << log;
+    addr_ = m[1];
+  }
+  void WriteMonitorConfig(const std::string& replicas) {
     WriteFileOrDie(
-        config, fmt::format(R"(addr: 127.0.0.1:0
+        dir_.Join("monitor.yml"),
+        fmt::format(R"(addr: 127.0.0.1:0
 defaults:
   url: s3://{bucket}/{{name}}
   endpoint: {endpoint}
@@ -88,16 +98,22 @@ heartbeats:
     fail-url: {kuma}/hc/{all}/fail
     interval: 1s
 )",
-                            fmt::arg("bucket", s3_.bucket()), fmt::arg("endpoint", s3_.endpoint()),
-                            fmt::arg("kuma", kuma_.Url("")), fmt::arg("replicas", replicas),
-                            fmt::arg("all", kAllToken)));
-    monitor_ = cli_.Start({"monitor", "-config", config}, &monitor_log_);
-    ASSERT_TRUE(WaitForText(monitor_log_, "msg=\"monitor starting\"", absl::Seconds(30)))
-        << ReadFileOrEmpty(monitor_log_);
-    std::smatch m;
-    std::string log = ReadFileOrEmpty(monitor_log_);
-    ASSERT_TRUE(std::regex_search(log, m, std::regex("addr=(127\\.0\\.0\\.1:[0-9]+)"))) << log;
-    addr_ = m[1];
+                    fmt::arg("bucket", s3_.bucket()), fmt::arg("endpoint", s3_.endpoint()),
+                    fmt::arg("kuma", kuma_.Url("")), fmt::arg("replicas", replicas),
+                    fmt::arg("all", kAllToken)));
+  }
+  // /metrics until it contains `text` (true) or `timeout` passes.
+  bool WaitForMetrics(const std::string& text, absl::Duration timeout) const {
+    const absl::Time end = absl::Now() + timeout;
+    std::string metrics;
+    do {
+      if (testing::HttpGet("http://" + addr_ + "/metrics", &metrics) == 200 &&
+          metrics.find(text) != std::string::npos) {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    } while (absl::Now() < end);
+    return false;
   }
   // Requests to `path_part` received so far, in order.
   std::vector<testing::HttpRequest> RequestsTo(const std::string& path_part) const {
@@ -275,6 +291,50 @@ replicas:
   EXPECT_THAT(log, HasSubstr("msg=\"monitor verification failed\""));
   const std::string name = files.back().substr(files.back().rfind('/') + 1);
   EXPECT_THAT(log, HasSubstr(name.substr(0, name.find('.'))));
+  ExpectNoTokenInLogs();
+}
+
+// SIGHUP reads monitor.yml again: an added replica is judged and served at once;
+// a config with an error is logged, naming file, line and key, and the running
+// one goes on.
+TEST_F(MonitorDaemonCliTest, SighupLoadsTheConfigAgainAndABrokenOneLeavesTheRunningOne) {
+  StartWriter();
+  StartSidecar();
+  StartMonitor(fmt::format("  - name: app\n    push-token: {}\n", kAppToken));
+  ASSERT_TRUE(WaitFor(std::string("/api/push/") + kAppToken, "status=up", 1, absl::Seconds(20)))
+      << ReadFileOrEmpty(monitor_log_);
+  EXPECT_FALSE(WaitForMetrics("replica=\"ghost\"", absl::ZeroDuration()));
+  std::string healthz;
+  EXPECT_EQ(testing::HttpGet("http://" + addr_ + "/healthz", &healthz), 200) << healthz;
+  healthz.clear();
+
+  WriteMonitorConfig(
+      fmt::format("  - name: app\n    push-token: {}\n  - name: ghost\n", kAppToken));
+  monitor_->Signal(SIGHUP);
+  ASSERT_TRUE(WaitForText(monitor_log_, "msg=\"monitor reloaded\"", absl::Seconds(20)))
+      << ReadFileOrEmpty(monitor_log_);
+  EXPECT_TRUE(WaitForMetrics("litesync_monitor_replica_fresh{replica=\"ghost\"", absl::Seconds(20)))
+      << ReadFileOrEmpty(monitor_log_);
+  absl::Time end = absl::Now() + absl::Seconds(20);
+  do {
+    healthz.clear();
+  } while (testing::HttpGet("http://" + addr_ + "/healthz", &healthz) == 503 &&
+           healthz.find("ghost: empty: s3://") == std::string::npos && absl::Now() < end);
+  EXPECT_THAT(healthz, HasSubstr("ghost: empty: s3://"));
+  EXPECT_THAT(healthz, Not(HasSubstr("app"))) << "app kept its verdict over the reload";
+
+  const std::string config = dir_.Join("monitor.yml");
+  WriteFileOrDie(config, "replicas:\n  - name: app\n    path: /r/app\n    max-age: often\n");
+  monitor_->Signal(SIGHUP);
+  ASSERT_TRUE(
+      WaitForText(monitor_log_, "reload failed; the running config goes on", absl::Seconds(20)))
+      << ReadFileOrEmpty(monitor_log_);
+  EXPECT_THAT(ReadFileOrEmpty(monitor_log_), HasSubstr(config + ":4: replicas[0].max-age"));
+  EXPECT_TRUE(WaitForMetrics("litesync_monitor_replica_fresh{replica=\"ghost\"", absl::Seconds(5)))
+      << "the running config is still served";
+  EXPECT_TRUE(monitor_->Running());
+  monitor_->Signal(SIGTERM);
+  EXPECT_EQ(monitor_->Wait(absl::Seconds(30)), 0) << ReadFileOrEmpty(monitor_log_);
   ExpectNoTokenInLogs();
 }
 

@@ -254,6 +254,35 @@ TEST_F(MonitorDaemonTest, AFailedVerificationIsDownWithTheFileNamed) {
   d.Stop();
 }
 
+// A reload (SIGHUP) builds a new daemon: replicas that keep name and location
+// keep their verdict and counters, under the new max-age; a replica moved
+// elsewhere or added starts unjudged.
+TEST_F(MonitorDaemonTest, ACarriedOverReplicaKeepsItsVerdictOnlyAtTheSameLocation) {
+  MonitorConfig before;
+  before.replicas = {Replica("app"), Replica("moved")};
+  MonitorDaemon old(before, judge_.Fn(), pinger_.get(), &clock_);
+  std::vector<MonitoredState> known = old.Snapshot();
+  for (MonitoredState& s : known) {
+    s.judged = s.fresh = true;
+    s.checks = 7;
+  }
+  MonitorConfig after;
+  after.replicas = {Replica("app"), Replica("moved"), Replica("new")};
+  after.replicas[0].max_age = absl::Minutes(30);
+  after.replicas[1].replica.settings<FileSettings>().path = "/elsewhere/moved";
+  MonitorDaemon next(after, judge_.Fn(), pinger_.get(), &clock_);
+  next.CarryOver(known);
+  std::vector<MonitoredState> s = next.Snapshot();
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_TRUE(s[0].good());
+  EXPECT_EQ(s[0].checks, 7u);
+  EXPECT_EQ(s[0].max_age, absl::Minutes(30));
+  EXPECT_FALSE(s[1].judged) << "another location is another replica";
+  EXPECT_EQ(s[1].checks, 0u);
+  EXPECT_FALSE(s[2].judged);
+  EXPECT_EQ(MonitorHealthz(s).code, 503);
+}
+
 TEST_F(MonitorDaemonTest, HealthzIsUnhealthyUntilEveryReplicaWasJudged) {
   MonitoredState judged;
   judged.name = "a";
