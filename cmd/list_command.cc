@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/log.h"
 #include "base/secret.h"
 #include "base/status.h"
 #include "base/time_format.h"
@@ -22,6 +23,7 @@
 #include "cmd/databases.h"
 #include "cmd/flags.h"
 #include "cmd/json.h"
+#include "replica/compat/litestream.h"
 #include "replica/format/tx_file_info.h"
 #include "replica/storage/replica_client.h"
 
@@ -171,6 +173,18 @@ absl::Status ListReplica(const ReplicaOptions& options, const std::vector<int>& 
       }
       for (TxFileInfo& f : *files) rows->push_back({name, std::move(f)});
     }
+  }
+  // Litestream's files at the same place are not rows (they have no lineage or
+  // levels); a Litestream user looking for their backups is told where they went.
+  absl::StatusOr<LitestreamPresence> theirs = FindLitestream(**client);
+  if (theirs.ok() && theirs->any()) {
+    LogInfo(
+        "the replica also holds Litestream's files: restore reads them; this list shows "
+        "litesync's own",
+        {{"replica", RedactUrl(options.Describe())},
+         {"litestream", theirs->v3 && theirs->v5 ? "v0.3 and v0.5"
+                        : theirs->v3             ? "v0.3"
+                                                 : "v0.5"}});
   }
   return absl::OkStatus();
 }

@@ -133,6 +133,12 @@ TEST_F(LitestreamV3Test, RestoresTheLatestStateAndAnEarlierTimeFromADirectory) {
   EXPECT_EQ(Dump(theirs), second);
   EXPECT_TRUE(ReadBytes(theirs) == ReadBytes(latest))
       << "litesync's restore differs from Litestream's byte for byte";
+
+  // `snapshots` lists litesync's files only, and says where Litestream's went.
+  r = cli_.Run({"snapshots", "file://" + replica_});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("also holds Litestream's files: restore reads them"));
+  EXPECT_THAT(r.output, HasSubstr("litestream=v0.3"));
 }
 
 // Litestream v0.3 with `age:` (its own encryption, made by the real binary):
