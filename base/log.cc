@@ -107,7 +107,11 @@ std::string FormatLogLine(LogFormat format, absl::Time ts, LogLevel level, std::
     j["ts"] = time;
     j["level"] = LevelName(level);
     j["msg"] = std::string(msg);
-    for (const LogField& f : fields) j[std::string(f.key)] = f.value;
+    for (const LogField& f : fields) {
+      nlohmann::ordered_json v;
+      if (f.json_literal) v = nlohmann::ordered_json::parse(f.value, nullptr, false);
+      j[std::string(f.key)] = v.is_discarded() || v.is_null() ? nlohmann::ordered_json(f.value) : v;
+    }
     return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   }
   std::string line = "ts=";

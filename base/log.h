@@ -1,14 +1,19 @@
 // A small logger: one event per line on stderr (or stdout), logfmt by default,
 //   ts=2025-03-04T10:20:00.002Z level=INFO msg="heartbeat sent" url="https://hc-ping.com/****"
 // or one JSON object per line (`logging: {type: json}`, as Litestream writes them),
-//   {"ts":"2025-03-04T10:20:00.002Z","level":"INFO","msg":"heartbeat sent","url":"..."}
+//   {"ts":"2025-03-04T10:20:00.002Z","level":"INFO","msg":"heartbeat
+//   sent","url":"...","status":200}
+// where integer, finite floating-point and bool values are JSON numbers and
+// booleans, everything else a string.
 // Messages are constant strings; values go in fields. Thread-safe.
 #pragma once
 
+#include <cmath>
 #include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -25,11 +30,22 @@ enum class LogFormat { kText, kJson };
 // One key=value pair; the value is formatted on construction.
 struct LogField {
   template <typename T>
-  LogField(std::string_view k, const T& v) : key(k), value(Format(v)) {}
+  LogField(std::string_view k, const T& v) : key(k), value(Format(v)), json_literal(Literal(v)) {}
   std::string_view key;
   std::string value;
+  bool json_literal;  // `value` is a JSON number or boolean as it stands
 
  private:
+  template <typename T>
+  static bool Literal(const T& v) {
+    if constexpr (std::is_same_v<T, bool> || std::is_integral_v<T>) {
+      return true;
+    } else if constexpr (std::is_floating_point_v<T>) {
+      return std::isfinite(v);
+    } else {
+      return false;
+    }
+  }
   template <typename T>
   static std::string Format(const T& v) {
     if constexpr (std::is_same_v<T, absl::Status>) {

@@ -233,9 +233,13 @@ dbs:
 }
 
 TEST_F(LitestreamConfigTest, JsonLogLinesAreOneObjectPerLine) {
-  std::string line =
-      FormatLogLine(LogFormat::kJson, absl::FromUnixSeconds(1'700'000'000), LogLevel::kWarn,
-                    "replica unreachable", {{"db", "/data/a \"b\".db"}, {"attempt", 3}});
+  std::string line = FormatLogLine(LogFormat::kJson, absl::FromUnixSeconds(1'700'000'000),
+                                   LogLevel::kWarn, "replica unreachable",
+                                   {{"db", "/data/a \"b\".db"},
+                                    {"attempt", 3},
+                                    {"ok", false},
+                                    {"ratio", 0.5},
+                                    {"txid", "0000000000000003"}});
   ASSERT_FALSE(line.empty());
   EXPECT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1);
@@ -244,7 +248,10 @@ TEST_F(LitestreamConfigTest, JsonLogLinesAreOneObjectPerLine) {
   EXPECT_EQ(j["level"], "WARN");
   EXPECT_EQ(j["msg"], "replica unreachable");
   EXPECT_EQ(j["db"], "/data/a \"b\".db");
-  EXPECT_EQ(j["attempt"], "3");
+  EXPECT_EQ(j["attempt"], 3) << "numbers are JSON numbers, as in Litestream's JSON logs";
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["ratio"], 0.5);
+  EXPECT_EQ(j["txid"], "0000000000000003") << "a hex TXID stays a string";
 }
 
 TEST_F(LitestreamConfigTest, SnapshotLevelsValidationAndRetentionBlocks) {
