@@ -57,7 +57,10 @@ Outcome Choose(const std::vector<ReplicaOptions>& replicas, const RestoreTarget&
   for (const ReplicaOptions& r : replicas) {
     absl::StatusOr<std::unique_ptr<ReplicaClient>> client = NewReplicaClient(r);
     if (!client.ok()) {
-      *error = Annotate(client.status(), "replica " + RedactUrl(r.Describe()));
+      const std::string where = RedactUrl(r.Describe());
+      *error = StatusMessage(client.status()).find(where) == std::string::npos
+                   ? Annotate(client.status(), "replica " + where)
+                   : client.status();  // the message names the replica already
       return Outcome::kFailed;
     }
     std::string where = RedactUrl((*client)->Describe());

@@ -297,6 +297,22 @@ TEST_F(CliErrorsTest, RestoreUsageErrors) {
   }
 }
 
+// No S3 credentials anywhere: the replica is named once, with every way to give
+// them, Litestream's variables included.
+TEST_F(CliErrorsTest, RestoreFromS3WithoutCredentialsSaysHowToGiveThem) {
+  CliResult r = cli_.RunWith(
+      {"/usr/bin/env", "-u", "AWS_ACCESS_KEY_ID", "-u", "AWS_SECRET_ACCESS_KEY", "-u",
+       "LITESTREAM_ACCESS_KEY_ID", "-u", "LITESTREAM_SECRET_ACCESS_KEY"},
+      {"restore", "-o", dir_.Join("out.db"),
+       "s3://bkt/app?endpoint=http://127.0.0.1:9&region=us-east-1&force-path-style=true"});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("litesync restore: s3 replica s3://bkt/app: no credentials: "
+                                  "set access-key-id and secret-access-key, or "
+                                  "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                                  "(LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY"));
+  EXPECT_FALSE(testing::FileExists(dir_.Join("out.db")));
+}
+
 TEST_F(CliErrorsTest, DatabasesListsReplicasWithoutSecrets) {
   std::string config = WriteConfig(fmt::format(R"(dbs:
   - path: {0}/a.db

@@ -83,7 +83,8 @@ absl::StatusOr<S3Target> ResolveS3Target(const ReplicaOptions& replica) {
   if (t.credentials.access_key_id.empty() || t.credentials.secret_access_key.empty()) {
     return absl::InvalidArgumentError(fmt::format(
         "{}: no credentials: set access-key-id and secret-access-key, or AWS_ACCESS_KEY_ID and "
-        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SECRET_ACCESS_KEY (LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY work "
+        "too)",
         where));
   }
   return t;
