@@ -86,6 +86,10 @@ bool FlagSet::Assign(Flag& flag, std::string_view value) {
   return true;
 }
 
+void FlagSet::Foreign(std::string name, std::string why) {
+  foreign_.emplace_back(std::move(name), std::move(why));
+}
+
 FlagSet::Result FlagSet::Parse(const std::vector<std::string>& args) {
   positional_.clear();
   error_.clear();
@@ -110,6 +114,12 @@ FlagSet::Result FlagSet::Parse(const std::vector<std::string>& args) {
     Flag* flag = Find(name);
     if (flag == nullptr) {
       if (name == "h" || name == "help") return Result::kHelp;
+      for (const auto& [foreign, why] : foreign_) {
+        if (foreign == name) {
+          error_ = fmt::format("-{}: {}", name, why);
+          return Result::kError;
+        }
+      }
       error_ = fmt::format("flag provided but not defined: -{}", name);
       return Result::kError;
     }

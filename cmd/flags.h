@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace litesync {
@@ -27,6 +28,11 @@ class FlagSet {
   // A flag that may repeat; each value is appended to `target`.
   void StringList(std::string name, std::vector<std::string>* target, std::string value_name,
                   std::string help);
+
+  // A flag Litestream's same command has and litesync does not: given, it is a
+  // usage error saying `why` (what litesync does instead), not "not defined".
+  // Not listed in Usage().
+  void Foreign(std::string name, std::string why);
 
   enum class Result { kOk, kHelp, kError };
   // Parses `args` (the arguments after the command name). kError leaves the reason
@@ -57,6 +63,7 @@ class FlagSet {
 
   std::string usage_;
   std::vector<Flag> flags_;
+  std::vector<std::pair<std::string, std::string>> foreign_;  // name, why
   std::vector<std::string> positional_;
   std::string error_;
 };

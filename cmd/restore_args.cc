@@ -106,6 +106,21 @@ std::optional<int> Parse(const std::vector<std::string>& argv, Args* a, RestoreT
              "print the plan (-dry-run) or the result as one JSON object on stdout");
   flags.String("log-level", &a->log_level, "LEVEL", kLogLevelFlagHelp);
   AddAgeIdentityFlag(flags, &a->age_identity_files);
+  // Litestream's restore flags that litesync does not have (v0.3's and v0.5's).
+  flags.Foreign("generation",
+                "Litestream v0.3's generation is chosen by time in litesync: give a -timestamp "
+                "inside it (-dry-run shows the generation a restore uses)");
+  flags.Foreign("index",
+                "Litestream v0.3's WAL index is chosen by time in litesync: give the -timestamp "
+                "of that point (-dry-run shows what a restore uses)");
+  flags.Foreign("force",
+                "litesync never restores over an existing database: remove it (and its -wal and "
+                "-shm) first, or restore to another -o");
+  for (const char* follow : {"f", "follow-interval"}) {
+    flags.Foreign(follow,
+                  "litesync has no follow mode: each restore is one point in time; run it again "
+                  "for a newer state");
+  }
   if (std::optional<int> code = flags.ParseOrExit(argv, "litesync restore")) return code;
   auto usage_error = [](const std::string& msg) {
     PrintError("restore", msg + " (see litesync restore -h)");

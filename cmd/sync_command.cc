@@ -86,7 +86,7 @@ int RunSyncCommand(const std::vector<std::string>& args) {
   flags.Bool("no-expand-env", NoExpandEnvFlag(), kNoExpandEnvFlagHelp);
   flags.String("socket", &f.socket, "PATH", "the daemon's control socket (default: the config's)");
   flags.Bool("wait", &f.wait, "wait until every replica acknowledged the sync");
-  flags.Int("timeout", &f.timeout, "SECONDS", "how long -wait waits (default 30)");
+  flags.Int("timeout", &f.timeout, "SECONDS", "how long -wait waits");
   flags.Bool("json", &f.json, "print the result as JSON");
   if (std::optional<int> code = flags.ParseOrExit(args, "litesync sync")) return *code;
   if (flags.args().size() != 1) {

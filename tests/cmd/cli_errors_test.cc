@@ -289,6 +289,14 @@ TEST_F(CliErrorsTest, RestoreUsageErrors) {
       {{"restore", "-config", config, "-parallelism", "0", db}, "-parallelism must be between"},
       {{"restore", "file:///backups/app"}, "-o OUT is required when restoring from a replica"},
       {{"restore", "-config", config, "-replica", "nope", db}, "has no replica named \"nope\""},
+      // Litestream's flags litesync does not have say what to do instead.
+      {{"restore", "-config", config, "-generation", "d31f797823850ced", db},
+       "-generation: Litestream v0.3's generation is chosen by time in litesync: give a "
+       "-timestamp inside it"},
+      {{"restore", "-config", config, "-index", "2", db}, "-index: Litestream v0.3's WAL index"},
+      {{"restore", "-config", config, "-force", db},
+       "-force: litesync never restores over an existing database"},
+      {{"restore", "-config", config, "-f", db}, "-f: litesync has no follow mode"},
   };
   for (const Case& c : cases) {
     CliResult r = cli_.Run(c.args);

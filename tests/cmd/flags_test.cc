@@ -92,6 +92,16 @@ TEST(FlagSetTest, UnknownFlagIsAnError) {
   EXPECT_EQ(f.set.error(), "flag provided but not defined: -confg");
 }
 
+TEST(FlagSetTest, AForeignFlagSaysWhatToDoInsteadAndIsNotListed) {
+  Flags f;
+  f.set.Foreign("generation", "choose it by -timestamp");
+  ASSERT_EQ(f.set.Parse({"-generation=abc", "app.db"}), Result::kError);
+  EXPECT_EQ(f.set.error(), "-generation: choose it by -timestamp");
+  ASSERT_EQ(f.set.Parse({"--generation", "abc"}), Result::kError);
+  EXPECT_EQ(f.set.error(), "-generation: choose it by -timestamp");
+  EXPECT_THAT(f.set.Usage(), ::testing::Not(HasSubstr("generation")));
+}
+
 TEST(FlagSetTest, MissingValueIsAnError) {
   Flags f;
   ASSERT_EQ(f.set.Parse({"db.db", "-o"}), Result::kError);
