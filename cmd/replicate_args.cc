@@ -127,7 +127,17 @@ std::optional<int> Parse(const std::vector<std::string>& args, Setup* setup) {
              "with -once: write a full snapshot of every database");
   flags.Bool("restore-if-db-not-exists", &setup->restore.all,
              "restore each missing database from its replicas before replicating it");
+  // Litestream's: -once then also deletes what retention no longer keeps. litesync's
+  // -once always does (its sync runs maintenance), so the flag changes nothing.
+  bool enforce_retention = false;
+  flags.Bool("enforce-retention", &enforce_retention,
+             "with -once: apply retention too (accepted for Litestream's scripts; -once always "
+             "does)");
   if (std::optional<int> code = flags.ParseOrExit(args, "litesync replicate")) return code;
+  if (enforce_retention && !setup->once) {
+    PrintError("replicate", "-enforce-retention needs -once (as in Litestream)");
+    return kExitUsage;
+  }
   setup->restore.log_level = setup->log_level;
   if (setup->force_snapshot && !setup->once) {
     PrintError("replicate", "-force-snapshot needs -once (as in Litestream)");

@@ -4,7 +4,9 @@
 // loopback only and how to listen on every interface.
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -172,6 +174,50 @@ TEST_F(CliLitestreamTest, ReplicateOnceSyncsEveryDatabaseAndExitsWithTheOutcome)
   CliResult both = cli_.Run({"replicate", "-once", "-exec", "true", "-config", config});
   EXPECT_EQ(both.code, 2) << both.output;
   EXPECT_THAT(both.output, HasSubstr("give either -once or -exec, not both"));
+}
+
+// Litestream's `replicate -once -enforce-retention`: litesync's -once applies
+// retention anyway; the flag is accepted (with -once only, as in Litestream) and
+// what fell out of the window is gone after the run.
+TEST_F(CliLitestreamTest, ReplicateOnceWithEnforceRetentionDropsWhatRetentionNoLongerKeeps) {
+  std::string db = dir_.Join("app.db");
+  std::string replica = dir_.Join("replica");
+  std::string config = dir_.Join("litestream.yml");
+  testing::WriteFileOrDie(config, fmt::format("dbs:\n  - path: {}\n    replicas:\n      - path: "
+                                              "{}\n        retention: 1s\n",
+                                              db, replica));
+  auto lineages = [&] {  // lineage directories that hold a tx file
+    std::set<std::string> seen;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(replica)) {
+      if (e.path().extension() == ".ltx") {
+        seen.insert(std::filesystem::relative(e.path(), replica).begin()->string());
+      }
+    }
+    return seen.size();
+  };
+  // Two lineages: the writer's last connection checkpoints and removes the WAL
+  // between the runs, so the second run cannot prove continuity.
+  std::string outputs;
+  for (int seed : {1, 2}) {
+    ASSERT_EQ(testing::WriteTxns(db, 5, seed, dir_.Join("writer.log")), "");
+    CliResult r = cli_.Run({"replicate", "-once", "-enforce-retention", "-config", config});
+    ASSERT_EQ(r.code, 0) << r.output;
+    outputs += r.output;
+  }
+  absl::SleepFor(absl::Milliseconds(1500));  // the first lineage is out of the window
+  CliResult r = cli_.Run({"replicate", "-once", "-enforce-retention", "-config", config});
+  ASSERT_EQ(r.code, 0) << r.output;
+  outputs += r.output;
+  // The second run removes the first lineage too when it came more than 1s later.
+  EXPECT_THAT(outputs, HasSubstr("msg=\"retention removed files\""));
+  EXPECT_EQ(lineages(), 1u);
+  std::string out = dir_.Join("restored.db");
+  ASSERT_EQ(cli_.Run({"restore", "-config", config, "-o", out, db}).code, 0);
+  EXPECT_EQ(testing::DumpContent(out).value_or("x"), testing::DumpContent(db).value_or("y"));
+
+  CliResult alone = cli_.Run({"replicate", "-enforce-retention", "-config", config});
+  EXPECT_EQ(alone.code, 2) << alone.output;
+  EXPECT_THAT(alone.output, HasSubstr("-enforce-retention needs -once"));
 }
 
 // A database whose b-tree is damaged (checksums of tx files cannot catch a page
