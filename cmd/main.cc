@@ -130,6 +130,37 @@ constexpr Command kCommands[] = {
     {"monitor", RunMonitorCommand},
 };
 
+// Litestream's commands litesync does not have, each with what to use instead
+// (its scripts then fail with a reason, not "unknown command").
+struct ForeignCommand {
+  std::string_view name;
+  std::string_view instead;
+};
+constexpr ForeignCommand kForeignCommands[] = {
+    {"list", "`litesync status` lists the databases the daemon replicates, with their state"},
+    {"info",
+     "`litesync version` prints the version; `litesync status -json` has the daemon's start "
+     "time (started_at) and its databases"},
+    {"start",
+     "litesync replicates every database of its config: add it there and send SIGHUP "
+     "(systemctl reload litesync)"},
+    {"stop",
+     "litesync replicates every database of its config: remove it there and send SIGHUP "
+     "(systemctl reload litesync); the database gets a final sync"},
+    {"register", "add the database to the config and send SIGHUP (systemctl reload litesync)"},
+    {"unregister",
+     "remove the database from the config and send SIGHUP (systemctl reload litesync)"},
+    {"reset",
+     "litesync keeps no local state to reset: a database that no longer matches its replica "
+     "starts a new lineage with a full snapshot by itself"},
+    {"generations",
+     "`litesync snapshots` lists litesync's files; `litesync restore -dry-run` shows what a "
+     "restore of Litestream's files would use"},
+    {"wal",
+     "`litesync ltx` lists litesync's files; `litesync restore -dry-run` shows what a restore "
+     "of Litestream's files would use"},
+};
+
 const Command* FindCommand(std::string_view name) {
   for (const Command& c : kCommands) {
     if (c.name == name) return &c;
@@ -153,6 +184,13 @@ int Dispatch(const std::vector<std::string>& argv) {
   }
   if (name == "-version" || name == "--version") name = "version";
   if (const Command* c = FindCommand(name)) return c->run(args);
+  for (const ForeignCommand& f : kForeignCommands) {
+    if (f.name == name) {
+      std::fprintf(stderr, "litesync: \"%s\" is Litestream's, not litesync's: %.*s\n", name.c_str(),
+                   static_cast<int>(f.instead.size()), f.instead.data());
+      return kExitUsage;
+    }
+  }
   std::fprintf(stderr, "litesync: unknown command \"%s\"\n\n%s", name.c_str(), kUsage);
   return kExitUsage;
 }

@@ -78,6 +78,26 @@ TEST_F(CliErrorsTest, UnknownCommandExits2) {
   EXPECT_THAT(r.output, HasSubstr("litesync: unknown command \"replicat\""));
 }
 
+// Litestream's commands that litesync does not have say what to use instead.
+TEST_F(CliErrorsTest, LitestreamsOwnCommandsSayWhatToUseInstead) {
+  for (const auto& [command, instead] : std::vector<std::pair<std::string, std::string>>{
+           {"list", "`litesync status` lists the databases"},
+           {"info", "`litesync version` prints the version"},
+           {"start", "add it there and send SIGHUP"},
+           {"stop", "remove it there and send SIGHUP"},
+           {"register", "add the database to the config"},
+           {"unregister", "remove the database from the config"},
+           {"reset", "keeps no local state to reset"},
+           {"generations", "`litesync snapshots` lists litesync's files"},
+           {"wal", "`litesync ltx` lists litesync's files"}}) {
+    CliResult r = cli_.Run({command, "/data/app.db"});
+    EXPECT_EQ(r.code, 2) << command;
+    EXPECT_THAT(r.output,
+                HasSubstr("litesync: \"" + command + "\" is Litestream's, not litesync's: "));
+    EXPECT_THAT(r.output, HasSubstr(instead));
+  }
+}
+
 TEST_F(CliErrorsTest, UnknownFlagPrintsUsageAndExits2) {
   CliResult r = cli_.Run({"restore", "-output", "x.db", "/data/app.db"});
   EXPECT_EQ(r.code, 2);
