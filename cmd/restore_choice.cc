@@ -27,6 +27,12 @@ std::string FormatLitestreamPlan(const Candidate& c, const std::string& output) 
   return out;
 }
 
+// `s`'s message led by the replica it is about, unless it names it already.
+std::string NamingReplica(const std::string& where, const absl::Status& s) {
+  std::string msg = StatusMessage(s);
+  return msg.find(where) == std::string::npos ? fmt::format("replica {}: {}", where, msg) : msg;
+}
+
 }  // namespace
 
 std::string FormatPlan(const Candidate& c, const std::string& output) {
@@ -57,10 +63,8 @@ Outcome Choose(const std::vector<ReplicaOptions>& replicas, const RestoreTarget&
   for (const ReplicaOptions& r : replicas) {
     absl::StatusOr<std::unique_ptr<ReplicaClient>> client = NewReplicaClient(r);
     if (!client.ok()) {
-      const std::string where = RedactUrl(r.Describe());
-      *error = StatusMessage(client.status()).find(where) == std::string::npos
-                   ? Annotate(client.status(), "replica " + where)
-                   : client.status();  // the message names the replica already
+      *error = absl::Status(client.status().code(),
+                            NamingReplica(RedactUrl(r.Describe()), client.status()));
       return Outcome::kFailed;
     }
     std::string where = RedactUrl((*client)->Describe());
@@ -86,7 +90,7 @@ Outcome Choose(const std::vector<ReplicaOptions>& replicas, const RestoreTarget&
                                fmt::format("{}; {}", StatusMessage(plan.status()),
                                            StatusMessage(theirs.status())));
     }
-    problems.push_back(fmt::format("replica {}: {}", where, StatusMessage(why)));
+    problems.push_back(NamingReplica(where, why));
     if (!absl::IsNotFound(why)) {
       code = why.code();
       all_empty = false;

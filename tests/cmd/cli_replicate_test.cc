@@ -166,6 +166,9 @@ TEST_F(CliReplicateTest, IfReplicaExistsDoesNothingForAnEmptyReplica) {
   r = cli_.Run({"restore", "-config", config_, db_});
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_FALSE(FileExists(db_));
+  // The message names the replica once.
+  EXPECT_THAT(r.output,
+              HasSubstr("litesync restore: file://" + replica_ + ": the replica holds no backup"));
 }
 
 TEST_F(CliReplicateTest, ContainerStartupRestoresOnceThenSkips) {
