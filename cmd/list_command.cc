@@ -181,10 +181,7 @@ absl::Status ListReplica(const ReplicaOptions& options, const std::vector<int>& 
     LogInfo(
         "the replica also holds Litestream's files: restore reads them; this list shows "
         "litesync's own",
-        {{"replica", RedactUrl(options.Describe())},
-         {"litestream", theirs->v3 && theirs->v5 ? "v0.3 and v0.5"
-                        : theirs->v3             ? "v0.3"
-                                                 : "v0.5"}});
+        {{"replica", RedactUrl(options.Describe())}, {"litestream", theirs->versions()}});
   }
   return absl::OkStatus();
 }

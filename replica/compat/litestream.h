@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -48,6 +49,8 @@ struct LitestreamPresence {
   bool v3 = false;
   bool v5 = false;
   bool any() const { return v3 || v5; }
+  // For logs: "v0.3", "v0.5" or "v0.3 and v0.5".
+  std::string_view versions() const { return v3 && v5 ? "v0.3 and v0.5" : v3 ? "v0.3" : "v0.5"; }
 };
 absl::StatusOr<LitestreamPresence> FindLitestream(ReplicaClient& client);
 

@@ -39,9 +39,7 @@ void NoteLitestreamReplica(ReplicaClient& client, const std::string& name, const
   LogInfo("replica holds a Litestream replica; starting litesync's own lineage beside it",
           {{"db", db},
            {"replica", name},
-           {"litestream", found->v3 && found->v5 ? "v0.3 and v0.5"
-                          : found->v3            ? "v0.3"
-                                                 : "v0.5"},
+           {"litestream", found->versions()},
            {"note",
             "Litestream's files are kept as they are; restore takes the newest state "
             "across both"}});
