@@ -108,9 +108,9 @@ std::string FormatLogLine(LogFormat format, absl::Time ts, LogLevel level, std::
     j["level"] = LevelName(level);
     j["msg"] = std::string(msg);
     for (const LogField& f : fields) {
-      nlohmann::ordered_json v;
+      nlohmann::ordered_json& v = j[std::string(f.key)];
       if (f.json_literal) v = nlohmann::ordered_json::parse(f.value, nullptr, false);
-      j[std::string(f.key)] = v.is_discarded() || v.is_null() ? nlohmann::ordered_json(f.value) : v;
+      if (!f.json_literal || v.is_discarded()) v = f.value;  // a char's text, say
     }
     return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   }

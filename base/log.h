@@ -1,8 +1,7 @@
 // A small logger: one event per line on stderr (or stdout), logfmt by default,
 //   ts=2025-03-04T10:20:00.002Z level=INFO msg="heartbeat sent" url="https://hc-ping.com/****"
 // or one JSON object per line (`logging: {type: json}`, as Litestream writes them),
-//   {"ts":"2025-03-04T10:20:00.002Z","level":"INFO","msg":"heartbeat
-//   sent","url":"...","status":200}
+//   {"ts":"2025-03-04T10:20:00.002Z","level":"INFO","msg":"heartbeat sent","status":200}
 // where integer, finite floating-point and bool values are JSON numbers and
 // booleans, everything else a string.
 // Messages are constant strings; values go in fields. Thread-safe.
@@ -38,7 +37,7 @@ struct LogField {
  private:
   template <typename T>
   static bool Literal(const T& v) {
-    if constexpr (std::is_same_v<T, bool> || std::is_integral_v<T>) {
+    if constexpr (std::is_integral_v<T>) {  // bool too; a char comes out as text
       return true;
     } else if constexpr (std::is_floating_point_v<T>) {
       return std::isfinite(v);
