@@ -85,8 +85,9 @@ class RestoreRun {
       Report("failed", StatusMessage(s));
       return kExitFailure;
     }
-    LogFinished(absl::Now() - start);
-    Report("restored", "", &*best_, absl::Now() - start);
+    const absl::Duration elapsed = absl::Now() - start;
+    LogFinished(elapsed);
+    Report("restored", "", &*best_, elapsed);
     return kExitOk;
   }
 
