@@ -1,14 +1,11 @@
 #include "replica/sqlite/db_reader.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 
-#include "base/endian.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "fmt/format.h"
@@ -16,27 +13,10 @@
 
 #include "replica/sqlite/checkpointer_vfs.h"
 #include "replica/sqlite/sqlite_status.h"
+#include "replica/sqlite/wal_index_layout.h"
 
 namespace litesync {
 namespace {
-
-// The layout of sqlite3_snapshot: SQLite's WalIndexHdr (wal.c). Salts are the raw
-// big-endian bytes of the WAL header; the other fields are native integers.
-struct WalIndexHdrCopy {
-  uint32_t version;
-  uint32_t unused;
-  uint32_t change;
-  uint8_t is_init;
-  uint8_t big_end_cksum;
-  uint16_t page_size;
-  uint32_t mx_frame;
-  uint32_t n_page;
-  uint32_t frame_cksum[2];
-  uint8_t salt[8];
-  uint32_t cksum[2];
-};
-static_assert(sizeof(WalIndexHdrCopy) == kPinTokenSize);
-static_assert(sizeof(sqlite3_snapshot) == kPinTokenSize);
 
 absl::Status Exec(sqlite3* db, const char* sql, std::string_view what) {
   char* err = nullptr;
@@ -68,49 +48,6 @@ absl::StatusOr<std::string> QueryText(sqlite3* db, const char* sql, std::string_
 }
 
 }  // namespace
-
-absl::Status CheckSqliteHeader(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) {
-      return absl::NotFoundError(fmt::format("database {} does not exist", path));
-    }
-    return ErrnoStatus(errno, fmt::format("open database {}", path));
-  }
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    return absl::FailedPreconditionError(
-        fmt::format("{} is a directory, not a database file", path));
-  }
-  char magic[16] = {};
-  ssize_t n = ::pread(fd, magic, sizeof magic, 0);
-  int err = errno;
-  ::close(fd);
-  if (n < 0) return ErrnoStatus(err, fmt::format("cannot read {}", path));
-  if (n == 0) return absl::OkStatus();  // empty file: SQLite will initialize it
-  if (n != 16 || std::memcmp(magic, "SQLite format 3\0", 16) != 0) {
-    return absl::FailedPreconditionError(fmt::format(
-        "{} is not a SQLite database (it does not start with \"SQLite format 3\"); check the path",
-        path));
-  }
-  return absl::OkStatus();
-}
-
-WalPin PinFromToken(const PinToken& token) {
-  WalIndexHdrCopy h;
-  std::memcpy(&h, token.data(), sizeof h);
-  WalPin pin;
-  pin.has_wal = h.is_init != 0;
-  pin.salt1 = GetBig32(h.salt);
-  pin.salt2 = GetBig32(h.salt + 4);
-  pin.cursor = WalCursor{h.mx_frame, h.frame_cksum[0], h.frame_cksum[1]};
-  pin.page_count = h.n_page;
-  // WalIndexHdr stores 65536 as 1 (wal.c: szPage).
-  pin.page_size = h.page_size == 1 ? 65536u : h.page_size;
-  pin.token = token;
-  return pin;
-}
 
 absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path,
                                                          absl::Duration busy_timeout) {
@@ -174,89 +111,6 @@ absl::StatusOr<std::unique_ptr<DbReader>> DbReader::Open(const std::string& path
   return r;
 }
 
-// The files as SQLite opened them: the first reads above created the -wal and
-// -shm when they were missing. (A replacement between those reads and these
-// stats is caught by Recover, which verifies the database against the replica.)
-absl::Status DbReader::MarkFiles() {
-  auto mark = [](const std::string& p, FileMark* m) -> absl::Status {
-    struct stat st;
-    if (::stat(p.c_str(), &st) != 0) return ErrnoStatus(errno, fmt::format("stat {}", p));
-    *m = FileMark{st.st_dev, st.st_ino, st.st_size, st.st_mtim, 0};
-    return absl::OkStatus();
-  };
-  LS_RETURN_IF_ERROR(mark(path_, &db_mark_));
-  LS_RETURN_IF_ERROR(mark(wal_path(), &wal_mark_));
-  LS_RETURN_IF_ERROR(mark(path_ + "-shm", &shm_mark_));
-  db_mark_.epoch = lock_epoch_;
-  return absl::OkStatus();
-}
-
-void DbReader::MarkDatabase() {
-  struct stat st;
-  if (::stat(path_.c_str(), &st) != 0) return;
-  db_mark_.size = st.st_size;
-  db_mark_.mtime = st.st_mtim;
-  db_mark_.epoch = lock_epoch_;
-}
-
-absl::Status DbReader::CheckFiles() {
-  auto changed = [](const std::string& p, const FileMark& m, struct stat* st) {
-    return ::stat(p.c_str(), st) != 0 || st->st_dev != m.dev || st->st_ino != m.ino;
-  };
-  struct stat db;
-  if (::stat(path_.c_str(), &db) != 0) {
-    if (errno == ENOENT) {
-      return absl::NotFoundError(fmt::format("database {} does not exist", path_));
-    }
-    return ErrnoStatus(errno, fmt::format("stat {}", path_));
-  }
-  if (db.st_dev != db_mark_.dev || db.st_ino != db_mark_.ino) {
-    return absl::FailedPreconditionError(fmt::format("{} was replaced by another file", path_));
-  }
-  struct stat st;
-  for (const auto& [p, m] : {std::pair<std::string, const FileMark*>{wal_path(), &wal_mark_},
-                             {path_ + "-shm", &shm_mark_}}) {
-    if (changed(p, *m, &st)) {
-      return absl::FailedPreconditionError(
-          fmt::format("{} was deleted or replaced while litesync had it open", p));
-    }
-  }
-  st = db;
-  bool same = st.st_size == db_mark_.size && st.st_mtim.tv_sec == db_mark_.mtime.tv_sec &&
-              st.st_mtim.tv_nsec == db_mark_.mtime.tv_nsec;
-  if (!same && holds_checkpoint_lock() && db_mark_.epoch == lock_epoch_) {
-    return absl::FailedPreconditionError(fmt::format(
-        "{} was written outside SQLite's WAL (copied over in place?) while litesync was the "
-        "only checkpointer",
-        path_));
-  }
-  if (!same || db_mark_.epoch != lock_epoch_) MarkDatabase();  // someone else's checkpoint
-  return absl::OkStatus();
-}
-
-// SQLite's own mapping of the -shm file's first region, held by the VFS until
-// the last connection closes (so for this reader's lifetime); a second mapping of
-// our own would cost nothing more but could name a different file.
-void DbReader::MapWalIndex() {
-  sqlite3_file* file = nullptr;
-  if (sqlite3_file_control(conns_[0].get(), "main", SQLITE_FCNTL_FILE_POINTER, &file) !=
-          SQLITE_OK ||
-      file == nullptr || file->pMethods == nullptr || file->pMethods->iVersion < 2 ||
-      file->pMethods->xShmMap == nullptr) {
-    return;
-  }
-  // Region 0 is mapped already (the connections have read through the WAL);
-  // bExtend=0 never creates or grows the file.
-  volatile void* region = nullptr;
-  int rc = file->pMethods->xShmMap(file, 0, 32 * 1024, 0, &region);
-  if ((rc == SQLITE_OK || rc == SQLITE_READONLY) && region != nullptr) {
-    shm_ = static_cast<const volatile uint8_t*>(region);
-  } else {
-    LogDebug("wal-index not mapped; change checks use PRAGMA data_version",
-             {{"db", path_}, {"code", rc}});
-  }
-}
-
 DbReader::~DbReader() {
   HoldCheckpointer(conns_[2].get(), false);
   ReleaseAll();
@@ -316,46 +170,6 @@ int DbReader::FreeConn() const {
     if (i != base_ && i != next_) return i;
   }
   return -1;
-}
-
-std::optional<WalIndexHeader> DbReader::LiveWalIndexHeader() const {
-  WalIndexHeader h;
-  if (!ReadWalIndexHeader(&h)) return std::nullopt;
-  return h;
-}
-
-std::optional<uint32_t> DbReader::FramesPastBase() const {
-  std::optional<WalIndexHeader> raw = LiveWalIndexHeader();
-  if (!has_base() || !raw) return std::nullopt;
-  WalIndexHdrCopy h;
-  std::memcpy(&h, raw->data(), sizeof h);
-  const WalPin& b = base();
-  bool same_gen = b.has_wal && GetBig32(h.salt) == b.salt1 && GetBig32(h.salt + 4) == b.salt2;
-  if (!same_gen) return h.mx_frame;  // restarted since: every frame is new
-  if (h.mx_frame < b.cursor.frames) return std::nullopt;
-  return h.mx_frame - b.cursor.frames;
-}
-
-bool DbReader::ReadWalIndexHeader(WalIndexHeader* out) const {
-#if defined(__SANITIZE_THREAD__)
-  // Memory other processes write under SQLite's own barrier protocol: TSan can
-  // neither model it nor build the fence. It checks the fallback (data_version).
-  (void)out;
-  return false;
-#else
-  if (shm_ == nullptr) return false;
-  // SQLite writes the second copy, a barrier, then the first (walIndexWriteHdr);
-  // reading the first, a barrier, then the second sees a torn update as a mismatch.
-  const volatile uint8_t* hdr = shm_;
-  WalIndexHeader first, second;
-  for (size_t i = 0; i < first.size(); ++i) first[i] = hdr[i];
-  std::atomic_thread_fence(std::memory_order_acquire);
-  for (size_t i = 0; i < second.size(); ++i) second[i] = hdr[first.size() + i];
-  constexpr size_t kIsInit = 12;  // WalIndexHdr.isInit
-  if (first != second || first[kIsInit] == 0) return false;
-  *out = first;
-  return true;
-#endif
 }
 
 absl::StatusOr<bool> DbReader::MayHaveChanged() {

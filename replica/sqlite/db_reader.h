@@ -6,6 +6,9 @@
 // page versions at the base position stay readable through sqlite_dbpage.
 // Positions come from sqlite3_snapshot_get (the wal-index header): generation
 // salts, last frame and its running checksum. Not thread-safe.
+// Defined in db_reader.cc (opening, pins, pages, checkpoints), db_reader_files.cc
+// (whether the files opened are still the ones at their paths) and
+// db_reader_wal_index.cc (the wal-index header in the -shm mapping).
 #pragma once
 
 #include <sys/stat.h>
