@@ -77,7 +77,9 @@ class MonitorDaemon {
   // Before Start, when monitor.yml is loaded again: what `previous` (the last
   // daemon's Snapshot) knew of each replica that keeps its name and location, so
   // /healthz and /metrics go on from there (counters included) rather than
-  // showing it "not judged yet" until its first check, which runs at Start.
+  // showing it "not judged yet" until its first check, which runs at Start. One
+  // whose last verification passed is verified next at that verification plus
+  // its (new) verify-interval, not at Start.
   void CarryOver(const std::vector<MonitoredState>& previous);
   void Start();
   void Stop();  // idempotent

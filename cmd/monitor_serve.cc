@@ -105,9 +105,10 @@ void StopDaemon(MonitorDaemon& daemon) {
 
 // SIGHUP: monitor.yml again. A config with an error is logged and the running
 // one goes on. Otherwise the checks restart with the new config: every replica
-// is judged (and verified, where it is) at once, replicas kept by name and
-// location keep what was known of them meanwhile (MonitorDaemon::CarryOver),
-// and each target sends what the new verdicts say. addr: is bound once: a
+// is judged at once, replicas kept by name and location keep what was known of
+// them meanwhile and, when their last verification passed, its schedule
+// (MonitorDaemon::CarryOver); the others are verified at once, where they are.
+// Each target sends what the new verdicts say. addr: is bound once: a
 // change to it is logged and needs a restart.
 void Reload(const std::string& path, const std::string& log_level_flag, const std::string& addr,
             Pinger* pinger, Clock* clock, CurrentDaemon* current) {

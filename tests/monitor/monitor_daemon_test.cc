@@ -283,6 +283,42 @@ TEST_F(MonitorDaemonTest, ACarriedOverReplicaKeepsItsVerdictOnlyAtTheSameLocatio
   EXPECT_EQ(MonitorHealthz(s).code, 503);
 }
 
+// After a reload, a replica whose last verification passed ten minutes ago is
+// verified again when its hour is up, not at once; one whose verification failed
+// (its identities fixed by the reload, say) and an added one are verified at once.
+TEST_F(MonitorDaemonTest, AReloadKeepsTheScheduleOfAVerificationThatPassed) {
+  MonitorConfig before;
+  before.replicas = {Replica("kept", absl::Hours(1)), Replica("failed", absl::Hours(1))};
+  MonitorDaemon old(before, judge_.Fn(), pinger_.get(), &clock_);
+  std::vector<MonitoredState> known = old.Snapshot();
+  for (MonitoredState& s : known) {
+    s.judged = s.fresh = true;
+    s.verifications = 1;
+  }
+  known[0].last_good_verification = clock_.Now() - absl::Minutes(10);
+  known[1].verify_failed = true;
+  known[1].verify_error = "no identity decrypts the replica";
+  MonitorConfig after;
+  after.replicas = {Replica("kept", absl::Hours(1)), Replica("failed", absl::Hours(1)),
+                    Replica("new", absl::Hours(1))};
+  MonitorDaemon next(after, judge_.Fn(), pinger_.get(), &clock_);
+  next.CarryOver(known);
+  next.Start();
+  // Verifications run in the order they were queued: "kept" would have been first.
+  ASSERT_TRUE(Eventually([&] {
+    std::vector<MonitoredState> s = next.Snapshot();
+    return s[1].verifications == 2 && s[2].verifications == 1;
+  }));
+  std::vector<MonitoredState> s = next.Snapshot();
+  EXPECT_EQ(s[0].verifications, 1u) << "verified again at the reload";
+  EXPECT_TRUE(s[1].good()) << s[1].Problem();
+  ASSERT_TRUE(clock_.WaitForSleepers(1));
+  clock_.Advance(absl::Minutes(50));
+  ASSERT_TRUE(Eventually([&] { return next.Snapshot()[0].verifications == 2; }))
+      << "not verified when its hour was up";
+  next.Stop();
+}
+
 TEST_F(MonitorDaemonTest, HealthzIsUnhealthyUntilEveryReplicaWasJudged) {
   MonitoredState judged;
   judged.name = "a";
