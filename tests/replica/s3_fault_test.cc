@@ -132,6 +132,24 @@ TEST_F(S3FaultTest, RetriesSlowDownOnEveryKindOfRequest) {
   EXPECT_TRUE(after.empty());
 }
 
+// A server without DeleteObjects (501 to the POST ?delete) gets one DELETE per
+// key, and every file is gone.
+TEST_F(S3FaultTest, AServerWithoutDeleteObjectsGetsOneDeletePerKey) {
+  std::unique_ptr<ByteSource> src = MemorySource("x");
+  for (uint64_t txid = 1; txid <= 3; ++txid) LS_ASSERT_OK(client_->Write(Info(txid), *src));
+  LS_ASSERT_OK_AND_ASSIGN(std::vector<TxFileInfo> files, client_->List(1, 0));
+  ASSERT_EQ(files.size(), 3u);
+  const size_t before = proxy_.request_lines().size();
+  proxy_.Script({Fault::kNotImplemented501});
+  LS_ASSERT_OK(client_->Delete(files));
+  std::vector<std::string> lines = proxy_.request_lines();
+  ASSERT_EQ(lines.size(), before + 4);
+  EXPECT_THAT(lines[before], HasSubstr("POST "));
+  for (size_t i = before + 1; i < lines.size(); ++i) EXPECT_THAT(lines[i], HasSubstr("DELETE "));
+  LS_ASSERT_OK_AND_ASSIGN(std::vector<TxFileInfo> after, client_->List(1, 0));
+  EXPECT_TRUE(after.empty());
+}
+
 TEST_F(S3FaultTest, RetriesConnectionResets) {
   CountingSource source(Bytes(300'000));
   proxy_.Script({Fault::kReset, Fault::kReset, Fault::kReset});

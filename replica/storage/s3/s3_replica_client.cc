@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "fmt/format.h"
 
+#include "replica/storage/s3/s3_delete.h"
 #include "replica/storage/s3/s3_upload.h"
 #include "replica/storage/s3/s3_xml.h"
 #include "replica/storage/spill_buffer.h"
@@ -22,7 +23,6 @@ namespace litesync {
 namespace {
 
 constexpr int kMaxKeysPerList = 1000;
-constexpr size_t kMaxKeysPerDelete = 1000;
 
 struct ListedObject {
   std::string key;
@@ -93,8 +93,6 @@ class S3ReplicaClient : public ReplicaClient {
   // One ListObjectsV2 page of keys under `prefix`, no delimiter.
   absl::StatusOr<ListPage> ListOnePage(const std::string& prefix, const std::string& token,
                                        const std::string& start_after, int max_keys);
-  absl::Status DeleteBatch(std::span<const std::string> keys);
-  absl::Status DeleteOneByOne(std::span<const std::string> keys);
 
   S3Api api_;
   RecordConditions conditions_ = RecordConditions::kUnknown;
@@ -335,57 +333,7 @@ absl::Status S3ReplicaClient::ReadObjectRange(std::string_view key, uint64_t off
 absl::Status S3ReplicaClient::Delete(std::span<const TxFileInfo> files) {
   std::vector<std::string> keys;
   for (const TxFileInfo& f : files) keys.push_back(api_.Key(f.RelativePath()));
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  for (size_t i = 0; i < keys.size(); i += kMaxKeysPerDelete) {
-    std::span<const std::string> batch(keys.data() + i,
-                                       std::min(kMaxKeysPerDelete, keys.size() - i));
-    absl::Status s = DeleteBatch(batch);
-    // Some S3-compatible services lack DeleteObjects: one request per key.
-    if (s.code() == absl::StatusCode::kUnimplemented) s = DeleteOneByOne(batch);
-    LS_RETURN_IF_ERROR(s);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status S3ReplicaClient::DeleteBatch(std::span<const std::string> keys) {
-  pugi::xml_document doc;
-  pugi::xml_node del = doc.append_child("Delete");
-  del.append_attribute("xmlns").set_value(kS3Xmlns);
-  del.append_child("Quiet").text().set("true");
-  for (const std::string& k : keys) {
-    del.append_child("Object").append_child("Key").text().set(k.c_str());
-  }
-  std::string body = XmlToString(doc);
-  S3Call call;
-  call.method = "POST";
-  call.query = {{"delete", ""}};
-  // S3 requires Content-MD5 (or a checksum header) on DeleteObjects.
-  call.headers = {{"Content-MD5", Md5Base64(body)}, {"Content-Type", "application/xml"}};
-  call.body = body;
-  call.what = fmt::format("DELETE {} ({} keys)", api_.S3Url(keys.front()), keys.size());
-  LS_ASSIGN_OR_RETURN(HttpResponse r, api_.Send(call));
-  XmlDocument xml(r.body);
-  for (pugi::xml_node err : XmlElements(xml.root(), "Error")) {
-    std::string code = XmlText(err, "Code").value_or("");
-    if (code == "NoSuchKey") continue;  // already absent: fine
-    S3Call one = call;
-    one.what = "DELETE " + api_.S3Url(XmlText(err, "Key").value_or(""));
-    return api_.ErrorFor(one, code == "AccessDenied" ? 403 : 500, XmlToString(err));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status S3ReplicaClient::DeleteOneByOne(std::span<const std::string> keys) {
-  for (const std::string& k : keys) {
-    S3Call call;
-    call.method = "DELETE";
-    call.key = k;
-    call.what = "DELETE " + api_.S3Url(k);
-    absl::Status s = api_.Send(call).status();
-    if (!s.ok() && s.code() != absl::StatusCode::kNotFound) return s;
-  }
-  return absl::OkStatus();
+  return S3DeleteKeys(api_, std::move(keys));
 }
 
 absl::StatusOr<Record> S3ReplicaClient::ReadRecord(std::string_view name) {
