@@ -43,8 +43,8 @@ absl::Status CheckSqliteHeader(const std::string& path) {
   return absl::OkStatus();
 }
 
-// The files as SQLite opened them: the first reads above created the -wal and
-// -shm when they were missing. (A replacement between those reads and these
+// The files as SQLite opened them: the first reads in Open (db_reader.cc)
+// created the -wal and -shm when they were missing. (A replacement between those reads and these
 // stats is caught by Recover, which verifies the database against the replica.)
 absl::Status DbReader::MarkFiles() {
   auto mark = [](const std::string& p, FileMark* m) -> absl::Status {

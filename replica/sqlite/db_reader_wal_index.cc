@@ -1,5 +1,6 @@
-// DbReader's view of SQLite's wal-index: the header in the -shm mapping (what
-// changed since a pin, frames past it) and what a pin token says of its position.
+// DbReader's view of SQLite's wal-index: the header in SQLite's -shm mapping,
+// read whole or not at all, the frames past the base pin it shows, and what a
+// pin token (a copy of the header) says of its position.
 #include <atomic>
 #include <cstring>
 
