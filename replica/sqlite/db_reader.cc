@@ -1,7 +1,6 @@
 #include "replica/sqlite/db_reader.h"
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>

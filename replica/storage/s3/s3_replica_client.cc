@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <functional>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
